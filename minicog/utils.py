@@ -1,0 +1,164 @@
+"""Small shared helpers: device resolution, autocast, atomic safetensors checkpoints, and
+loading diffusers-layout weight folders (single file or sharded with an index json)."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Iterable
+
+import torch
+
+FAST = os.environ.get("MINICOG_FAST", "0") not in ("", "0", "false", "False")
+
+
+def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
+    """`"auto"` → CUDA when present, else CPU. Unknown names raise a clear ValueError."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if isinstance(device, torch.device):
+        dev = device
+    else:
+        try:
+            dev = torch.device(device)
+        except (RuntimeError, TypeError) as e:
+            raise ValueError(
+                f"unknown device {device!r}: use 'auto', 'cpu', 'cuda' or 'cuda:N'") from e
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} asked for CUDA but no CUDA GPU is available; "
+                         "use device='auto' or 'cpu'")
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"unknown device {device!r}: use 'auto', 'cpu', 'cuda' or 'cuda:N'")
+    return dev
+
+
+def autocast(device: torch.device | str, enabled: bool = True):
+    """bf16 autocast on CUDA, nothing on CPU (fp32 keeps CPU results exact and reproducible)."""
+    dev = torch.device(device) if not isinstance(device, torch.device) else device
+    if enabled and dev.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return nullcontext()
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    import random
+
+    import numpy as np
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+# ----------------------------------------------------------------------------- checkpoints
+
+def save_safetensors_atomic(tensors: dict[str, torch.Tensor], path: str | os.PathLike,
+                            metadata: dict[str, str] | None = None) -> Path:
+    """Write a safetensors file atomically: write to a temp file in the same folder, fsync, rename.
+    A crash mid-write never leaves a half-written checkpoint under `path`."""
+    from safetensors.torch import save_file
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata=metadata)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def write_json_atomic(obj, path: str | os.PathLike) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f, indent=2)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def load_safetensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
+    return load_file(str(path))
+
+
+def load_diffusers_folder(folder: str | os.PathLike, kind: str = "model"
+                          ) -> tuple[dict, dict[str, torch.Tensor]]:
+    """Read a diffusers-layout model folder: `config.json` plus either
+    `diffusion_pytorch_model.safetensors` or sharded `*.safetensors` listed in
+    `diffusion_pytorch_model.safetensors.index.json`. Returns (config, state_dict)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"{kind} folder {str(folder)!r} does not exist; pass the folder that holds config.json "
+            "and diffusion_pytorch_model*.safetensors (e.g. <weights>/transformer or <weights>/vae)")
+    cfg_path = folder / "config.json"
+    if not cfg_path.is_file():
+        raise FileNotFoundError(f"{kind} folder {str(folder)!r} has no config.json; is this the "
+                                f"right sub-folder? It holds: {sorted(p.name for p in folder.iterdir())}")
+    config = json.loads(cfg_path.read_text())
+    single = folder / "diffusion_pytorch_model.safetensors"
+    index = folder / "diffusion_pytorch_model.safetensors.index.json"
+    if single.is_file():
+        return config, load_safetensors(single)
+    if index.is_file():
+        weight_map = json.loads(index.read_text())["weight_map"]
+        state: dict[str, torch.Tensor] = {}
+        for shard in sorted(set(weight_map.values())):
+            shard_path = folder / shard
+            if not shard_path.is_file():
+                raise FileNotFoundError(f"shard {shard!r} listed in {index.name} is missing from {folder}")
+            state.update(load_safetensors(shard_path))
+        missing = set(weight_map) - set(state)
+        if missing:
+            raise KeyError(f"tensors listed in {index.name} but absent from the shards: {sorted(missing)[:10]}")
+        return config, state
+    raise FileNotFoundError(
+        f"{kind} folder {str(folder)!r} has config.json but no weights: expected "
+        "diffusion_pytorch_model.safetensors or diffusion_pytorch_model.safetensors.index.json "
+        "(.bin checkpoints are not supported; convert them to safetensors)")
+
+
+def _short(keys: Iterable[str], n: int = 12) -> str:
+    keys = sorted(keys)
+    more = f" ... (+{len(keys) - n} more)" if len(keys) > n else ""
+    return ", ".join(keys[:n]) + more
+
+
+def load_state_dict_strict(module: torch.nn.Module, state: dict[str, torch.Tensor],
+                           what: str = "checkpoint") -> None:
+    """Load `state` into `module`, raising one clear error that lists missing keys, unexpected keys
+    and shape mismatches (instead of torch's partially-applied load)."""
+    own = module.state_dict()
+    missing = set(own) - set(state)
+    unexpected = set(state) - set(own)
+    mismatched = [f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
+                  for k in sorted(set(own) & set(state)) if own[k].shape != state[k].shape]
+    if missing or unexpected or mismatched:
+        parts = [f"{what} does not match {type(module).__name__}:"]
+        if missing:
+            parts.append(f"  missing keys ({len(missing)}): {_short(missing)}")
+        if unexpected:
+            parts.append(f"  unexpected keys ({len(unexpected)}): {_short(unexpected)}")
+        if mismatched:
+            parts.append(f"  shape mismatches ({len(mismatched)}): " + "; ".join(mismatched[:8]))
+        parts.append("  check that the config matches the weights (same preset / config.json).")
+        raise ValueError("\n".join(parts))
+    module.load_state_dict(state, strict=True)

@@ -1,0 +1,88 @@
+"""Notebook authoring tool (for maintainers, not students).
+
+    python tools/nb.py build SRC.py notebooks/NAME.ipynb   # percent-format script -> executed notebook
+    python tools/nb.py run notebooks/NAME.ipynb            # re-execute in fast mode and re-save
+
+SRC.py uses `# %%` for code cells and `# %% [markdown]` for markdown cells (markdown lines start
+with `# `). The notebook is executed with MINICOG_FAST=1; then outputs are kept only for cells that
+contain `# NBVAL_CHECK_OUTPUT` (deterministic text output that nbval compares), so committed
+notebooks stay small and students see fresh outputs when they run them.
+"""
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+
+def parse_percent(src: str) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    cells = []
+    kind, buf = None, []
+
+    def flush():
+        if kind is None:
+            return
+        text = "\n".join(buf).strip("\n")
+        if kind == "markdown":
+            text = "\n".join(re.sub(r"^# ?", "", l) for l in text.splitlines())
+            cells.append(nbformat.v4.new_markdown_cell(text))
+        elif text.strip():
+            cells.append(nbformat.v4.new_code_cell(text))
+
+    for line in src.splitlines():
+        if line.startswith("# %%"):
+            flush()
+            kind = "markdown" if "[markdown]" in line else "code"
+            buf = []
+        else:
+            buf.append(line)
+    flush()
+    nb.cells = cells
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    return nb
+
+
+def execute(nb: nbformat.NotebookNode, cwd: Path) -> float:
+    os.environ["MINICOG_FAST"] = "1"
+    t0 = time.time()
+    NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute()
+    return time.time() - t0
+
+
+def strip(nb: nbformat.NotebookNode) -> None:
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        if "NBVAL_CHECK_OUTPUT" not in cell.source:
+            cell.outputs = []
+        cell.execution_count = None
+        cell.metadata.pop("execution", None)
+    nb.metadata.pop("widgets", None)
+
+
+def main(argv):
+    if len(argv) >= 3 and argv[0] == "build":
+        src, dst = Path(argv[1]), Path(argv[2])
+        nb = parse_percent(src.read_text())
+    elif len(argv) >= 2 and argv[0] == "run":
+        dst = Path(argv[1])
+        nb = nbformat.read(dst, as_version=4)
+    else:
+        print(__doc__)
+        return 2
+    secs = execute(nb, dst.parent.resolve())
+    strip(nb)
+    nbformat.write(nb, dst)
+    print(f"{dst}: executed in {secs:.1f}s (fast mode), {dst.stat().st_size/1024:.1f} KiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
