@@ -39,7 +39,9 @@ def parse_percent(src: str) -> nbformat.NotebookNode:
         if line.startswith("# %%"):
             flush()
             kind = "markdown" if "[markdown]" in line else "code"
-            buf = []
+            # `# %% NBVAL_CHECK_OUTPUT` (or NBVAL_SKIP, ...) becomes the cell's first line
+            marks = re.findall(r"NBVAL_[A-Z_]+", line)
+            buf = [f"# {m}" for m in marks] if kind == "code" else []
         else:
             buf.append(line)
     flush()
@@ -62,7 +64,7 @@ def strip(nb: nbformat.NotebookNode) -> None:
             continue
         if "NBVAL_CHECK_OUTPUT" not in cell.source:
             cell.outputs = []
-        cell.execution_count = None
+            cell.execution_count = None      # nbval only compares cells that were run
         cell.metadata.pop("execution", None)
     nb.metadata.pop("widgets", None)
 
