@@ -1,0 +1,394 @@
+"""The CogVideoX sampler (scaled path): v-prediction DDIM on a shifted, zero-terminal-SNR schedule.
+
+Pretrained CogVideoX checkpoints are *not* rectified-flow models: they are VP diffusion models
+
+    x_t = a_t·x0 + b_t·ε,   a_t = sqrt(ᾱ_t),  b_t = sqrt(1 − ᾱ_t),  t ∈ {0, …, 999} (integer DDPM steps)
+
+trained to predict v = a_t·ε − b_t·x0 (Salimans & Ho 2022, §4 / Imagen Video §2.4). Their ᾱ_t is built as
+
+1. betas: "scaled_linear" (sqrt-linear from beta_start to beta_end), ᾱ = Π(1 − β);
+2. SNR shift (SD3-style, CogVideoX §3): ᾱ ← ᾱ / (k + (1 − k)·ᾱ), i.e. SNR ← SNR / k with k = snr_shift_scale;
+3. zero terminal SNR (Lin et al. 2024, Alg. 1): shift/scale sqrt(ᾱ) so that ᾱ_999 = 0 exactly;
+
+and sampled with deterministic DDIM (Song et al. 2021, eq. 12, η = 0) on "trailing" timesteps
+(Lin et al. 2024 Table 2: 999, 979, …, 19 for 50 steps), with classifier-free guidance and,
+optionally, the official pipeline's "dynamic CFG".
+
+`CogVideoXDDIM` re-implements diffusers' `CogVideoXDDIMScheduler` (without importing diffusers) from the
+same `scheduler/scheduler_config.json` and matches it step for step. `v_to_velocity` converts the model's
+v-prediction into a rectified-flow velocity in minicog's convention, so the RF machinery
+(`minicog.rectified_flow`, editing, FlowDirector) can drive the pretrained model too.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+_BETA_SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2")
+_SPACINGS = ("linspace", "leading", "trailing")
+_PREDICTIONS = ("epsilon", "sample", "v_prediction")
+
+
+@dataclass
+class SchedulerConfig:
+    """Fields of diffusers' CogVideoXDDIMScheduler config (defaults = diffusers' constructor defaults)."""
+    num_train_timesteps: int = 1000
+    beta_start: float = 0.00085
+    beta_end: float = 0.0120
+    beta_schedule: str = "scaled_linear"
+    trained_betas: list[float] | None = None
+    clip_sample: bool = True            # read for compatibility; diffusers' CogVideoX DDIM step ignores it
+    set_alpha_to_one: bool = True
+    steps_offset: int = 0
+    prediction_type: str = "epsilon"
+    clip_sample_range: float = 1.0      # unused (as in diffusers)
+    sample_max_value: float = 1.0       # unused (as in diffusers)
+    timestep_spacing: str = "leading"
+    rescale_betas_zero_snr: bool = False
+    snr_shift_scale: float = 3.0
+
+    @classmethod
+    def cogvideox_2b(cls) -> "SchedulerConfig":
+        """THUDM/CogVideoX-2b `scheduler/scheduler_config.json`."""
+        return cls(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012, clip_sample=False,
+                   num_train_timesteps=1000, prediction_type="v_prediction", rescale_betas_zero_snr=True,
+                   set_alpha_to_one=True, snr_shift_scale=3.0, steps_offset=0, timestep_spacing="trailing")
+
+    def __post_init__(self):
+        if self.trained_betas is None and self.beta_schedule not in _BETA_SCHEDULES:
+            raise ValueError(f"beta_schedule {self.beta_schedule!r} is not supported; use one of {_BETA_SCHEDULES}")
+        if self.timestep_spacing not in _SPACINGS:
+            raise ValueError(f"timestep_spacing {self.timestep_spacing!r} is not supported; use one of {_SPACINGS}")
+        if self.prediction_type not in _PREDICTIONS:
+            raise ValueError(f"prediction_type {self.prediction_type!r} is not supported; use one of {_PREDICTIONS}")
+        if self.num_train_timesteps < 1:
+            raise ValueError(f"num_train_timesteps must be >= 1, got {self.num_train_timesteps}")
+
+
+def _scaled_linear_betas(cfg: SchedulerConfig) -> torch.Tensor:
+    return torch.linspace(cfg.beta_start ** 0.5, cfg.beta_end ** 0.5, cfg.num_train_timesteps,
+                          dtype=torch.float64) ** 2
+
+
+def _cosine_betas(n: int, max_beta: float = 0.999) -> torch.Tensor:
+    """Glide / improved-DDPM cosine schedule (Nichol & Dhariwal 2021, eq. 17)."""
+    def alpha_bar(t):
+        return math.cos((t + 0.008) / 1.008 * math.pi / 2) ** 2
+    return torch.tensor([min(1 - alpha_bar((i + 1) / n) / alpha_bar(i / n), max_beta) for i in range(n)],
+                        dtype=torch.float32)
+
+
+def rescale_zero_terminal_snr(alphas_cumprod: torch.Tensor) -> torch.Tensor:
+    """Lin et al. 2024 ("Common Diffusion Noise Schedules and Sample Steps are Flawed"), Alg. 1:
+    shift sqrt(ᾱ) so the last value is 0, and scale so the first value is unchanged."""
+    s = alphas_cumprod.sqrt()
+    s0, sT = s[0].clone(), s[-1].clone()
+    s = (s - sT) * (s0 / (s0 - sT))
+    return s ** 2
+
+
+def dynamic_guidance_scale(guidance: float, step_index: int | float, num_steps: int,
+                           exponent: float = 5.0) -> float:
+    """CogVideoX "dynamic CFG": g_i = 1 + g·(1 − cos(π·((N − x)/N)^5))/2.
+
+    This is the formula of the official pipeline (`use_dynamic_cfg=True`, SAT's `DynamicCFG`), with
+    x = `step_index`: it anneals smoothly from 1 + g at the first step to ~1 at the last.
+    NOTE: diffusers' CogVideoXPipeline (and SAT) plug the *DDPM timestep* (999, 979, …) in for x
+    instead of the step index, which makes (N − x)/N strongly negative and the scale oscillate in
+    [1, 1 + g] (diffusers issue #9641; the CogVideoX authors call the wave "a coincidence" that works).
+    Pass `step_index=t` (the DDPM timestep) to reproduce that exact behaviour."""
+    if num_steps < 1:
+        raise ValueError(f"num_steps must be >= 1, got {num_steps}")
+    return 1 + guidance * ((1 - math.cos(math.pi * ((num_steps - step_index) / num_steps) ** exponent)) / 2)
+
+
+def cfg_inputs(latents: torch.Tensor, cond_embeds: torch.Tensor, uncond_embeds: torch.Tensor
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Batch one guided model call as the official pipeline does: ([x; x], [uncond; cond]).
+
+    Note the order: unconditional FIRST (diffusers' `torch.cat([negative_prompt_embeds, prompt_embeds])`),
+    which `apply_cfg` expects."""
+    if cond_embeds.shape != uncond_embeds.shape:
+        raise ValueError(f"cond {tuple(cond_embeds.shape)} and uncond {tuple(uncond_embeds.shape)} embeddings "
+                         "must have the same shape (encode both with the same max_sequence_length)")
+    return torch.cat([latents, latents], dim=0), torch.cat([uncond_embeds, cond_embeds], dim=0)
+
+
+def apply_cfg(model_output: torch.Tensor, guidance: float) -> torch.Tensor:
+    """Combine a batched [uncond; cond] model output: out_u + g·(out_c − out_u) (Ho & Salimans 2022).
+    Works for any prediction type (ε, v, velocity): the combination is linear."""
+    if model_output.shape[0] % 2:
+        raise ValueError(f"expected a batched [uncond; cond] output with an even batch, got "
+                         f"{model_output.shape[0]}; build the inputs with cfg_inputs()")
+    out_u, out_c = model_output.chunk(2)
+    return out_u + guidance * (out_c - out_u)
+
+
+def model_timesteps(t: int | torch.Tensor, batch: int, device: torch.device | str | None = None
+                    ) -> torch.Tensor:
+    """The pipeline feeds the transformer the integer DDPM timestep, repeated over the batch: (batch,) int64."""
+    return torch.as_tensor(t, dtype=torch.int64, device=device).reshape(()).expand(batch)
+
+
+class CogVideoXDDIM:
+    """Deterministic (η = 0) DDIM for CogVideoX, equal to diffusers' CogVideoXDDIMScheduler.
+
+        sched = CogVideoXDDIM.from_folder("<weights>/scheduler")
+        sched.set_timesteps(50)
+        for i, t in enumerate(sched.timesteps):
+            v = apply_cfg(transformer(*cfg_inputs(x, emb, neg), timestep=model_timesteps(t, 2 * B)), 6.0)
+            x = sched.step(v, t, x)
+    """
+
+    order = 1
+    init_noise_sigma = 1.0
+
+    def __init__(self, config: SchedulerConfig | None = None):
+        cfg = config or SchedulerConfig()
+        self.config = cfg
+        # 1. betas and ᾱ, in the same dtypes as diffusers (scaled_linear is float64) for exact parity
+        if cfg.trained_betas is not None:
+            betas = torch.tensor(cfg.trained_betas, dtype=torch.float32)
+        elif cfg.beta_schedule == "linear":
+            betas = torch.linspace(cfg.beta_start, cfg.beta_end, cfg.num_train_timesteps, dtype=torch.float32)
+        elif cfg.beta_schedule == "scaled_linear":
+            betas = _scaled_linear_betas(cfg)
+        else:
+            betas = _cosine_betas(cfg.num_train_timesteps)
+        self.betas = betas
+        alphas_cumprod = torch.cumprod(1.0 - betas, dim=0)
+        # 2. SNR shift: SNR' = SNR / k  ⇔  ᾱ' = ᾱ / (k + (1 − k)ᾱ)
+        k = cfg.snr_shift_scale
+        alphas_cumprod = alphas_cumprod / (k + (1 - k) * alphas_cumprod)
+        # 3. zero terminal SNR
+        if cfg.rescale_betas_zero_snr:
+            alphas_cumprod = rescale_zero_terminal_snr(alphas_cumprod)
+        self.alphas_cumprod = alphas_cumprod                          # (num_train_timesteps,)
+        self.final_alpha_cumprod = torch.tensor(1.0) if cfg.set_alpha_to_one else alphas_cumprod[0]
+        self._rf_table: torch.Tensor | None = None                    # rf_time of 0..N−1, built lazily
+        self.num_inference_steps: int | None = None
+        self.timesteps = torch.arange(cfg.num_train_timesteps - 1, -1, -1, dtype=torch.int64)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_config(cls, config: dict | SchedulerConfig) -> "CogVideoXDDIM":
+        """From a diffusers scheduler config dict (keys starting with "_" are metadata and skipped;
+        unknown keys are ignored with a warning, like diffusers does)."""
+        if isinstance(config, SchedulerConfig):
+            return cls(config)
+        if not isinstance(config, dict):
+            raise ValueError(f"config must be a dict or SchedulerConfig, got {type(config).__name__}")
+        cls_name = config.get("_class_name")
+        if cls_name not in (None, "CogVideoXDDIMScheduler", "CogVideoXDPMScheduler", "DDIMScheduler"):
+            warnings.warn(f"config is for {cls_name}; building a CogVideoX DDIM sampler from it anyway")
+        fields = {f.name for f in dataclasses.fields(SchedulerConfig)}
+        unknown = sorted(k for k in config if not k.startswith("_") and k not in fields)
+        if unknown:
+            warnings.warn(f"ignoring unknown scheduler config keys: {unknown}")
+        return cls(SchedulerConfig(**{k: v for k, v in config.items() if k in fields}))
+
+    @classmethod
+    def from_folder(cls, folder: str | os.PathLike) -> "CogVideoXDDIM":
+        """From `<weights>/scheduler/scheduler_config.json` (the weights root or the scheduler folder)."""
+        folder = Path(folder)
+        for path in (folder / "scheduler_config.json", folder / "scheduler" / "scheduler_config.json", folder):
+            if path.is_file() and path.suffix == ".json":
+                return cls.from_config(json.loads(path.read_text()))
+        raise FileNotFoundError(
+            f"no scheduler_config.json in {str(folder)!r} or {str(folder / 'scheduler')!r}; pass the "
+            "CogVideoX weights folder or its scheduler/ sub-folder")
+
+    def __repr__(self):
+        c = self.config
+        return (f"CogVideoXDDIM({c.prediction_type}, {c.beta_schedule}, snr_shift={c.snr_shift_scale}, "
+                f"zero_snr={c.rescale_betas_zero_snr}, spacing={c.timestep_spacing}, "
+                f"steps={self.num_inference_steps})")
+
+    def __len__(self):
+        return self.config.num_train_timesteps
+
+    # ------------------------------------------------------------------ timesteps
+    def set_timesteps(self, num_inference_steps: int, device: torch.device | str | None = None) -> torch.Tensor:
+        """Inference timesteps, descending (Lin et al. 2024 Table 2). trailing, 50 steps: 999, 979, …, 19."""
+        N, n = self.config.num_train_timesteps, int(num_inference_steps)
+        if n < 1 or n > N:
+            raise ValueError(f"num_inference_steps must be in [1, {N}], got {num_inference_steps}")
+        self.num_inference_steps = n
+        spacing = self.config.timestep_spacing
+        if spacing == "linspace":
+            ts = np.linspace(0, N - 1, n).round()[::-1].copy().astype(np.int64)
+        elif spacing == "leading":
+            ts = (np.arange(0, n) * (N // n)).round()[::-1].copy().astype(np.int64) + self.config.steps_offset
+        else:  # trailing
+            ts = np.round(np.arange(N, 0, -N / n)).astype(np.int64) - 1
+        self.timesteps = torch.from_numpy(ts).to(device)
+        return self.timesteps
+
+    def prev_timestep(self, t: int) -> int:
+        """The timestep DDIM steps to from t. As in diffusers: t − N // n (for trailing spacing with n not
+        dividing N this can differ by one from the next entry of `timesteps`; we keep diffusers' rule)."""
+        if self.num_inference_steps is None:
+            raise ValueError("call set_timesteps(num_inference_steps) before step()")
+        return int(t) - self.config.num_train_timesteps // self.num_inference_steps
+
+    # ------------------------------------------------------------------ schedule lookups
+    def _alpha_prod(self, t: int | torch.Tensor) -> torch.Tensor:
+        t = int(t)
+        if not -1 <= t < self.config.num_train_timesteps:  # DDIM's "previous" of the last step may be < 0
+            raise ValueError(f"timestep {t} out of range [0, {self.config.num_train_timesteps - 1}]")
+        return self.alphas_cumprod[t] if t >= 0 else self.final_alpha_cumprod
+
+    def _alpha_prods(self, t: int | torch.Tensor) -> torch.Tensor:
+        """ᾱ at integer timesteps t (any shape; −1 means the final "previous" value), float64."""
+        t = torch.as_tensor(t).long().cpu()
+        N = self.config.num_train_timesteps
+        if ((t < -1) | (t >= N)).any():
+            raise ValueError(f"timesteps must lie in [0, {N - 1}], got {t.tolist()}")
+        table = torch.cat([self.alphas_cumprod.double(), self.final_alpha_cumprod.double().reshape(1)])
+        return table[t]                                   # index −1 → the appended final value
+
+    def _ab(self, t: int | torch.Tensor, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """a_t = sqrt(ᾱ_t), b_t = sqrt(1 − ᾱ_t), computed in float64 and shaped to broadcast against `like`
+        (t a scalar, or a (B,) tensor of per-sample timesteps)."""
+        tt = torch.as_tensor(t)
+        if tt.ndim and tt.shape != (like.shape[0],):
+            raise ValueError(f"per-sample timesteps must have shape ({like.shape[0]},), got {tuple(tt.shape)}")
+        ac = self._alpha_prods(tt)
+        if tt.ndim:
+            ac = ac.reshape(-1, *([1] * (like.ndim - 1)))
+        ac = ac.to(like.device)
+        return ac.sqrt(), (1 - ac).sqrt()
+
+    # ------------------------------------------------------------------ the DDIM step
+    def pred_x0(self, model_output: torch.Tensor, t: int | torch.Tensor, sample: torch.Tensor) -> torch.Tensor:
+        """x̂0 from the model output at timestep t (DDIM eq. 12 / v-prediction: x̂0 = a·x_t − b·v)."""
+        alpha_prod_t = self._alpha_prod(t)
+        beta_prod_t = 1 - alpha_prod_t
+        kind = self.config.prediction_type
+        if kind == "epsilon":
+            return (sample - beta_prod_t ** 0.5 * model_output) / alpha_prod_t ** 0.5
+        if kind == "sample":
+            return model_output
+        return alpha_prod_t ** 0.5 * sample - beta_prod_t ** 0.5 * model_output
+
+    def step(self, model_output: torch.Tensor, timestep: int | torch.Tensor, sample: torch.Tensor,
+             return_x0: bool = False):
+        """x_t → x_{t_prev} with deterministic DDIM (η = 0), written like diffusers for bit-level parity:
+
+            x_prev = c_t·x_t + d_t·x̂0,   c_t = sqrt((1 − ᾱ_prev)/(1 − ᾱ_t)),   d_t = sqrt(ᾱ_prev) − sqrt(ᾱ_t)·c_t
+
+        (the ε̂-direction of DDIM eq. 12 rewritten with ε̂ = (x_t − sqrt(ᾱ_t) x̂0)/sqrt(1 − ᾱ_t)).
+        Returns x_prev, or (x_prev, x̂0) with return_x0=True."""
+        if torch.is_tensor(timestep) and timestep.numel() != 1:
+            raise ValueError("step() takes one timestep for the whole batch (as the pipeline does), "
+                             f"got a tensor of shape {tuple(timestep.shape)}")
+        if model_output.shape != sample.shape:
+            raise ValueError(f"model_output {tuple(model_output.shape)} and sample {tuple(sample.shape)} differ")
+        t = int(timestep)
+        alpha_prod_t = self._alpha_prod(t)
+        alpha_prod_t_prev = self._alpha_prod(max(self.prev_timestep(t), -1))
+        x0 = self.pred_x0(model_output, t, sample)
+        c_t = ((1 - alpha_prod_t_prev) / (1 - alpha_prod_t)) ** 0.5
+        d_t = alpha_prod_t_prev ** 0.5 - alpha_prod_t ** 0.5 * c_t
+        prev = c_t * sample + d_t * x0
+        return (prev, x0) if return_x0 else prev
+
+    # ------------------------------------------------------------------ forward process
+    def add_noise(self, x0: torch.Tensor, noise: torch.Tensor, t: int | torch.Tensor) -> torch.Tensor:
+        """x_t = a_t·x0 + b_t·ε (t scalar or (B,))."""
+        a, b = self._ab(t, x0)
+        return (a * x0 + b * noise).to(x0.dtype)
+
+    def get_velocity(self, x0: torch.Tensor, noise: torch.Tensor, t: int | torch.Tensor) -> torch.Tensor:
+        """The v-prediction target v = a_t·ε − b_t·x0 (Salimans & Ho 2022, §4)."""
+        a, b = self._ab(t, x0)
+        return (a * noise - b * x0).to(x0.dtype)
+
+    # ------------------------------------------------------------------ VP ↔ rectified flow
+    def rf_time(self, t: int | torch.Tensor) -> torch.Tensor:
+        """Rectified-flow time of DDPM timestep t: s = b_t / (a_t + b_t) (float64; 1 at zero terminal SNR)."""
+        ac = self._alpha_prods(t)
+        a, b = ac.sqrt(), (1 - ac).sqrt()
+        return b / (a + b)
+
+    def timestep_for_rf_time(self, s: float | torch.Tensor) -> torch.Tensor:
+        """Inverse of `rf_time` on the continuous level: the (fractional) DDPM timestep whose RF time is s,
+        by linear interpolation in the monotone table s(0..N−1). Lets an RF sampler query the VP model at
+        arbitrary s ∈ [s(0), s(N−1)] (the transformer's timestep embedding accepts float timesteps)."""
+        if self._rf_table is None:
+            self._rf_table = self.rf_time(torch.arange(self.config.num_train_timesteps))  # increasing in t
+        table = self._rf_table
+        s = torch.as_tensor(s, dtype=torch.float64)
+        lo, hi = table[0].item(), table[-1].item()
+        if ((s < lo - 1e-9) | (s > hi + 1e-9)).any():
+            raise ValueError(f"RF time must lie in [{lo:.6f}, {hi:.6f}] for this schedule, got {s}")
+        s = s.clamp(lo, hi)
+        idx = torch.searchsorted(table, s.reshape(-1)).clamp(1, len(table) - 1)
+        s0, s1 = table[idx - 1], table[idx]
+        frac = ((s.reshape(-1) - s0) / (s1 - s0)).clamp(0, 1)
+        return (idx - 1 + frac).reshape(s.shape)
+
+    def vp_to_rf(self, sample: torch.Tensor, t: int | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """VP state x_t = a·x0 + b·ε  →  RF state z = x_t / (a + b) = (1 − s)·x0 + s·ε at s = b/(a + b).
+        Returns (z, s) with s a scalar or (B,) tensor."""
+        a, b = self._ab(t, sample)
+        z = (sample / (a + b)).to(sample.dtype)
+        s = b / (a + b)
+        return z, (s.reshape(-1) if s.ndim else s)
+
+    @staticmethod
+    def rf_to_vp(z: torch.Tensor, s: float | torch.Tensor) -> torch.Tensor:
+        """Inverse of `vp_to_rf`: x_t = (a + b)·z with a + b = 1 / sqrt((1 − s)² + s²) (since a² + b² = 1
+        and b/a = s/(1 − s))."""
+        s = torch.as_tensor(s, dtype=torch.float64, device=z.device)
+        if s.ndim:
+            s = s.reshape(-1, *([1] * (z.ndim - 1)))
+        return (z / ((1 - s) ** 2 + s ** 2).sqrt()).to(z.dtype)
+
+    def v_to_velocity(self, v_pred: torch.Tensor, sample: torch.Tensor, t: int | torch.Tensor) -> torch.Tensor:
+        """Convert a v-prediction at DDPM timestep t into a rectified-flow velocity (minicog convention).
+
+        VP: x_t = a·x0 + b·ε with a² + b² = 1 and v = a·ε − b·x0, so
+            x̂0 = a·x_t − b·v,     ε̂ = b·x_t + a·v.
+        RF reparametrisation: s = b/(a + b), z = x_t/(a + b)  ⇒  z = (1 − s)·x0 + s·ε, whose velocity
+        dz/ds along the path is
+            u = ε̂ − x̂0 = (b − a)·x_t + (a + b)·v.
+        For the exact v of a known (x0, ε) this is exactly ε − x0. With `vp_to_rf` / `rf_to_vp` the
+        pretrained model becomes an RF velocity model (see `velocity_model`), and DDIM (η = 0) is then
+        *exactly* RF Euler: both move along the line (1 − s)·x̂0 + s·ε̂ through the current state, so
+        Euler on the grid s_i = rf_time(t_i), ending at s = 0, reproduces the DDIM loop (tested).
+        `sample` is the VP state x_t the model was given; t is a scalar or (B,) per-sample timesteps."""
+        if v_pred.shape != sample.shape:
+            raise ValueError(f"v_pred {tuple(v_pred.shape)} and sample {tuple(sample.shape)} differ")
+        if self.config.prediction_type != "v_prediction":
+            warnings.warn(f"this scheduler's prediction_type is {self.config.prediction_type!r}, "
+                          "but v_to_velocity assumes a v-prediction model output")
+        a, b = self._ab(t, sample)
+        return ((b - a) * sample + (a + b) * v_pred).to(sample.dtype)
+
+    def velocity_model(self, model):
+        """Wrap a v-prediction model `model(x_t, timestep (B,), cond)` (DDPM timesteps) into a minicog
+        velocity model `f(z, s (B,), cond)` on RF states and times, usable with `rectified_flow.sample`:
+        x_t = rf_to_vp(z, s), timestep = timestep_for_rf_time(s) (fractional), u = v_to_velocity."""
+        def f(z, s, cond):
+            s = torch.as_tensor(s, dtype=torch.float64).reshape(-1).cpu()
+            if s.numel() == 1:
+                s = s.expand(z.shape[0])
+            t = self.timestep_for_rf_time(s)                      # (B,) fractional DDPM timesteps
+            shape = (-1, *([1] * (z.ndim - 1)))
+            ab = 1 / ((1 - s) ** 2 + s ** 2).sqrt()               # a + b
+            a = ((1 - s) * ab).reshape(shape).to(z.device)
+            b = (s * ab).reshape(shape).to(z.device)
+            x_t = ((a + b) * z).to(z.dtype)
+            v = model(x_t, t.to(device=z.device, dtype=torch.float32), cond)
+            return ((b - a) * x_t + (a + b) * v).to(z.dtype)
+        return f
