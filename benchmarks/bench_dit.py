@@ -1,0 +1,302 @@
+"""Expert transformer benchmarks (run by hand, not in CI).
+
+    python benchmarks/bench_dit.py speed        # minicog VideoDiT vs diffusers, same weights/inputs
+    python benchmarks/bench_dit.py attention    # 3D full vs separated spatial+temporal: cost
+    python benchmarks/bench_dit.py quality      # full vs separated: short training on Shapes (~15 min)
+    python benchmarks/bench_dit.py all
+
+`speed` times forward (no_grad) and forward+backward of both implementations in one run,
+interleaving the two so machine load hits both alike, and prints fastest-run times and the ratio
+minicog / diffusers (< 1 means minicog is faster). On CUDA both run with bf16 weights (SDPA picks
+its flash kernel) and two more cases use CogVideoX's real width on a 49-frame 480x720 latent.
+Results of a run are recorded in docs/dit.md.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+import types
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from minicog.dit import DiTConfig, VideoDiT  # noqa: E402
+from minicog.utils import autocast, resolve_device, seed_everything  # noqa: E402
+
+# ----------------------------------------------------------------------------- speed vs diffusers
+
+SPEED_CASES = {
+    # name: (diffusers config overrides, latent (B, C, T, H, W), text length)
+    "tiny (Shapes)": (dict(num_attention_heads=4, attention_head_dim=48, num_layers=6, in_channels=8,
+                           out_channels=8, text_embed_dim=128, time_embed_dim=128, max_text_seq_length=16,
+                           sample_height=8, sample_width=8, sample_frames=17,
+                           use_rotary_positional_embeddings=True), (8, 8, 5, 8, 8), 16),
+    "5B-like (RoPE)": (dict(num_attention_heads=8, attention_head_dim=64, num_layers=4,
+                            use_rotary_positional_embeddings=True), (1, 16, 4, 16, 24), 226),
+    "2B-like (sincos)": (dict(num_attention_heads=8, attention_head_dim=64, num_layers=4),
+                         (1, 16, 4, 16, 24), 226),
+    "1.5-like (p_t=2)": (dict(num_attention_heads=8, attention_head_dim=64, num_layers=4, patch_size_t=2,
+                              patch_bias=False, sample_height=300, sample_width=300, sample_frames=81,
+                              use_rotary_positional_embeddings=True), (1, 16, 4, 16, 24), 226),
+}
+# on CUDA (bf16 weights, SDPA flash): CogVideoX-5B's real width and a real 49-frame 480x720 latent,
+# with 8 of its 42 layers so the random-weight pair fits comfortably in memory
+GPU_CASES = {
+    "5B width, 8 layers, 13x60x90 latents": (dict(num_attention_heads=48, num_layers=8,
+                                                  use_rotary_positional_embeddings=True),
+                                             (2, 16, 13, 60, 90), 226),
+    "2B width, 8 layers, 13x60x90 latents": (dict(num_attention_heads=30, num_layers=8),
+                                             (2, 16, 13, 60, 90), 226),
+}
+
+
+def _diffusers_pair(overrides: dict, device, dtype=torch.float32, via_disk: bool = True):
+    """A diffusers CogVideoXTransformer3DModel with random weights and the same weights in minicog
+    (through a saved diffusers folder and `VideoDiT.from_diffusers`, or converted in memory)."""
+    from diffusers import CogVideoXTransformer3DModel
+    with torch.device(device):
+        ref = CogVideoXTransformer3DModel(**overrides).to(dtype)
+    with torch.no_grad():
+        for p in ref.parameters():
+            p.normal_(0, 0.02)
+    if via_disk:
+        with tempfile.TemporaryDirectory() as d:
+            ref.save_pretrained(d)
+            ours = VideoDiT.from_diffusers(d, device=device, dtype=dtype)
+    else:
+        with torch.device("meta"):
+            ours = VideoDiT(DiTConfig.from_diffusers_config(dict(ref.config)))
+        state = {k: v.clone() for k, v in ours.convert_diffusers_state(ref.state_dict()).items()}
+        ours.load_state_dict(state, assign=True)
+    return ref, ours
+
+
+def _diffusers_rope(ref, T, H, W, device):
+    """RoPE tables exactly as CogVideoXPipeline prepares them (once per generation)."""
+    if not ref.config.use_rotary_positional_embeddings:
+        return None
+    from diffusers.pipelines.cogvideo.pipeline_cogvideox import CogVideoXPipeline
+    fake = types.SimpleNamespace(transformer=ref, vae_scale_factor_spatial=8)
+    return CogVideoXPipeline._prepare_rotary_positional_embeddings(fake, H * 8, W * 8, T, device)
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def interleaved_times(fns: dict, reps: int, device, warmup: int = 2) -> dict[str, float]:
+    """Run every fn `warmup` times, then `reps` rounds of all fns in turn; fastest run in seconds of
+    each (the least disturbed by other processes on a shared machine; medians are printed too)."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times = {k: [] for k in fns}
+    for _ in range(reps):
+        for k, fn in fns.items():
+            _sync(device)
+            t0 = time.perf_counter()
+            fn()
+            _sync(device)
+            times[k].append(time.perf_counter() - t0)
+    for k, v in times.items():
+        print(f"    {k:10s} min {min(v) * 1e3:9.1f} ms  median {statistics.median(v) * 1e3:9.1f} ms")
+    return {k: min(v) for k, v in times.items()}
+
+
+def bench_speed(device, reps: int, cases: list[str] | None = None) -> list[dict]:
+    """On CPU in fp32; on CUDA with bf16 weights and inputs (how CogVideoX runs), SDPA picks flash."""
+    rows = []
+    gpu = device.type == "cuda"
+    dtype = torch.bfloat16 if gpu else torch.float32
+    for name, (overrides, shape, L) in {**SPEED_CASES, **(GPU_CASES if gpu else {})}.items():
+        if cases and not any(c.lower() in name.lower() for c in cases):
+            continue
+        seed_everything(0)
+        ref, ours = _diffusers_pair(overrides, device, dtype, via_disk=not gpu)
+        B, C, T, H, W = shape
+        x = torch.randn(shape, device=device, dtype=dtype)
+        x_ref = x.permute(0, 2, 1, 3, 4).contiguous()           # diffusers wants (B, T, C, H, W)
+        text = torch.randn(B, L, overrides.get("text_embed_dim", 4096), device=device, dtype=dtype)
+        t = torch.linspace(10, 990, B, device=device)
+        rope = _diffusers_rope(ref, T, H, W, device)
+
+        def run_ref():
+            return ref(x_ref, text, t, image_rotary_emb=rope, return_dict=False)[0]
+
+        def run_ours():
+            return ours(x, t, text)
+
+        print(f"{name}: forward")
+        with torch.no_grad():
+            err = ((run_ours().float() - run_ref().permute(0, 2, 1, 3, 4).float()).abs().max()
+                   / run_ref().float().abs().max()).item()
+            fwd = interleaved_times({"diffusers": run_ref, "minicog": run_ours}, reps, device)
+
+        def backward(run, model):
+            def step():
+                model.zero_grad(set_to_none=True)
+                run().float().pow(2).mean().backward()
+            return step
+        print(f"{name}: forward + backward")
+        fb = interleaved_times({"diffusers": backward(run_ref, ref), "minicog": backward(run_ours, ours)},
+                                max(3, reps // 2), device, warmup=1)
+        tokens = L + T // (overrides.get("patch_size_t") or 1) * (H // 2) * (W // 2)
+        rows.append(dict(case=name, tokens=tokens, params=ours.num_params(), rel_err=err,
+                         fwd_ref=fwd["diffusers"], fwd_ours=fwd["minicog"],
+                         fb_ref=fb["diffusers"], fb_ours=fb["minicog"]))
+        r = rows[-1]
+        print(f"=> {name:18s} tokens={tokens:4d} params={r['params'] / 1e6:6.1f}M  max rel err {err:.1e} | "
+              f"fwd {r['fwd_ref'] * 1e3:8.1f} ms diffusers {r['fwd_ours'] * 1e3:8.1f} ms minicog "
+              f"ratio {r['fwd_ours'] / r['fwd_ref']:.2f}x | fwd+bwd {r['fb_ref'] * 1e3:8.1f} / "
+              f"{r['fb_ours'] * 1e3:8.1f} ms ratio {r['fb_ours'] / r['fb_ref']:.2f}x", flush=True)
+        del ref, ours
+    return rows
+
+
+# ----------------------------------------------------------------------------- full vs separated: cost
+
+
+def attention_flops(n_text: int, grid: tuple[int, int, int], dim: int, kind: str) -> float:
+    """Multiply-adds ×2 of QK^T and PV for one layer (projections are the same for both designs)."""
+    T, H, W = grid
+    N, S = T * H * W, n_text + T * H * W
+    if kind == "full":
+        pairs = S * S
+    else:  # text queries see all; video queries see text + own frame (spatial) / own location (temporal)
+        spatial = n_text * S + N * (n_text + H * W)
+        temporal = n_text * S + N * (n_text + T)
+        pairs = (spatial + temporal) / 2            # layers alternate
+    return 2 * 2 * pairs * dim
+
+
+def bench_attention(device, reps: int) -> None:
+    print("\nAttention pattern cost per layer: FLOPs of QK^T + PV, and of the whole block (+ qkv/out "
+          "projections and MLP, identical in both designs)")
+    for name, L, grid, dim in [("Shapes tiny (5x4x4 tokens)", 16, (5, 4, 4), 192),
+                               ("CogVideoX-5B 49f 480x720 (13x30x45)", 226, (13, 30, 45), 3072),
+                               ("CogVideoX1.5 81f 768x1360 (11x48x85)", 226, (11, 48, 85), 3072)]:
+        full, sep = (attention_flops(L, grid, dim, k) for k in ("full", "separated"))
+        dense = 2 * (L + grid[0] * grid[1] * grid[2]) * 12 * dim * dim      # 4D² projections + 8D² MLP
+        print(f"  {name:38s} attention: full {full / 1e9:9.1f} / separated {sep / 1e9:7.1f} GFLOP "
+              f"= {full / sep:5.1f}x | whole block: {(full + dense) / 1e9:9.1f} / {(sep + dense) / 1e9:7.1f} "
+              f"GFLOP = {(full + dense) / (sep + dense):4.2f}x")
+    print("\nMeasured forward time, same weights, full vs separated (fastest of interleaved runs):")
+    for name, cfg, shape, L in [
+        ("tiny preset, Shapes latents", DiTConfig.tiny(), (8, 8, 5, 8, 8), 16),
+        ("tiny preset, 4x bigger frames", DiTConfig.tiny(), (2, 8, 5, 32, 32), 16),
+        ("2 layers 8x64, 13x16x24 tokens", DiTConfig.cogvideox_5b(num_layers=2, num_heads=8, text_embed_dim=64),
+         (1, 16, 13, 32, 48), 32),
+    ]:
+        seed_everything(0)
+        full = VideoDiT(cfg).to(device).eval()
+        sep = VideoDiT(DiTConfig(**{**cfg.__dict__, "attention": "separated"})).to(device).eval()
+        sep.load_state_dict(full.state_dict())
+        x = torch.randn(shape, device=device)
+        text = torch.randn(shape[0], L, cfg.text_embed_dim, device=device)
+        t = torch.full((shape[0],), 500.0, device=device)
+        with torch.no_grad(), autocast(device):
+            print(f"  {name}:")
+            times = interleaved_times({"full": lambda: full(x, t, text), "separated": lambda: sep(x, t, text)},
+                                      reps, device, warmup=1)
+        print(f"  => {name:32s} full {times['full'] * 1e3:9.1f} ms  separated {times['separated'] * 1e3:9.1f} ms"
+              f"  full/separated {times['full'] / times['separated']:.2f}x", flush=True)
+
+
+# ----------------------------------------------------------------------------- full vs separated: quality
+
+
+def shapes_batch(ds, indices, vocab):
+    """Shapes clips as small 'latents': 5 frames (every 4th of 17), 32x32 px folded into 4x4 blocks
+    (space-to-depth, 48 channels on an 8x8 grid) — the shape a tiny VAE would give, without a VAE —
+    and the four attribute words of each caption as token ids."""
+    from einops import rearrange
+    items = [ds[i] for i in indices]
+    video = torch.stack([it["video"][:, ::4] for it in items])             # (B, 3, 5, 32, 32)
+    lat = rearrange(video, "b c t (h ph) (w pw) -> b (c ph pw) t h w", ph=4, pw=4)
+    words = [[vocab[it["attributes"][a]] for a in ("color", "shape", "direction", "background")]
+             for it in items]
+    return lat, torch.tensor(words)
+
+
+def bench_quality(steps: int, batch: int, seed: int = 0, pool: int = 2048) -> None:
+    """Train the same small DiT twice — 3D full vs separated spatial/temporal attention, identical
+    weights at init, same batches — with rectified flow on Shapes, then compare the held-out
+    flow-matching loss (fixed noise and timesteps) overall and per noise level."""
+    from minicog import shapes
+    words = sorted({w for v in (shapes.COLORS, shapes.SHAPES, shapes.DIRECTIONS, shapes.BACKGROUNDS) for w in v})
+    vocab = {w: i for i, w in enumerate(words)}
+    train_x, train_w = shapes_batch(shapes.ShapesDataset(pool, frames=17, size=32, seed=seed), range(pool), vocab)
+    val_x, val_w = shapes_batch(shapes.ShapesDataset(256, frames=17, size=32, seed=seed + 1), range(256), vocab)
+    g = torch.Generator().manual_seed(seed)
+    word_table = torch.randn(len(vocab), 32, generator=g)                   # frozen "text encoder"
+    val_noise = torch.randn(val_x.shape, generator=g)
+    val_s = (torch.arange(256) + 0.5) / 256                                 # evenly spread noise levels
+    print(f"\nQuality: {steps} steps x batch {batch} of rectified-flow training on {pool} Shapes clips "
+          f"(48x5x8x8 pseudo-latents, 4 caption-word tokens); held-out loss on 256 other clips")
+    results = {}
+    for attention in ("full", "separated"):
+        seed_everything(seed)
+        cfg = DiTConfig.tiny(in_channels=48, out_channels=48, text_embed_dim=32, max_text_len=4,
+                             num_layers=4, num_heads=4, head_dim=32, time_embed_dim=64, attention=attention)
+        model = VideoDiT(cfg)
+        opt = torch.optim.AdamW(model.parameters(), lr=5e-4, weight_decay=0.0)
+        rng = torch.Generator().manual_seed(seed + 2)
+        t0 = time.perf_counter()
+        for step in range(steps):
+            idx = torch.randint(0, pool, (batch,), generator=rng)
+            x0, w = train_x[idx], train_w[idx]
+            noise = torch.randn(x0.shape, generator=rng)
+            s = torch.rand(batch, generator=rng)
+            sv = s[:, None, None, None, None]
+            loss = F.mse_loss(model((1 - sv) * x0 + sv * noise, s * 1000, word_table[w]), noise - x0)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        train_s = time.perf_counter() - t0
+        model.eval()
+        with torch.no_grad():
+            sv = val_s[:, None, None, None, None]
+            pred = model((1 - sv) * val_x + sv * val_noise, val_s * 1000, word_table[val_w])
+            per_clip = (pred - (val_noise - val_x)).pow(2).flatten(1).mean(1)
+        buckets = [per_clip[(val_s >= a) & (val_s < b)].mean().item() for a, b in ((0, 1 / 3), (1 / 3, 2 / 3), (2 / 3, 1))]
+        results[attention] = per_clip.mean().item()
+        print(f"  {attention:9s} params {model.num_params() / 1e6:.2f}M  train {train_s:6.1f} s  held-out loss "
+              f"{results[attention]:.4f}  (t<1/3: {buckets[0]:.4f}, mid: {buckets[1]:.4f}, t>2/3: {buckets[2]:.4f})",
+              flush=True)
+    print(f"  separated / full held-out loss: {results['separated'] / results['full']:.3f}")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("what", choices=["speed", "attention", "quality", "all"], nargs="?", default="all")
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument("--cases", nargs="*", help="substrings of speed case names to run")
+    ap.add_argument("--steps", type=int, default=2000,
+                    help="training steps of the quality run (2000: ~15 min on one CPU thread)")
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--seed", type=int, default=0, help="seed of the quality run (data, init, noise)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch CPU threads (1 gives steadier timings on a shared machine)")
+    args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    print(f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}")
+    if args.what in ("speed", "all"):
+        bench_speed(device, args.reps, args.cases)
+    if args.what in ("attention", "all"):
+        bench_attention(device, args.reps)
+    if args.what in ("quality", "all"):
+        bench_quality(args.steps, args.batch, args.seed)
+
+
+if __name__ == "__main__":
+    main()
