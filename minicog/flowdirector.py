@@ -1,0 +1,266 @@
+"""FlowDirector (Li et al. 2025, arXiv 2506.05046 v1): inversion-free video editing with
+attention-guided masking and differential averaging guidance.
+
+FlowDirector runs FlowEdit's editing ODE (`minicog.editing.editing_ode`, v1 §3.2)
+
+    dZ_edit/dt = V_edit(t) = v(Z_tar_t, t, c_tar) − v(Z_src_t, t, c_src),  Z_edit = X_src at t_max
+
+and corrects its velocity in two ways before each Euler step Z_edit ← Z_edit + (t_next − t)·V:
+
+1. **Spatially attentive flow correction** (SAFC, v1 §3.3). The words that change between the
+   prompts ("red" → "blue") are looked up in the DiT's 3D full attention: for each edited word w,
+   A_w[τ, y, x] = how much the video token (τ, y, x) attends to w (the video→text block of the
+   attention, averaged over heads; source words in the source pass, target words in the target
+   pass). Each map is normalised to [0, 1], smoothed with a box filter over space (and time),
+   thresholded at its mean, and the binary masks of all words and all noise draws are united into
+   M; its edges are softened with exp(−decay·distance). The edit moves only where M is on:
+
+        V ← M ⊙ V                      (non-target regions keep velocity 0, i.e. stay X_src)
+
+2. **Differential averaging guidance** (DAG, v1 §3.4). N candidate flows V_1..V_N come from N
+   independent noise draws ε_k. Their mean V_better is a low-variance estimate; the mean of a
+   subset of M < N of them, V_worse, a higher-variance one. Like classifier-free guidance, the
+   difference is extrapolated:
+
+        V = V_better + (ω − 1)·(V_better − V_worse)  =  V_worse + ω·(V_better − V_worse)
+
+   ω = 1 is FlowEdit's plain noise averaging (n_avg = N). Choice (documented in
+   docs/flowdirector.md): V_worse is the mean of the *first* M draws. The authors' code averages
+   (V_better − V_worse) over *all* C(N, M) subsets, which cancels exactly — every draw is in the
+   same number of subsets, so the mean of the subset means is V_better — leaving plain averaging.
+
+Switches for the ablations: `use_mask`, `use_dag` in `EditConfig`.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from .editing import EditConfig, Prompts, editing_ode
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+# ----------------------------------------------------------------------------- which words
+
+def split_words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def diff_words(source_prompt: str, target_prompt: str) -> tuple[list[str], list[str]]:
+    """The words that differ between the prompts (a word-level diff): ("a red circle ...",
+    "a blue circle ...") → (["red"], ["blue"]). Replacements give both, insertions only target
+    words, deletions only source words; equal prompts give ([], [])."""
+    a, b = split_words(source_prompt), split_words(target_prompt)
+    src, tar = [], []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if op != "equal":
+            src += a[i1:i2]
+            tar += b[j1:j2]
+    return src, tar
+
+
+def _find(seq: list[int], sub: list[int]) -> int | None:
+    for i in range(len(seq) - len(sub) + 1):
+        if seq[i:i + len(sub)] == sub:
+            return i
+    return None
+
+
+def _tokenizer_ids(pipe) -> Callable[[str, bool], list[int]]:
+    """A function (text, is_prompt) → token ids, as the pipeline's text encoder tokenizes.
+    Supports minicog's WordTokenizer and Hugging Face tokenizers (T5 of the scaled path)."""
+    for owner in (pipe, getattr(pipe, "text_encoder", None)):
+        tok = getattr(owner, "tokenizer", None)
+        if tok is None:
+            continue
+        if hasattr(tok, "tokenize") and hasattr(tok, "bos_id"):          # minicog WordTokenizer
+            def ids(text, is_prompt, tok=tok):
+                out = tok.tokenize(text)[0]
+                return out if is_prompt else out[1:]                    # drop <bos> from words
+            return ids
+        if callable(tok):                                                # Hugging Face
+            def ids(text, is_prompt, tok=tok):
+                return list(tok(text, add_special_tokens=is_prompt)["input_ids"])
+            return ids
+    raise ValueError("cannot find the pipeline's tokenizer to locate the edited words; pass "
+                     "use_mask=False, or give the pipeline a `token_indices(prompt, words)` method")
+
+
+def token_indices(pipe, prompt: str, words: Sequence[str]) -> list[int]:
+    """Positions of `words` in the encoded `prompt` (the text axis of the attention maps)."""
+    fn = getattr(pipe, "token_indices", None)
+    if callable(fn):
+        return list(fn(prompt, list(words)))
+    ids = _tokenizer_ids(pipe)
+    seq = ids(prompt, True)
+    out: list[int] = []
+    for w in words:
+        sub = ids(w, False)
+        at = _find(seq, sub) if sub else None
+        if at is None:
+            raise ValueError(f"word {w!r} is not in the prompt {prompt!r} (token ids {seq}); "
+                             "pass words that appear in the prompt")
+        out += [i for i in range(at, at + len(sub)) if i not in out]
+    return out
+
+
+def default_attention_layers(num_layers: int) -> list[int]:
+    """The layers whose maps make the mask: by default layers 2 and 3 of the tiny 6-layer DiT, i.e.
+    the ones in [0.3, 0.6]·depth (the authors take one layer at 0.6 of the depth of Wan-1.3B)."""
+    lo, hi = int(round(0.3 * num_layers)), int(round(0.6 * num_layers))
+    return list(range(lo, max(hi, lo + 1)))
+
+
+# ----------------------------------------------------------------------------- SAFC: masks
+
+def word_attention(maps: dict[int, torch.Tensor], tokens: Sequence[int],
+                   layers: Sequence[int] | None = None) -> torch.Tensor:
+    """maps[layer]: video→text attention (R, h, L, T', H', W') → (R, T', H', W'): the mean over
+    layers, heads and the given text tokens of how much each video token attends to them."""
+    if not tokens:
+        raise ValueError("word_attention needs at least one text token index")
+    layers = sorted(maps) if layers is None else list(layers)
+    missing = [l for l in layers if l not in maps]
+    if missing:
+        raise ValueError(f"layers {missing} were not recorded; recorded: {sorted(maps)}")
+    idx = torch.as_tensor(list(tokens), dtype=torch.long)
+    per_layer = [maps[l].float().mean(1)[:, idx.to(maps[l].device)].mean(1) for l in layers]
+    return torch.stack(per_layer).mean(0)
+
+
+def soften_edges(binary: torch.Tensor, decay: float) -> torch.Tensor:
+    """(T, h, w) 0/1 → soft mask: 1 inside, exp(−decay·d) outside, d the chessboard distance (in
+    latent pixels, within the frame) to the mask; frames without any mask stay 0."""
+    on = binary > 0.5
+    dist = torch.where(on, 0.0, float("inf"))
+    cur = on
+    for k in range(1, max(binary.shape[-2:])):
+        if bool(cur.all()):
+            break
+        cur = F.max_pool2d(cur.float()[:, None], 3, 1, 1)[:, 0] > 0.5
+        dist = torch.where(cur & torch.isinf(dist), float(k), dist)
+    return torch.exp(-decay * dist)                       # exp(−inf) = 0
+
+
+def attention_mask(word_maps: torch.Tensor, size: tuple[int, int, int], kernel: int = 3,
+                   kernel_t: int = 1, threshold: float | str = "mean", decay: float = 1.5,
+                   return_parts: bool = False):
+    """SAFC's mask (v1 §3.3) from word maps (R, T', H', W') on the latent grid size (T, h, w).
+
+    per map: nearest upsampling to the latent grid → min–max normalisation to [0, 1] → box filter
+    of `kernel`×`kernel` latent pixels and `kernel_t` frames → binary at `threshold` ("mean": the
+    map's own mean, as in the authors' code; a number: that level) ; then the union over the R maps
+    and `soften_edges`. A map with no contrast (constant) cannot localise anything and gives all
+    ones. Returns (T, h, w) in [0, 1] (and a dict of the intermediate maps with return_parts)."""
+    if word_maps.ndim != 4:
+        raise ValueError(f"word_maps must be (R, T', H', W'), got {tuple(word_maps.shape)}")
+    a = F.interpolate(word_maps.float()[:, None], size=tuple(size), mode="nearest")   # (R, 1, T, h, w)
+    lo = a.amin(dim=(2, 3, 4), keepdim=True)
+    hi = a.amax(dim=(2, 3, 4), keepdim=True)
+    flat = (hi - lo) < 1e-12
+    a = (a - lo) / (hi - lo).clamp_min(1e-12)
+    smooth = F.avg_pool3d(a, (kernel_t, kernel, kernel), stride=1,
+                          padding=(kernel_t // 2, kernel // 2, kernel // 2), count_include_pad=False)
+    thr = smooth.mean(dim=(2, 3, 4), keepdim=True) if threshold == "mean" else float(threshold)
+    binary = (smooth > thr) | flat
+    union = binary.any(dim=0)[0].float()                                              # (T, h, w)
+    mask = soften_edges(union, decay)
+    if return_parts:
+        return mask, dict(normalised=a[:, 0], smoothed=smooth[:, 0], binary=binary[:, 0], union=union)
+    return mask
+
+
+# ----------------------------------------------------------------------------- DAG
+
+def differential_averaging(candidates: torch.Tensor, n_worse: int, omega: float):
+    """DAG (v1 §3.4): candidates (N, ...) → (V, V_better, V_worse) with V_better the mean of all N,
+    V_worse the mean of the first n_worse, V = V_better + (ω − 1)·(V_better − V_worse)."""
+    N = candidates.shape[0]
+    if not 1 <= n_worse < N:
+        raise ValueError(f"n_worse must lie in [1, N={N}), got {n_worse}")
+    better = candidates.mean(0, keepdim=True)
+    worse = candidates[:n_worse].mean(0, keepdim=True)
+    return better + (omega - 1.0) * (better - worse), better, worse
+
+
+# ----------------------------------------------------------------------------- the edit
+
+@torch.no_grad()
+def flowdirector(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg: EditConfig,
+                 generator: torch.Generator, shift: float = 1.0, record: Callable | None = None,
+                 source_tokens: Sequence[int] = (), target_tokens: Sequence[int] = (),
+                 layers: Sequence[int] | None = None, callback: Callable | None = None,
+                 progress: bool = False) -> torch.Tensor:
+    """FlowDirector on latents: the editing ODE with V = M ⊙ DAG(V_1..V_N).
+
+    record: factory of attention recorders (needed when cfg.use_mask); source_tokens /
+    target_tokens: positions of the edited words in the source / target prompt. Without any edited
+    word (equal prompts) there is nothing to localise and the mask is all ones. The callback's
+    info dict gains `mask`, `v_better`, `v_worse` and `word_maps`."""
+    N = cfg.n_avg
+    use_mask = cfg.use_mask and (len(source_tokens) + len(target_tokens)) > 0
+    if use_mask and record is None:
+        raise ValueError("use_mask=True needs attention maps: pass `record` (a factory of "
+                         "attention recorders, e.g. lambda: dit.record_attention(...))")
+    size = tuple(x_src.shape[-3:])
+
+    def combine(info: dict) -> torch.Tensor:
+        V_k = info["candidates"]
+        if cfg.use_dag:
+            V, better, worse = differential_averaging(V_k, cfg.n_worse, cfg.omega)
+            info.update(v_better=better, v_worse=worse)
+        else:
+            V = V_k.mean(0, keepdim=True)
+        if use_mask:
+            maps = info["maps"]                          # rows: N source passes, then N target
+            parts = []
+            if source_tokens:
+                parts.append(word_attention({l: m[:N] for l, m in maps.items()}, source_tokens, layers))
+            if target_tokens:
+                parts.append(word_attention({l: m[N:] for l, m in maps.items()}, target_tokens, layers))
+            word_maps = torch.cat(parts)                 # (R, T', H', W')
+            M = attention_mask(word_maps, size, cfg.mask_kernel, cfg.mask_kernel_t,
+                               cfg.mask_threshold, cfg.mask_decay).to(V)
+            info.update(mask=M, word_maps=word_maps, v_unmasked=V)
+            V = V * M                                    # (1, C, T, h, w) ⊙ (T, h, w)
+        return V
+
+    return editing_ode(velocity, x_src, prompts, cfg, generator, shift, combine=combine,
+                       record=record if use_mask else None, callback=callback, progress=progress,
+                       method="flowdirector")
+
+
+def flowdirector_for_pipeline(pipe, x_src: torch.Tensor, prompts: Prompts, cfg: EditConfig,
+                              generator: torch.Generator, shift: float = 1.0,
+                              source_words: Sequence[str] | str | None = None,
+                              target_words: Sequence[str] | str | None = None,
+                              callback: Callable | None = None, progress: bool = False) -> torch.Tensor:
+    """Resolve the edited words (diff of the prompts unless given) and the pipeline DiT's attention
+    hook, then run `flowdirector`."""
+    src_text, tar_text, _ = prompts.texts
+    d_src, d_tar = diff_words(src_text, tar_text)
+    sw = d_src if source_words is None else ([source_words] if isinstance(source_words, str) else list(source_words))
+    tw = d_tar if target_words is None else ([target_words] if isinstance(target_words, str) else list(target_words))
+    sw = [w for s in sw for w in split_words(s)]
+    tw = [w for s in tw for w in split_words(s)]
+    record, layers = None, None
+    if cfg.use_mask and (sw or tw):
+        dit = getattr(pipe, "dit", None)
+        if dit is None or not hasattr(dit, "record_attention"):
+            raise ValueError("use_mask=True needs `pipe.dit.record_attention` (minicog's VideoDiT); "
+                             "pass use_mask=False to edit without the attention mask")
+        n_layers = dit.config.num_layers
+        layers = list(cfg.attn_layers) if cfg.attn_layers is not None else default_attention_layers(n_layers)
+        bad = [l for l in layers if not 0 <= l < n_layers]
+        if bad:
+            raise ValueError(f"attn_layers {bad} out of range for a DiT with {n_layers} layers")
+        record = lambda: dit.record_attention(layers=layers, reduce_heads="mean")   # noqa: E731
+    src_tok = token_indices(pipe, src_text, sw) if (record is not None and sw) else []
+    tar_tok = token_indices(pipe, tar_text, tw) if (record is not None and tw) else []
+    return flowdirector(pipe.velocity, x_src, prompts, cfg, generator, shift, record, src_tok,
+                        tar_tok, layers, callback, progress)

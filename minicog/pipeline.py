@@ -1,0 +1,218 @@
+"""Text-to-video pipeline: text encoder → rectified-flow sampling with the DiT → VAE decoder.
+
+    pipe = minicog.load_pipeline("tiny")            # the shipped tiny model (assets/tiny)
+    video = pipe.generate("a red circle moving left on a black background", seed=0)
+    # uint8 (T, H, W, 3); a list of prompts gives a list of videos
+
+Sampling (CogVideoX §2 with the rectified-flow objective of SD3 §2): draw latent noise from the seed
+on the CPU (so a seed gives the same video on every device), integrate dx/dt = v(x, t) from t = 1 to
+t = 0 with classifier-free guidance against the empty prompt "", divide by the VAE scaling factor
+and decode. A pipeline folder holds `pipeline.json` plus `vae/`, `text_encoder/` and `dit/`, each
+with `config.json` + `model.safetensors`.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from .utils import resolve_device, write_json_atomic
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+@dataclass
+class PipelineConfig:
+    """Sub-folders and sampling defaults, stored as `pipeline.json`."""
+    vae: str = "vae"
+    text_encoder: str = "text_encoder"
+    dit: str = "dit"
+    frames: int = 17
+    size: int = 64
+    steps: int = 20
+    guidance: float = 4.0
+    method: str = "euler"
+    shift: float = 1.0
+    fps: int = 8
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "PipelineConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+class Pipeline:
+    """Holds `vae`, `text_encoder`, `dit` and `device`; every method runs without gradients."""
+
+    def __init__(self, vae, dit, text_encoder, device: str | torch.device = "auto",
+                 config: PipelineConfig | None = None):
+        self.device = resolve_device(device)
+        self.vae = vae.to(self.device).eval()
+        self.dit = dit.to(self.device).eval()
+        self.text_encoder = text_encoder.to(self.device).eval()
+        self.config = config or PipelineConfig()
+
+    # ------------------------------------------------------------------ loading / saving
+    @classmethod
+    def from_pretrained(cls, folder: str | Path, device: str | torch.device = "auto") -> "Pipeline":
+        from .causal_vae import CausalVAE
+        from .dit import VideoDiT
+        from .text_encoder import TinyTextEncoder
+        folder = Path(folder)
+        cfg_path = folder / "pipeline.json"
+        if not cfg_path.is_file():
+            raise FileNotFoundError(
+                f"{str(folder)!r} has no pipeline.json: pass 'tiny' or a folder written by "
+                "`python -m minicog.train` (it holds pipeline.json, vae/, text_encoder/, dit/)")
+        cfg = PipelineConfig.from_dict(json.loads(cfg_path.read_text()))
+        vae = CausalVAE.from_pretrained(str(folder / cfg.vae))
+        te = TinyTextEncoder.from_pretrained(folder / cfg.text_encoder)
+        dit = VideoDiT.from_pretrained(str(folder / cfg.dit))
+        return cls(vae, dit, te, device, cfg)
+
+    def save_pretrained(self, folder: str | Path, vae_source: str | Path | None = None) -> Path:
+        """Write pipeline.json, text_encoder/, dit/ and vae/ (copied from `vae_source` when given,
+        skipped when `folder/vae` already is that folder)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.text_encoder.save_pretrained(folder / self.config.text_encoder)
+        self.dit.save_pretrained(str(folder / self.config.dit))
+        dst = folder / self.config.vae
+        if vae_source is not None and Path(vae_source).resolve() != dst.resolve():
+            shutil.copytree(vae_source, dst, dirs_exist_ok=True)
+        elif vae_source is None:
+            self.vae.save_pretrained(str(dst))
+        write_json_atomic(asdict(self.config), folder / "pipeline.json")
+        return folder
+
+    # ------------------------------------------------------------------ building blocks
+    @property
+    def latent_channels(self) -> int:
+        return self.dit.config.in_channels
+
+    def latent_shape(self, frames: int | None = None, size: int | None = None) -> tuple[int, ...]:
+        """(C, T_latent, h, w) of a clip of `frames` frames at `size`×`size` pixels."""
+        from .frame_pack import latent_length
+        from .shapes import check_frames, check_size
+        frames = check_frames(frames or self.config.frames)
+        h, w = check_size(size or self.config.size)
+        s = self.spatial_compression
+        return (self.latent_channels, latent_length(frames), h // s, w // s)
+
+    @property
+    def spatial_compression(self) -> int:
+        return self.vae.spatial_compression
+
+    @torch.no_grad()
+    def encode_prompt(self, prompts: str | Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """prompts → (embeds (B, L, D), mask (B, L) bool) on the pipeline's device."""
+        return self.text_encoder.encode(prompts)
+
+    @torch.no_grad()
+    def velocity(self, z: torch.Tensor, t: torch.Tensor | float, embeds: torch.Tensor,
+                 mask: torch.Tensor | None = None, video_mask: torch.Tensor | None = None
+                 ) -> torch.Tensor:
+        """The DiT as a rectified-flow velocity model: v(z, t) for scaled latents z (B, C, T, h, w),
+        t ∈ [0, 1] (scalar or (B,)), text (embeds, mask)."""
+        from .rectified_flow import to_model_timestep
+        t = torch.as_tensor(t, dtype=torch.float32, device=z.device)
+        if t.ndim == 0:
+            t = t.expand(z.shape[0])
+        return self.dit(z, to_model_timestep(t), embeds, text_mask=mask, video_mask=video_mask)
+
+    def velocity_model(self, x: torch.Tensor, t: torch.Tensor, cond) -> torch.Tensor:
+        """`velocity` in the (x, t, cond) form `rectified_flow.sample` expects; cond = (embeds, mask)."""
+        embeds, mask = cond
+        return self.velocity(x, t, embeds, mask)
+
+    @torch.no_grad()
+    def encode_video(self, video) -> torch.Tensor:
+        """uint8 video (T, H, W, 3) → scaled latents (1, C, T_latent, h, w) (posterior mean)."""
+        from .video import to_tensor
+        x = to_tensor(np.asarray(video))[None].to(self.device)          # (1, 3, T, H, W)
+        return self.vae.encode(x).mean * self.vae.scaling_factor
+
+    @torch.no_grad()
+    def decode_latents(self, z: torch.Tensor):
+        """Scaled latents (B, C, T, h, w) → uint8 video (T, H, W, 3), or a list of them when B > 1."""
+        from .video import to_uint8
+        x = self.vae.decode(z / self.vae.scaling_factor)                  # (B, 3, T, H, W)
+        x = x.sample if hasattr(x, "sample") else x
+        videos = [to_uint8(v) for v in x]
+        return videos[0] if len(videos) == 1 else videos
+
+    def noise(self, seed: int, frames: int | None = None, size: int | None = None) -> torch.Tensor:
+        """The starting noise of `seed`, drawn on the CPU: (1, C, T_latent, h, w) on the device."""
+        g = torch.Generator().manual_seed(int(seed))
+        return torch.randn(1, *self.latent_shape(frames, size), generator=g).to(self.device)
+
+    # ------------------------------------------------------------------ generation
+    @torch.no_grad()
+    def generate(self, prompt: str | Sequence[str], seed: int | Sequence[int] = 0,
+                 steps: int | None = None, guidance: float | None = None, method: str | None = None,
+                 frames: int | None = None, size: int | None = None, negative_prompt: str = "",
+                 shift: float | None = None, progress: bool = False, return_latents: bool = False):
+        """Generate uint8 videos (T, H, W, 3) from text.
+
+        prompt: a string → one video; a list → a list of videos (sampled as one batch).
+        seed:   an int (every prompt uses that noise, so a prompt gives the same video alone or in a
+                list) or one seed per prompt. steps/guidance/method/frames/size default to
+                `pipe.config`. return_latents=True also returns the final scaled latents."""
+        from .rectified_flow import sample
+        single = isinstance(prompt, str)
+        prompts = [prompt] if single else list(prompt)
+        if not prompts:
+            raise ValueError("generate() needs a prompt or a non-empty list of prompts")
+        seeds = [seed] * len(prompts) if isinstance(seed, (int, np.integer)) else list(seed)
+        if len(seeds) != len(prompts):
+            raise ValueError(f"got {len(seeds)} seeds for {len(prompts)} prompts; pass one int or "
+                             "one seed per prompt")
+        cfg = self.config
+        steps = cfg.steps if steps is None else steps
+        guidance = cfg.guidance if guidance is None else guidance
+        method = cfg.method if method is None else method
+        shift = cfg.shift if shift is None else shift
+        noise = torch.cat([self.noise(s, frames, size) for s in seeds])
+        B = len(prompts)
+        embeds, mask = self.encode_prompt(prompts + [negative_prompt] * B)   # one padded length
+        cond, uncond = (embeds[:B], mask[:B]), (embeds[B:], mask[B:])
+        z = sample(self.velocity_model, noise, cond, uncond if guidance != 1.0 else None,
+                   steps=steps, guidance=guidance, method=method, shift=shift, progress=progress)
+        videos = self.decode_latents(z)
+        videos = [videos] if B == 1 else videos
+        out = videos[0] if single else videos
+        return (out, z) if return_latents else out
+
+    def edit(self, video, source_prompt: str, target_prompt: str, seed: int = 0,
+             method: str = "flowdirector", **kw):
+        """Edit a video from `source_prompt` to `target_prompt` (see `minicog.editing.edit`)."""
+        from . import editing
+        return editing.edit(self, video, source_prompt=source_prompt, target_prompt=target_prompt,
+                            seed=seed, method=method, **kw)
+
+    def __repr__(self) -> str:
+        n = lambda m: sum(p.numel() for p in m.parameters())
+        return (f"Pipeline(device={self.device}, vae={n(self.vae)/1e6:.2f}M, "
+                f"text_encoder={n(self.text_encoder)/1e6:.2f}M, dit={n(self.dit)/1e6:.2f}M, "
+                f"config={self.config})")
+
+
+def load_pipeline(name_or_path: str | Path = "tiny", device: str | torch.device = "auto") -> Pipeline:
+    """`"tiny"` → the shipped tiny model in `assets/tiny`; a path → a trained run folder."""
+    if str(name_or_path) == "tiny":
+        folder = ASSETS / "tiny"
+        if not (folder / "pipeline.json").is_file():
+            raise FileNotFoundError(
+                f"the tiny model is missing from {folder}; train it with "
+                "`python -m minicog.train --preset tiny --out runs/tiny --export assets/tiny`")
+        return Pipeline.from_pretrained(folder, device)
+    folder = Path(name_or_path)
+    if not folder.exists():
+        raise FileNotFoundError(f"no pipeline named {str(name_or_path)!r}: use 'tiny' or the folder "
+                                "of a trained run (e.g. runs/tiny)")
+    return Pipeline.from_pretrained(folder, device)

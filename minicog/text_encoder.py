@@ -1,0 +1,223 @@
+"""A tiny text encoder for the course: word-level tokenizer + a small transformer.
+
+CogVideoX conditions its DiT on T5-XXL embeddings (paper §2.2: "text embeddings ... concatenated
+with the video tokens"). A frozen 4.7B T5 is far too big for a laptop, and the Shapes world only has
+a few dozen words, so the tiny model uses a word-level tokenizer over the Shapes vocabulary and a
+2-layer transformer that is trained *jointly* with the DiT.
+
+It sits behind the same interface as the T5 encoder of the scaled path::
+
+    embeds, mask = encoder.encode(["a red circle moving left on a black background"])
+    # embeds (B, L, D) float, mask (B, L) bool, True = real token
+
+Every sequence starts with a `<bos>` token, so the empty prompt "" (the null prompt used for
+classifier-free guidance) is one real token whose embedding the model learns. Unknown words never
+crash: they map to `<unk>` and a `warnings.warn` lists them.
+"""
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .utils import load_safetensors, load_state_dict_strict, save_safetensors_atomic
+
+PAD, UNK, BOS = "<pad>", "<unk>", "<bos>"
+SPECIALS = (PAD, UNK, BOS)
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def split_words(text: str) -> list[str]:
+    """Lower-case a prompt and split it into words (punctuation is dropped)."""
+    if not isinstance(text, str):
+        raise ValueError(f"prompts must be strings, got {type(text).__name__}: {text!r}")
+    return _WORD.findall(text.lower())
+
+
+def shapes_vocabulary() -> list[str]:
+    """Every word of Shapes captions and paraphrases (colours, shapes, directions, backgrounds and
+    glue words such as "moving", "on", "background")."""
+    from . import shapes
+    words: set[str] = set()
+    for template in shapes.PARAPHRASES:
+        words.update(split_words(re.sub(r"\{\w+\}", " ", template)))
+    for names in (shapes.COLORS, shapes.BACKGROUNDS, shapes.SHAPES, shapes.DIRECTIONS):
+        for name in names:
+            words.update(split_words(name))
+    return sorted(words)
+
+
+# ----------------------------------------------------------------------------- tokenizer
+
+class WordTokenizer:
+    """Word-level tokenizer: `<pad>`=0, `<unk>`=1, `<bos>`=2, then one id per known word."""
+
+    def __init__(self, words: Iterable[str], max_length: int = 24):
+        words = [w for w in dict.fromkeys(words) if w not in SPECIALS]
+        self.vocab: list[str] = list(SPECIALS) + words
+        self.index = {w: i for i, w in enumerate(self.vocab)}
+        self.max_length = max_length
+        self.pad_id, self.unk_id, self.bos_id = 0, 1, 2
+
+    @classmethod
+    def from_captions(cls, captions: Iterable[str], max_length: int = 24) -> "WordTokenizer":
+        """Build the vocabulary from a list of captions (e.g. a folder of real clips)."""
+        words: set[str] = set()
+        for c in captions:
+            words.update(split_words(c))
+        return cls(sorted(words), max_length)
+
+    def __len__(self) -> int:
+        return len(self.vocab)
+
+    def tokenize(self, prompt: str) -> tuple[list[int], list[str]]:
+        """ids of one prompt (with `<bos>`, truncated to max_length) and its unknown words."""
+        words = split_words(prompt)
+        unknown = [w for w in words if w not in self.index]
+        ids = [self.bos_id] + [self.index.get(w, self.unk_id) for w in words]
+        if len(ids) > self.max_length:
+            warnings.warn(f"prompt {prompt!r} has {len(words)} words; keeping the first "
+                          f"{self.max_length - 1} (max_length={self.max_length})", stacklevel=3)
+            ids = ids[: self.max_length]
+        return ids, unknown
+
+    def __call__(self, prompts: str | Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """prompts → (ids (B, L) long, mask (B, L) bool), right-padded to the longest prompt."""
+        if isinstance(prompts, str):
+            prompts = [prompts]
+        if len(prompts) == 0:
+            raise ValueError("encode() needs at least one prompt; use [''] for the null prompt")
+        rows, unknown = [], []
+        for p in prompts:
+            ids, unk = self.tokenize(p)
+            rows.append(ids)
+            unknown += [w for w in unk if w not in unknown]
+        if unknown:
+            warnings.warn(f"unknown words mapped to {UNK}: {unknown}. The tiny text encoder only "
+                          f"knows {len(self) - len(SPECIALS)} words (see tokenizer.vocab).",
+                          stacklevel=2)
+        L = max(len(r) for r in rows)
+        ids = torch.full((len(rows), L), self.pad_id, dtype=torch.long)
+        for i, r in enumerate(rows):
+            ids[i, : len(r)] = torch.tensor(r)
+        return ids, ids != self.pad_id
+
+    def decode(self, ids: torch.Tensor | Sequence[int]) -> str:
+        ids = ids.tolist() if isinstance(ids, torch.Tensor) else list(ids)
+        return " ".join(self.vocab[i] for i in ids if i not in (self.pad_id, self.bos_id))
+
+
+# ----------------------------------------------------------------------------- model
+
+@dataclass
+class TextEncoderConfig:
+    vocab: list[str] = field(default_factory=list)   # words (specials are added by the tokenizer)
+    dim: int = 64          # output embedding size D (must equal the DiT's text dim)
+    depth: int = 2
+    heads: int = 4
+    max_length: int = 24
+    dropout: float = 0.0
+
+    @classmethod
+    def tiny(cls, vocab: Sequence[str] | None = None, dim: int = 64) -> "TextEncoderConfig":
+        return cls(vocab=list(vocab) if vocab is not None else shapes_vocabulary(), dim=dim)
+
+
+class _Block(nn.Module):
+    """Pre-LN transformer block (Vaswani et al. 2017 §3.1 with pre-norm as in GPT-2)."""
+
+    def __init__(self, dim: int, heads: int, dropout: float):
+        super().__init__()
+        self.heads = heads
+        self.norm1 = nn.LayerNorm(dim)
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(approximate="tanh"),
+                                 nn.Linear(4 * dim, dim))
+        self.dropout = dropout
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        B, L, D = x.shape
+        q, k, v = self.qkv(self.norm1(x)).view(B, L, 3, self.heads, D // self.heads).unbind(2)
+        q, k, v = (t.transpose(1, 2) for t in (q, k, v))             # (B, heads, L, d)
+        attn_mask = mask[:, None, None, :]                           # keys: True = attend
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask,
+                                           dropout_p=self.dropout if self.training else 0.0)
+        x = x + self.proj(y.transpose(1, 2).reshape(B, L, D))
+        return x + self.mlp(self.norm2(x))
+
+
+class TinyTextEncoder(nn.Module):
+    """Token + position embeddings → `depth` bidirectional transformer blocks → LayerNorm.
+
+    `forward(ids, mask)` is what the trainer calls (gradients flow); `encode(prompts)` is the
+    T5-compatible entry point used by pipelines.
+    """
+
+    def __init__(self, config: TextEncoderConfig):
+        super().__init__()
+        if not config.vocab:
+            raise ValueError("TextEncoderConfig.vocab is empty; use TextEncoderConfig.tiny() for the "
+                             "Shapes vocabulary or WordTokenizer.from_captions(...).vocab")
+        if config.dim % config.heads:
+            raise ValueError(f"dim={config.dim} must be divisible by heads={config.heads}")
+        self.config = config
+        self.tokenizer = WordTokenizer(config.vocab, config.max_length)
+        self.tok_emb = nn.Embedding(len(self.tokenizer), config.dim)
+        self.pos_emb = nn.Parameter(torch.zeros(config.max_length, config.dim))
+        self.blocks = nn.ModuleList(_Block(config.dim, config.heads, config.dropout)
+                                    for _ in range(config.depth))
+        self.norm = nn.LayerNorm(config.dim)
+        nn.init.normal_(self.tok_emb.weight, std=0.02)
+        nn.init.normal_(self.pos_emb, std=0.02)
+
+    @property
+    def dim(self) -> int:
+        return self.config.dim
+
+    @property
+    def device(self) -> torch.device:
+        return self.tok_emb.weight.device
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """ids (B, L) long, mask (B, L) bool → embeddings (B, L, D); padded rows are zeroed."""
+        B, L = ids.shape
+        x = self.tok_emb(ids) + self.pos_emb[:L]                      # (B, L, D)
+        for block in self.blocks:
+            x = block(x, mask)
+        return self.norm(x) * mask[..., None]
+
+    def encode(self, prompts: str | Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The T5-style interface: prompts → (embeds (B, L, D), mask (B, L) bool)."""
+        ids, mask = self.tokenizer(prompts)
+        ids, mask = ids.to(self.device), mask.to(self.device)
+        return self(ids, mask), mask
+
+    # ------------------------------------------------------------------ save / load
+    def save_pretrained(self, folder: str | Path) -> Path:
+        from .utils import write_json_atomic
+        folder = Path(folder)
+        write_json_atomic(asdict(self.config), folder / "config.json")
+        save_safetensors_atomic(self.state_dict(), folder / "model.safetensors")
+        return folder
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path, device: str | torch.device = "cpu"
+                        ) -> "TinyTextEncoder":
+        folder = Path(folder)
+        cfg_path = folder / "config.json"
+        if not cfg_path.is_file():
+            raise FileNotFoundError(f"{str(folder)!r} has no config.json; pass a folder written by "
+                                    "TinyTextEncoder.save_pretrained (e.g. assets/tiny/text_encoder)")
+        model = cls(TextEncoderConfig(**json.loads(cfg_path.read_text())))
+        load_state_dict_strict(model, load_safetensors(folder / "model.safetensors"),
+                               what=f"text encoder weights in {folder}")
+        return model.to(device).eval()

@@ -1,0 +1,282 @@
+"""Video editing (minicog.editing, minicog.flowdirector): the three starts, the editing ODE, SAFC masks,
+differential averaging guidance, the ablation switches and the `pipe.edit` contract."""
+import itertools
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+import torch
+
+from minicog import editing, flowdirector, shapes
+from minicog.editing import EditConfig
+
+SRC = "a red circle moving left on a black background"
+TAR = "a blue circle moving left on a black background"
+
+
+# ----------------------------------------------------------------------------- fixtures
+
+@pytest.fixture(scope="module")
+def pipe():
+    """A randomly initialised tiny pipeline (2-layer DiT): real attention hook, real tokenizer."""
+    from minicog.causal_vae import CausalVAE, VAEConfig
+    from minicog.dit import DiTConfig, VideoDiT
+    from minicog.pipeline import Pipeline
+    from minicog.text_encoder import TextEncoderConfig, TinyTextEncoder
+    torch.manual_seed(0)
+    dit = VideoDiT(DiTConfig.tiny(num_layers=2))
+    with torch.no_grad():                      # adaLN-zero-free random init: make outputs non-trivial
+        dit.proj_out.weight.normal_(0, 0.05)
+    return Pipeline(CausalVAE(VAEConfig.tiny()), dit, TinyTextEncoder(TextEncoderConfig.tiny(dim=128)), "cpu")
+
+
+@pytest.fixture(scope="module")
+def clip():
+    return shapes.render("red", "circle", "left", "black", rng=3)
+
+
+@pytest.fixture(scope="module")
+def x_src(pipe, clip):
+    return pipe.encode_video(clip)
+
+
+FAST = dict(steps=4, n_max=2)
+
+
+class MockModel:
+    """A velocity that depends only on the prompt (v = mean of its embedding, everywhere), and an
+    attention hook whose word maps are a bright blob in the top-left quarter of every frame."""
+
+    def __init__(self, grid=(5, 4, 4)):
+        self.grid = grid
+        self._rec = None
+        self.calls = 0
+
+    def encode_prompt(self, prompts):
+        e = torch.stack([torch.full((4, 3), float(len(p.split())) / 10) for p in prompts])
+        return e, torch.ones(len(prompts), 4, dtype=torch.bool)
+
+    def velocity(self, z, t, embeds, mask):
+        self.calls += 1
+        if self._rec is not None:
+            B, (T, H, W) = z.shape[0], self.grid
+            m = torch.rand(B, 1, 4, T, H, W, generator=torch.Generator().manual_seed(self.calls)) * 0.1
+            m[..., : H // 2, : W // 2] += 1.0
+            self._rec.maps = {0: {"video_to_text": m}}
+        return embeds.mean(dim=(1, 2)).view(-1, 1, 1, 1, 1).expand_as(z).clone()
+
+    @contextmanager
+    def record_attention(self):
+        self._rec = type("Rec", (), {"maps": {}})()
+        try:
+            yield self._rec
+        finally:
+            self._rec = None
+
+
+# ----------------------------------------------------------------------------- the editing ODE
+
+@pytest.mark.parametrize("method", ["flowedit", "flowdirector"])
+def test_editing_ode_is_the_identity_when_prompts_agree(pipe, x_src, method):
+    """Equal prompts (and equal guidance) → v(Z_tar) = v(Z_src) at every step → X_src exactly."""
+    z = editing.edit_latents(pipe, x_src, SRC, SRC, seed=1, method=method, src_guidance=3.0,
+                             tar_guidance=3.0, **FAST)
+    assert torch.equal(z, x_src)
+    # ... while a real edit (or unequal guidance) does move the latents
+    z2 = editing.edit_latents(pipe, x_src, SRC, TAR, seed=1, method=method, **FAST)
+    assert (z2 - x_src).abs().max() > 1e-3
+
+
+def test_flowedit_matches_a_direct_transcription_of_the_algorithm():
+    """FlowEdit Alg. 1 written out by hand on the mock model (constant velocities): skip n_max,
+    noise averaging, Euler in data space."""
+    m = MockModel()
+    x = torch.randn(1, 2, 5, 8, 8)
+    cfg = EditConfig(steps=8, n_max=5, n_avg=2, src_guidance=1.0, tar_guidance=1.0)
+    prompts = editing.encode_prompts(m.encode_prompt, "a b c", "a b c d e")
+    z = editing.flowedit(m.velocity, x, prompts, cfg, torch.Generator().manual_seed(0))
+    grid = editing.time_grid(cfg)
+    dv = (5 - 3) / 10                                  # v_tar − v_src of the mock
+    expected = x + (grid[-1] - grid[cfg.start_index]).item() * dv
+    assert torch.allclose(z, expected, atol=1e-6)
+
+
+def test_inversion_reconstructs_and_gets_better_with_steps(pipe, x_src):
+    errs = [(editing.edit_latents(pipe, x_src, SRC, SRC, method="inversion", steps=n, n_max=n,
+                                  tar_guidance=1.0) - x_src).abs().mean().item() for n in (3, 12)]
+    assert errs[1] < 0.4 * errs[0], errs                 # Euler: error ~ 1/steps
+
+
+def test_random_noise_start_forgets_more_the_later_it_starts(pipe, x_src):
+    d = [(editing.edit_latents(pipe, x_src, SRC, SRC, seed=0, method="random_noise", steps=4,
+                               n_max=k, tar_guidance=1.0) - x_src).abs().mean().item() for k in (1, 4)]
+    assert d[0] < d[1], d
+    a = editing.edit_latents(pipe, x_src, SRC, TAR, seed=0, method="random_noise", **FAST)
+    b = editing.edit_latents(pipe, x_src, SRC, TAR, seed=1, method="random_noise", **FAST)
+    assert not torch.equal(a, b)
+
+
+def test_n_min_stop_phase_samples_the_target():
+    m = MockModel()
+    x = torch.randn(1, 2, 5, 8, 8)
+    prompts = editing.encode_prompts(m.encode_prompt, "a b c", "a b c d e")
+    cfg = EditConfig(steps=6, n_max=4, n_min=2, src_guidance=1.0, tar_guidance=1.0)
+    seen = []
+    z = editing.editing_ode(m.velocity, x, prompts, cfg, torch.Generator().manual_seed(0),
+                            callback=lambda info: seen.append(info["phase"]))
+    assert seen == ["edit", "edit", "sample", "sample"]
+    assert z.shape == x.shape and torch.isfinite(z).all()
+
+
+# ----------------------------------------------------------------------------- SAFC masks
+
+def test_diff_words_and_token_indices(pipe):
+    assert flowdirector.diff_words(SRC, TAR) == (["red"], ["blue"])
+    assert flowdirector.diff_words(SRC, SRC) == ([], [])
+    assert flowdirector.diff_words(SRC, SRC.replace("circle", "big square")) == (["circle"], ["big", "square"])
+    assert flowdirector.token_indices(pipe, SRC, ["red"]) == [2]          # <bos> a red ...
+    assert flowdirector.token_indices(pipe, TAR, ["blue", "circle"]) == [2, 3]
+    with pytest.raises(ValueError, match="not in the prompt"):
+        flowdirector.token_indices(pipe, SRC, ["green"])
+
+
+def test_attention_mask_shapes_values_and_threshold():
+    maps = torch.rand(3, 5, 4, 4, generator=torch.Generator().manual_seed(0)) * 0.1
+    maps[:, :, 0, 0] += 1.0                                # one token per frame lights up
+    mask, parts = flowdirector.attention_mask(maps, (5, 8, 8), kernel=1, decay=2.0, return_parts=True)
+    assert mask.shape == (5, 8, 8) and parts["binary"].shape == (3, 5, 8, 8)
+    assert mask.min() >= 0 and mask.max() <= 1
+    assert (mask[:, :2, :2] == 1).all()                    # the token's 2×2 latent pixels
+    assert mask[:, 2, 2].allclose(torch.tensor(np.exp(-2.0), dtype=torch.float32))  # 1 px away
+    assert (mask[:, 6:, 6:] < 1e-4).all()
+    # a higher threshold never grows the mask (the notebook's slider)
+    areas = [flowdirector.attention_mask(maps, (5, 8, 8), kernel=3, threshold=th).sum().item()
+             for th in (0.05, 0.3, 0.6, 0.9)]
+    assert all(a >= b for a, b in zip(areas, areas[1:])) and areas[0] > areas[-1]
+    # a constant map cannot localise anything: all ones
+    assert (flowdirector.attention_mask(torch.ones(1, 5, 4, 4), (5, 8, 8)) == 1).all()
+    with pytest.raises(ValueError):
+        flowdirector.attention_mask(torch.ones(5, 4, 4), (5, 8, 8))
+
+
+def test_word_attention_reads_the_recorded_maps(pipe, x_src):
+    e, m = pipe.encode_prompt([SRC])
+    with pipe.dit.record_attention(layers=[1], reduce_heads="mean") as rec:
+        pipe.velocity(x_src, torch.tensor([0.5]), e, m)
+    wm = flowdirector.word_attention({1: rec.maps[1]["video_to_text"]}, [2, 3])
+    assert wm.shape == (1, 5, 4, 4)
+    ref = rec.maps[1]["video_to_text"][0, 0, 2:4].mean(0)
+    assert torch.allclose(wm[0], ref)
+
+
+def test_mask_keeps_the_edit_inside_the_attended_region():
+    m = MockModel()
+    x = torch.randn(1, 2, 5, 8, 8)
+    prompts = editing.encode_prompts(m.encode_prompt, "a b c", "a b c d e")
+    base = dict(steps=6, n_max=4, n_avg=3, src_guidance=1.0, tar_guidance=1.0, mask_kernel=1)
+    z_fe = editing.flowedit(m.velocity, x, prompts, EditConfig(**base), torch.Generator().manual_seed(0))
+    cfg = EditConfig(**base, use_mask=True, mask_decay=4.0)
+    z = flowdirector.flowdirector(m.velocity, x, prompts, cfg, torch.Generator().manual_seed(0),
+                                  record=m.record_attention, source_tokens=[1], target_tokens=[2])
+    change, change_fe = (z - x).abs(), (z_fe - x).abs()
+    assert torch.allclose(change[..., :4, :4], change_fe[..., :4, :4])     # inside: the full edit
+    assert change[..., 6:, :].max() < 1e-3 * change_fe.max()              # far outside: untouched
+
+
+# ----------------------------------------------------------------------------- DAG and switches
+
+def test_differential_averaging():
+    V = torch.randn(5, 2, 3, generator=torch.Generator().manual_seed(0))
+    out, better, worse = flowdirector.differential_averaging(V, 3, 1.0)
+    assert torch.allclose(out, V.mean(0, keepdim=True))                   # ω = 1: plain averaging
+    out, better, worse = flowdirector.differential_averaging(V, 3, 3.0)
+    assert torch.allclose(worse, V[:3].mean(0, keepdim=True))
+    assert torch.allclose(out, worse + 3.0 * (better - worse), atol=1e-6)  # the CFG form
+    # why one subset: averaging (V_better − V_worse) over ALL subsets of size 3 cancels exactly
+    trend = torch.stack([better[0] - V[list(c)].mean(0) for c in itertools.combinations(range(5), 3)]).mean(0)
+    assert trend.abs().max() < 1e-6
+    with pytest.raises(ValueError):
+        flowdirector.differential_averaging(V, 5, 3.0)
+
+
+def test_ablation_switches(pipe, x_src):
+    """use_mask / use_dag toggle exactly their component; both off is FlowEdit with n_avg draws."""
+    def run(**kw):
+        infos = []
+        kw = dict(n_avg=3, n_worse=1) | kw
+        z = editing.edit_latents(pipe, x_src, SRC, TAR, seed=4, callback=infos.append, **FAST, **kw)
+        return z, infos[0]
+    z_full, full = run(method="flowdirector")
+    assert {"mask", "v_better", "v_worse"} <= set(full)
+    assert full["mask"].shape == x_src.shape[-3:]
+    assert torch.allclose(full["v"], full["v_unmasked"] * full["mask"])
+    _, no_mask = run(method="flowdirector", use_mask=False)
+    assert "mask" not in no_mask and "v_better" in no_mask
+    _, no_dag = run(method="flowdirector", use_dag=False)
+    assert "mask" in no_dag and "v_better" not in no_dag
+    z_none, none = run(method="flowdirector", use_mask=False, use_dag=False)
+    assert "mask" not in none and "v_better" not in none
+    z_fe, _ = run(method="flowedit", n_avg=3)
+    assert torch.equal(z_none, z_fe)
+    assert not torch.equal(z_full, z_none)
+
+
+# ----------------------------------------------------------------------------- the public contract
+
+def test_pipe_edit_contract(pipe, clip):
+    out = pipe.edit(clip, source_prompt=SRC, target_prompt=TAR, seed=0, method="flowedit", **FAST)
+    assert isinstance(out, np.ndarray) and out.dtype == np.uint8 and out.shape == clip.shape
+    with pytest.raises(ValueError, match="unknown editing method"):
+        pipe.edit(clip, source_prompt=SRC, target_prompt=TAR, method="magic")
+    with pytest.raises(ValueError, match="uint8"):
+        pipe.edit(clip.astype(np.float32), source_prompt=SRC, target_prompt=TAR)
+    with pytest.raises(ValueError, match="unknown edit settings"):
+        pipe.edit(clip, source_prompt=SRC, target_prompt=TAR, n_steps=3)
+    with pytest.raises(ValueError, match="n_worse"):
+        EditConfig(n_avg=2, n_worse=3, use_dag=True)
+
+
+def test_edit_metrics_on_ground_truth():
+    src = shapes.render("red", "circle", "left", "black", rng=5)
+    motion = shapes.sample_motion("left", rng=5)          # the geometry render(..., rng=5) drew
+    perfect = shapes.render("red", "triangle", "left", "black", motion=motion)
+    r = editing.edit_metrics(src, perfect, SRC, SRC.replace("circle", "triangle"))
+    assert r["success"] and r["preserved"] and r["drift"] < 1.0 and r["bg_psnr"] > 40
+    r = editing.edit_metrics(src, src, SRC, SRC.replace("circle", "triangle"))
+    assert not r["success"] and r["drift"] == 0.0 and r["bg_psnr"] == float("inf")
+    moved = np.roll(src, 3, axis=1)                       # the same clip, 3 px lower
+    assert abs(editing.edit_metrics(src, moved, SRC, SRC)["drift"] - 3.0) < 0.01
+
+
+# ----------------------------------------------------------------------------- the scaled path
+
+@pytest.fixture(scope="module")
+def cog(tmp_path_factory):
+    """A random toy CogVideoX-2B folder (tests/cogvideox_fixtures.py) on minicog's modules."""
+    pytest.importorskip("diffusers")
+    pytest.importorskip("transformers")
+    from cogvideox_fixtures import build_cogvideox_folder
+    from minicog.cogvideox import CogVideoX
+    return CogVideoX.from_pretrained(build_cogvideox_folder(tmp_path_factory.mktemp("cog") / "2b", "2b"),
+                                     device="cpu")
+
+
+def test_scaled_path_edits_with_the_same_code(cog):
+    """v-prediction converted to an RF velocity: all four methods run, FlowDirector finds the edited
+    words among T5's 226 tokens, and equal prompts give the identity."""
+    from cogvideox_fixtures import SAMPLE
+    video = np.random.default_rng(0).integers(0, 256, (SAMPLE["frames"], SAMPLE["height"], SAMPLE["width"], 3),
+                                              dtype=np.uint8)
+    src, tar = "a red cat playing on a black background", "a blue dog playing on a black background"
+    assert flowdirector.token_indices(cog, src, ["red", "cat"]) == [1, 2]      # ▁a ▁red ▁cat ...
+    x = cog.encode_video(video)
+    for method in editing.METHODS:
+        z = editing.edit_latents(cog, x, src, tar, seed=0, method=method, **FAST)
+        assert z.shape == x.shape and torch.isfinite(z).all() and not torch.equal(z, x)
+    infos = []
+    out = editing.edit(cog, video, src, tar, seed=0, method="flowdirector", callback=infos.append, **FAST)
+    assert out.dtype == np.uint8 and out.shape == video.shape
+    assert infos[0]["mask"].shape == (3, 8, 12)                               # latent grid (T, h, w)
+    z = editing.edit_latents(cog, x, src, src, seed=0, method="flowdirector", src_guidance=2.0,
+                             tar_guidance=2.0, **FAST)
+    assert torch.equal(z, x.float())

@@ -1,0 +1,199 @@
+"""Trainer: loss goes down on mixed-duration Frame Pack batches, exact resume, NaN stop, exports,
+real-clip folders, the CLI, and DistributedDataParallel with 2 gloo processes on the CPU."""
+import json
+import os
+import socket
+
+import numpy as np
+import pytest
+import torch
+import torch.multiprocessing as mp
+
+from minicog.causal_vae import CausalVAE, VAEConfig
+from minicog.train import (ClipFolder, Stage, TrainConfig, export_shapes_folder, lr_at, main,
+                           make_batch, LatentCache, train)
+from minicog.text_encoder import shapes_vocabulary
+from minicog.train import build_model
+from minicog.utils import load_safetensors
+
+PROMPT = "a red circle moving left on a black background"
+
+
+@pytest.fixture(scope="module")
+def vae_dir(tmp_path_factory):
+    """A small random causal VAE: the trainer's mechanics do not need a trained one."""
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("vae") / "vae"
+    CausalVAE(VAEConfig.tiny()).save_pretrained(folder)
+    return folder
+
+
+def micro(out_dir, vae_dir, **kw):
+    """A model and schedule small enough for a few seconds of CPU: 32 px, 1-, 5- and 9-frame clips."""
+    base = dict(out_dir=str(out_dir), vae=str(vae_dir), num_clips=8, batch_size=4,
+                dit_overrides=dict(num_layers=1, num_heads=2, head_dim=16, time_embed_dim=32,
+                                   text_embed_dim=32),
+                text_depth=1, text_heads=2,
+                stages=[Stage(until=2, size=32, frames=(1, 5)),
+                        Stage(until=6, size=32, frames=(1, 5, 9), mix=(1, 1, 2), clips=(8, 4, 8))],
+                warmup=2, lr=3e-3, save_every=100, log_every=1, sample_prompts=[PROMPT],
+                sample_steps=2, progress=False)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def weights(path):
+    return load_safetensors(path)
+
+
+def test_config_schedule_and_validation(tmp_path, vae_dir):
+    cfg = micro(tmp_path, vae_dir)
+    assert cfg.steps == 6 and cfg.stage_at(1).frames == (1, 5) and cfg.stage_at(5).frames == (1, 5, 9)
+    assert cfg.with_steps(60).stages[0].until == 20 and cfg.with_steps(60).steps == 60
+    lrs = [lr_at(cfg, s) for s in range(6)]
+    assert lrs[0] < lrs[1] == pytest.approx(cfg.lr) and lrs[-1] < lrs[1]      # warm-up then decay
+    with pytest.raises(ValueError, match="strictly increasing"):
+        TrainConfig(stages=[Stage(until=5), Stage(until=5)])
+    with pytest.raises(ValueError, match="1\\+4k"):
+        Stage(until=5, frames=(8,))
+    with pytest.raises(ValueError, match="one non-negative value per duration"):
+        Stage(until=5, frames=(1, 17), mix=(1.0,))
+    back = TrainConfig.from_dict(json.loads(json.dumps(cfg.to_dict())))
+    assert back == cfg
+    with pytest.raises(ValueError, match="unknown TrainConfig fields"):
+        TrainConfig.from_dict({"learning_rate": 1})
+    tiny = TrainConfig.tiny()
+    assert tiny.stages[0].size < tiny.stages[-1].size                       # progressive resolution
+    assert 1 in tiny.stages[-1].frames and len(tiny.stages[-1].frames) > 1   # images + videos mixed
+
+
+def test_batches_mix_durations_and_are_deterministic(tmp_path, vae_dir):
+    cfg = micro(tmp_path, vae_dir)
+    vae = CausalVAE.from_pretrained(vae_dir)
+    cache = LatentCache(cfg, vae, torch.device("cpu"), progress=False)
+    lengths = set()
+    for step in range(2, 6):
+        batch, caps, t, noise = make_batch(cfg, cache, step)
+        again = make_batch(cfg, cache, step)
+        torch.testing.assert_close(batch.x, again[0].x)
+        assert caps == again[1]
+        assert batch.x.shape[:2] == (4, 8) and noise.shape == batch.x.shape
+        assert batch.mask.shape == batch.x.shape[:1] + batch.x.shape[2:3]
+        lengths |= set(batch.lengths)
+        # the two halves of a 2-process split are exactly the global batch
+        halves = [make_batch(cfg, cache, step, rank=r, world=2) for r in (0, 1)]
+        assert sorted(halves[0][1] + halves[1][1]) == sorted(caps)
+    assert lengths <= {1, 2, 3} and len(lengths) >= 2                       # 1-, 5- and 9-frame clips
+
+
+def test_training_lowers_the_loss_and_exports_a_pipeline(tmp_path, vae_dir):
+    cfg = micro(tmp_path / "run", vae_dir, num_clips=4, lr=5e-3,
+                stages=[Stage(until=10, size=32, frames=(1, 5)),
+                        Stage(until=40, size=32, frames=(1, 5, 9), mix=(1, 1, 2))],
+                caption_dropout=0.0, sample_every=20)
+    res = train(cfg)
+    losses = [l for _, l in res.history]
+    assert len(losses) == 40 and all(np.isfinite(losses))
+    assert np.mean(losses[-8:]) < 0.75 * np.mean(losses[:8]), (losses[:8], losses[-8:])
+    out = tmp_path / "run"
+    assert (out / "samples" / "step_000020.gif").is_file() and (out / "samples" / "step_000040.gif").is_file()
+    ckpt = weights(out / "checkpoint.safetensors")
+    assert any(k.startswith("model.") for k in ckpt) and any(k.startswith("ema.") for k in ckpt)
+    assert any(k.startswith("optim.") for k in ckpt)
+    assert not list(out.glob(".*.tmp"))                                       # atomic writes
+    log = [json.loads(l) for l in (out / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == list(range(40))
+    # the export holds the EMA weights and generates
+    pipe = res.pipeline()
+    ema_dit = {k[len("ema.dit."):]: v for k, v in ckpt.items() if k.startswith("ema.dit.")}
+    exported = weights(out / "dit" / "model.safetensors")
+    assert set(ema_dit) == set(exported)
+    for k in exported:
+        torch.testing.assert_close(exported[k], ema_dit[k])
+    video = pipe.generate(PROMPT, seed=0, steps=2, size=32)
+    assert video.shape == (9, 32, 32, 3) and video.dtype == np.uint8   # the last stage: 9 frames, 32 px
+
+
+def test_resume_continues_the_same_run(tmp_path, vae_dir):
+    full = train(micro(tmp_path / "a", vae_dir, save_every=3))
+    cfg_b = micro(tmp_path / "b", vae_dir, save_every=3)
+    part = train(cfg_b, stop_after=4)                                         # "interrupted" at step 4
+    assert part.step == 4 and not (tmp_path / "b" / "pipeline.json").exists()
+    rest = train(cfg_b)                                                       # resumes from step 4
+    assert rest.step == 6
+    assert [s for s, _ in rest.history] == list(range(6))
+    np.testing.assert_allclose([l for _, l in rest.history], [l for _, l in full.history], rtol=1e-5)
+    a, b = weights(tmp_path / "a" / "checkpoint.safetensors"), weights(tmp_path / "b" / "checkpoint.safetensors")
+    assert set(a) == set(b)
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
+
+
+def test_nan_loss_stops_with_a_clear_message(tmp_path, vae_dir):
+    vae = CausalVAE.from_pretrained(vae_dir)
+    vae.config.scaling_factor = float("nan")                                  # poisons every latent
+    with pytest.raises(FloatingPointError, match=r"training diverged: loss=nan .* at step 0.*lr=.*no checkpoint"):
+        train(micro(tmp_path, vae_dir), vae=vae)
+
+
+def test_trains_on_a_folder_of_real_clips(tmp_path, vae_dir):
+    folder = export_shapes_folder(tmp_path / "clips", n=6, frames=9, size=32)
+    (folder / "captions.txt").write_text((folder / "captions.txt").read_text()
+                                         + "clip000.gif\ta sparkly zebra dancing\n")
+    ds = ClipFolder(folder)
+    assert len(ds) == 7 and ds[0][0].shape == (9, 32, 32, 3)
+    rc = main(["--preset", "fast", "--data", str(folder), "--out", str(tmp_path / "run"),
+               "--steps", "3", "--no-progress", "--set", f"vae={json.dumps(str(vae_dir))}",
+               "num_clips=7", "batch_size=2", "sample_prompts=[]",
+               'dit_overrides={"num_layers": 1, "num_heads": 2, "head_dim": 16, "time_embed_dim": 32, "text_embed_dim": 32}',
+               "text_depth=1"])
+    assert rc == 0
+    vocab = json.loads((tmp_path / "run" / "text_encoder" / "config.json").read_text())["vocab"]
+    assert {"zebra", "sparkly", "circle"} <= set(vocab)       # caption words + the Shapes vocabulary
+    with pytest.raises(FileNotFoundError, match="captions"):
+        ClipFolder(tmp_path)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        ClipFolder(tmp_path / "nope")
+
+
+# ----------------------------------------------------------------------------- DDP
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ddp_worker(rank, world, port, cfg_dict, result_dir):
+    import torch.distributed as dist
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
+                      WORLD_SIZE=str(world))
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    try:
+        res = train(TrainConfig.from_dict(cfg_dict))
+        from minicog.utils import save_safetensors_atomic
+        save_safetensors_atomic(res.model.state_dict(), os.path.join(result_dir, f"rank{rank}.safetensors"))
+    finally:
+        dist.destroy_process_group()
+
+
+def test_ddp_two_gloo_processes_match_one_process(tmp_path, vae_dir):
+    """2 processes × half the batch end with identical weights, equal to 1 process × the whole batch
+    (DDP averages the gradients; all clips have one duration so both losses weigh frames alike)."""
+    kw = dict(stages=[Stage(until=3, size=32, frames=(5,))], num_clips=8, caption_dropout=0.5)
+    cfg = micro(tmp_path / "ddp", vae_dir, **kw)
+    mp.spawn(_ddp_worker, args=(2, _free_port(), cfg.to_dict(), str(tmp_path)), nprocs=2, join=True)
+    r0, r1 = weights(tmp_path / "rank0.safetensors"), weights(tmp_path / "rank1.safetensors")
+    for k in r0:
+        torch.testing.assert_close(r0[k], r1[k], rtol=0, atol=0)
+    assert (tmp_path / "ddp" / "pipeline.json").is_file()                     # rank 0 exported
+    single = train(micro(tmp_path / "single", vae_dir, **kw)).model.state_dict()
+    torch.manual_seed(cfg.seed)
+    init = build_model(cfg, shapes_vocabulary()).state_dict()
+    # Adam divides by √v, so float-rounding differences in near-zero gradients can grow to ~1e-5;
+    # the updates themselves are ~lr = 3e-3 per step
+    for k in r0:
+        torch.testing.assert_close(r0[k], single[k], rtol=1e-3, atol=1e-4)
+    moved = max((single[k] - init[k]).abs().max().item() for k in single)
+    assert moved > 3e-3
