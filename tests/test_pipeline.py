@@ -1,0 +1,154 @@
+"""The public pipeline contract on the shipped tiny model: `load_pipeline("tiny")`, `generate`
+(uint8 (T, H, W, 3), lists, same seed → same video), the helpers the editing code uses, the CLI,
+and the accuracy target measured by the Shapes oracle on a subset of prompts with unseen seeds."""
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import minicog
+from minicog import shapes
+from minicog.pipeline import Pipeline, load_pipeline
+
+PROMPT = "a red circle moving left on a black background"
+
+
+SHIPPED = (Path(minicog.__file__).resolve().parent.parent / "assets" / "tiny" / "pipeline.json").is_file()
+needs_shipped = pytest.mark.skipif(
+    not SHIPPED, reason="the shipped tiny model (assets/tiny) is not trained yet — issue 6; "
+                        "train it with `python -m minicog.train --preset tiny --out runs/tiny --export assets/tiny`")
+
+
+def untrained_pipeline() -> Pipeline:
+    """The tiny architecture with random weights: the contract tests below do not need training."""
+    from minicog.causal_vae import CausalVAE, VAEConfig
+    from minicog.text_encoder import shapes_vocabulary
+    from minicog.train import TrainConfig, build_model
+    torch.manual_seed(0)
+    model = build_model(TrainConfig.tiny(), shapes_vocabulary())
+    return Pipeline(CausalVAE(VAEConfig.tiny()).eval(), model.dit.eval(), model.text_encoder.eval(), device="cpu")
+
+
+@pytest.fixture(scope="module")
+def pipe():
+    return load_pipeline("tiny", device="cpu") if SHIPPED else untrained_pipeline()
+
+
+@needs_shipped
+def test_shipped_model_is_small_and_complete(pipe):
+    assert isinstance(pipe, Pipeline) and pipe.device.type == "cpu"
+    n = sum(p.numel() for m in (pipe.vae, pipe.dit, pipe.text_encoder) for p in m.parameters())
+    assert n * 4 < 12e6, f"{n} parameters: the tiny model should stay a few MB"
+    assert pipe.latent_shape() == (pipe.dit.config.in_channels, 5, 8, 8)
+    assert minicog.load_pipeline is load_pipeline
+
+
+def test_generate_is_deterministic_and_batches(pipe):
+    a = pipe.generate(PROMPT, seed=3, steps=6)
+    b = pipe.generate(PROMPT, seed=3, steps=6)
+    c = pipe.generate(PROMPT, seed=4, steps=6)
+    assert a.shape == (17, 64, 64, 3) and a.dtype == np.uint8
+    np.testing.assert_array_equal(a, b)                                    # same seed, same video
+    assert np.abs(a.astype(int) - c).mean() > 1                           # another seed, another one
+    two = pipe.generate([PROMPT, "a blue square moving up on a white background"], seed=3, steps=6)
+    assert isinstance(two, list) and len(two) == 2
+    assert np.abs(two[0].astype(int) - a).max() <= 2                      # batching barely matters
+    per_seed = pipe.generate([PROMPT, PROMPT], seed=[3, 4], steps=6)
+    assert np.abs(per_seed[1].astype(int) - c).max() <= 2
+
+
+@needs_shipped
+def test_accuracy_on_unseen_seeds(pipe):
+    """CI subset of the oracle benchmark (benchmarks/eval_tiny_t2v.py runs all 216 combinations):
+    24 prompts spread over the combinations, with seeds never used in training."""
+    combos = shapes.all_combinations()
+    picks = [combos[(9 * k + k % 9) % len(combos)] for k in range(24)]
+    prompts = [shapes.caption(**c) for c in picks]
+    videos = pipe.generate(prompts, seed=[900_000 + i for i in range(len(prompts))])
+    report = shapes.evaluate(videos, prompts)
+    print("\n" + report.table())
+    values = dict(color=shapes.COLORS, shape=shapes.SHAPES, direction=shapes.DIRECTIONS,
+                  background=shapes.BACKGROUNDS)
+    for attr, allowed in values.items():              # every attribute value appears in the subset
+        assert {c[attr] for c in picks} == set(allowed)
+    assert report.prompt_accuracy >= 0.85, report.table()
+
+
+def test_helpers_for_editing(pipe):
+    video = shapes.render("green", "square", "right", "gray", rng=5)
+    z = pipe.encode_video(video)
+    assert z.shape == (1, *pipe.latent_shape())
+    back = pipe.decode_latents(z)
+    assert back.shape == video.shape and back.dtype == np.uint8
+    if SHIPPED:
+        assert shapes.read_attributes(back) == shapes.read_attributes(video)   # the VAE keeps the content
+    embeds, mask = pipe.encode_prompt([PROMPT, ""])
+    assert embeds.shape[:2] == mask.shape and mask[1].sum() == 1
+    v = pipe.velocity(z, 0.5, embeds[:1], mask[:1])
+    assert v.shape == z.shape and torch.isfinite(v).all()
+    v2 = pipe.velocity_model(z, torch.tensor([0.5]), (embeds[:1], mask[:1]))
+    torch.testing.assert_close(v, v2)
+    _, zg = pipe.generate(PROMPT, seed=1, steps=4, return_latents=True)
+    assert zg.shape == z.shape
+
+
+def test_edit_delegates_to_the_editing_module(pipe, monkeypatch):
+    calls = {}
+    fake = types.ModuleType("minicog.editing")
+
+    def edit(p, video, **kw):
+        calls.update(kw, pipe=p, video=video)
+        return "edited"
+    fake.edit = edit
+    monkeypatch.setitem(sys.modules, "minicog.editing", fake)
+    monkeypatch.setattr(minicog, "editing", fake, raising=False)
+    out = pipe.edit("V", source_prompt="a", target_prompt="b", seed=2, method="flowedit", steps=3)
+    assert out == "edited" and calls["pipe"] is pipe and calls["video"] == "V"
+    assert calls["source_prompt"] == "a" and calls["target_prompt"] == "b"
+    assert calls["seed"] == 2 and calls["method"] == "flowedit" and calls["steps"] == 3
+
+
+def test_bad_inputs_raise_clear_errors(pipe, tmp_path):
+    with pytest.raises(FileNotFoundError, match="no pipeline named"):
+        load_pipeline(tmp_path / "missing")
+    with pytest.raises(FileNotFoundError, match="pipeline.json"):
+        load_pipeline(tmp_path)
+    with pytest.raises(ValueError, match="non-empty list"):
+        pipe.generate([])
+    with pytest.raises(ValueError, match="2 prompts"):
+        pipe.generate([PROMPT, PROMPT], seed=[1, 2, 3], steps=2)
+    with pytest.raises(ValueError, match="1\\+4k"):
+        pipe.generate(PROMPT, frames=8, steps=2)
+    with pytest.warns(UserWarning, match="unknown words.*'hexagon'"):
+        pipe.generate("a red hexagon moving left on a black background", steps=2)
+
+
+@needs_shipped
+def test_generate_cli_writes_a_gif(tmp_path, capsys):
+    from minicog.generate import main
+    from minicog.video import load_video
+    out = tmp_path / "out.gif"
+    assert main([PROMPT, "--out", str(out), "--steps", "4", "--seed", "1"]) == 0
+    video = load_video(out)
+    assert video.shape == (17, 64, 64, 3)
+    assert "out.gif" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main([PROMPT, "--out", str(tmp_path / "out.txt")])
+
+
+@pytest.mark.skipif(SHIPPED, reason="the Shapes-world fallback is used only while assets/tiny is missing")
+def test_generate_cli_falls_back_to_the_shapes_world(tmp_path, capsys):
+    from minicog.generate import main
+    from minicog.video import load_video
+    out = tmp_path / "out.gif"
+    assert main([PROMPT, "--out", str(out), "--seed", "1"]) == 0
+    video = load_video(out)
+    assert video.shape == (17, 64, 64, 3)
+    assert shapes.read_attributes(video) == shapes.parse_caption(PROMPT)
+    captured = capsys.readouterr()
+    assert "out.gif" in captured.out and "Shapes world" in captured.err
+    with pytest.raises(SystemExit):
+        main(["a pink star moving left on a black background", "--out", str(tmp_path / "x.gif")])
