@@ -34,7 +34,7 @@ from einops import rearrange, repeat
 
 from .rope import (apply_rope, cogvideox_rope_positions, rope_3d, rope_as_complex, sincos_3d,
                    timestep_embedding)
-from .utils import (_short, load_diffusers_folder, load_safetensors, load_state_dict_strict,
+from .utils import (check_state_keys, load_diffusers_folder, load_safetensors, load_state_dict_strict,
                     save_safetensors_atomic, write_json_atomic)
 
 # ----------------------------------------------------------------------------- config
@@ -614,19 +614,8 @@ class VideoDiT(nn.Module):
                 shape = (shape[0], c.in_channels, c.patch_size, c.patch_size)  # a Conv2d there
             for k in theirs:
                 want[k] = shape
-        missing, unexpected = set(want) - set(state), set(state) - set(want)
-        mismatched = [f"{k}: checkpoint {tuple(state[k].shape)} vs expected {want[k]}"
-                      for k in sorted(set(want) & set(state)) if tuple(state[k].shape) != want[k]]
-        if missing or unexpected or mismatched:
-            parts = ["diffusers checkpoint does not match this VideoDiT config:"]
-            if missing:
-                parts.append(f"  missing keys ({len(missing)}): {_short(missing)}")
-            if unexpected:
-                parts.append(f"  unexpected keys ({len(unexpected)}): {_short(unexpected)}")
-            if mismatched:
-                parts.append(f"  shape mismatches ({len(mismatched)}): " + "; ".join(mismatched[:8]))
-            parts.append("  check that config.json belongs to these weights (2B / 5B / 1.5 variant).")
-            raise ValueError("\n".join(parts))
+        check_state_keys(want, state, "diffusers checkpoint does not match this VideoDiT config",
+                         "check that config.json belongs to these weights (2B / 5B / 1.5 variant).")
         out = {}
         for name, theirs in key_map.items():
             tensors = [state[k] for k in theirs]

@@ -147,18 +147,27 @@ def load_state_dict_strict(module: torch.nn.Module, state: dict[str, torch.Tenso
     """Load `state` into `module`, raising one clear error that lists missing keys, unexpected keys
     and shape mismatches (instead of torch's partially-applied load)."""
     own = module.state_dict()
-    missing = set(own) - set(state)
-    unexpected = set(state) - set(own)
-    mismatched = [f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
-                  for k in sorted(set(own) & set(state)) if own[k].shape != state[k].shape]
+    check_state_keys({k: tuple(v.shape) for k, v in own.items()}, state,
+                     f"{what} does not match {type(module).__name__}",
+                     "check that the config matches the weights (same preset / config.json).")
+    module.load_state_dict(state, strict=True)
+
+
+def check_state_keys(expected: dict[str, tuple], state: dict[str, torch.Tensor], title: str,
+                     hint: str) -> None:
+    """Raise one ValueError listing missing keys, unexpected keys and shape mismatches between
+    `expected` (name → shape) and `state`; do nothing when they agree."""
+    missing = set(expected) - set(state)
+    unexpected = set(state) - set(expected)
+    mismatched = [f"{k}: checkpoint {tuple(state[k].shape)} vs expected {tuple(expected[k])}"
+                  for k in sorted(set(expected) & set(state)) if tuple(state[k].shape) != tuple(expected[k])]
     if missing or unexpected or mismatched:
-        parts = [f"{what} does not match {type(module).__name__}:"]
+        parts = [f"{title}:"]
         if missing:
             parts.append(f"  missing keys ({len(missing)}): {_short(missing)}")
         if unexpected:
             parts.append(f"  unexpected keys ({len(unexpected)}): {_short(unexpected)}")
         if mismatched:
             parts.append(f"  shape mismatches ({len(mismatched)}): " + "; ".join(mismatched[:8]))
-        parts.append("  check that the config matches the weights (same preset / config.json).")
+        parts.append(f"  {hint}")
         raise ValueError("\n".join(parts))
-    module.load_state_dict(state, strict=True)
