@@ -1,6 +1,6 @@
 """Notebook authoring tool (for maintainers, not students).
 
-    python tools/nb.py build SRC.py notebooks/NAME.ipynb   # percent-format script -> executed notebook
+    python tools/nb.py build notebooks/src/NAME.py notebooks/NAME.ipynb   # script -> executed notebook
     python tools/nb.py run notebooks/NAME.ipynb            # re-execute in fast mode and re-save
 
 SRC.py uses `# %%` for code cells and `# %% [markdown]` for markdown cells (markdown lines start

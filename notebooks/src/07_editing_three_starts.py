@@ -1,0 +1,248 @@
+# %% [markdown]
+# # Week 7 — Editing a video: three ways to start
+#
+# We have a clip — *a red circle moving right on a black background* — and we want *a blue circle
+# moving right on a black background*: the **same** circle, on the same path, only blue.
+# A text-to-video flow model knows how to make blue circles; the question is how to make it
+# start from *our* clip. The lecture's three answers:
+#
+# | start | idea | lecture |
+# |---|---|---|
+# | **random noise** (SDEdit) | noise the clip to a time t₀, regenerate with the target prompt | "unrelated generation" |
+# | **noise inversion** | run the ODE *backwards* from the clip to noise with the source prompt, then forwards with the target | "accurate but slow" |
+# | **inversion-free** (FlowEdit) | an ODE directly between the two clean videos, driven by the *difference* of two velocities | "good without inversion" |
+#
+# Convention (as everywhere in minicog): t ∈ [0, 1], **t = 0 is data, t = 1 is noise**,
+# z_t = (1 − t)·x₀ + t·ε, and the model predicts the velocity v = ε − x₀.
+#
+# This notebook builds each start from scratch in a few lines, checks it against
+# `minicog.editing`, draws the three ODEs as trajectories, and measures them with the Shapes
+# oracle.
+
+# %%
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+import minicog
+from minicog import editing, rectified_flow, shapes
+from minicog.video import frame_grid, show_video
+from minicog.utils import FAST, seed_everything
+
+seed_everything(0)
+pipe = minicog.load_pipeline("tiny")
+STEPS = 10 if FAST else 20          # Euler steps over the whole time range [1, 0]
+print(pipe)
+
+# %% [markdown]
+# The source clip is rendered by the Shapes world (so we know the truth), then encoded by the VAE.
+# The editing happens on the **latents** `(1, C, T, h, w)`; the VAE round trip alone already costs
+# some fidelity — that is the ceiling of every editing method.
+
+# %%
+SRC = "a red circle moving right on a black background"
+TAR = "a blue circle moving right on a black background"
+source = shapes.render_caption(SRC, rng=1)
+x_src = pipe.encode_video(source)
+recon = pipe.decode_latents(x_src)
+print("latents:", tuple(x_src.shape))
+show_video([source, recon], ["source (rendered)", "VAE round trip"])
+
+# %% [markdown]
+# ## 1. From scratch
+# One helper: the classifier-free-guided velocity of a prompt (row 0 = source, 1 = target,
+# 2 = the empty prompt). Guidance g mixes the conditional and unconditional velocities,
+# v = v_∅ + g·(v_c − v_∅).
+
+# %%
+embeds, mask = pipe.encode_prompt([SRC, TAR, ""])
+
+def v_cfg(z, t, row, g):
+    tt = torch.full((z.shape[0],), float(t))
+    e, m = embeds[row:row + 1].expand(z.shape[0], -1, -1), mask[row:row + 1].expand(z.shape[0], -1)
+    vc = pipe.velocity(z, tt, e, m)
+    if g == 1:
+        return vc
+    vu = pipe.velocity(z, tt, embeds[2:3].expand_as(e), mask[2:3].expand_as(m))
+    return vu + g * (vc - vu)
+
+cfg = editing.EditConfig(steps=STEPS, n_max=int(0.7 * STEPS), src_guidance=1.5, tar_guidance=5.0)
+grid = editing.time_grid(cfg)[cfg.start_index:]          # t from t_max ≈ 0.7 down to 0
+print("time grid:", [round(float(t), 2) for t in grid])
+
+# %% [markdown]
+# ### Start 1: random noise (SDEdit)
+# Jump to t₀ by *adding noise* — z_t₀ = (1 − t₀)·x_src + t₀·ε — then integrate the target ODE
+# dz/dt = v(z, t, c_tar) down to 0 with Euler.
+
+# %%
+g = torch.Generator().manual_seed(0)
+eps = torch.randn(x_src.shape, generator=g)
+z = (1 - grid[0].item()) * x_src + grid[0].item() * eps
+for t, t_next in zip(grid[:-1], grid[1:]):
+    z = z + (t_next - t).item() * v_cfg(z, t, 1, cfg.tar_guidance)
+z_sdedit = z
+
+prompts = editing.encode_prompts(pipe.encode_prompt, SRC, TAR)
+z_pkg = editing.random_noise_edit(pipe.velocity, x_src, prompts, cfg, torch.Generator().manual_seed(0))
+print("max |scratch − package| =", float((z_sdedit - z_pkg).abs().max()))
+assert torch.allclose(z_sdedit, z_pkg, atol=1e-3)
+
+# %% [markdown]
+# ### Start 2: ODE inversion
+# Run the *source* ODE upwards (t: 0 → t₀), which maps the clip onto "its" noise, then the target
+# ODE back down. With equal prompts this would return the clip, up to the Euler error — that is
+# why inversion is *accurate*; it is *slow* because the two passes are sequential (twice the model
+# calls), and it needs many steps to be accurate.
+
+# %%
+z = x_src.clone()
+up = grid.flip(0)                                            # 0 → t₀
+for t, t_next in zip(up[:-1], up[1:]):
+    z = z + (t_next - t).item() * v_cfg(z, t, 0, 1.0)       # no guidance: most accurate inversion
+z_noise = z
+for t, t_next in zip(grid[:-1], grid[1:]):
+    z = z + (t_next - t).item() * v_cfg(z, t, 1, cfg.tar_guidance)
+z_inv = z
+z_pkg = editing.inversion_edit(pipe.velocity, x_src, prompts, cfg)
+assert torch.allclose(z_inv, z_pkg, atol=1e-3)
+
+# accuracy vs steps: invert and regenerate with the SAME prompt, no guidance
+errs = {}
+for n in ([4, 8, 16] if FAST else [4, 8, 16, 32, 64]):
+    c = editing.EditConfig(steps=n, n_max=n, tar_guidance=1.0)
+    same = editing.encode_prompts(pipe.encode_prompt, SRC, SRC)
+    errs[n] = float((editing.inversion_edit(pipe.velocity, x_src, same, c) - x_src).abs().mean())
+plt.figure(figsize=(4, 2.6))
+plt.loglog(list(errs), list(errs.values()), "o-")
+plt.xlabel("Euler steps"); plt.ylabel("mean |x̂ − x|  (latents)"); plt.title("inversion → regeneration, same prompt")
+plt.grid(alpha=.3)
+assert errs[max(errs)] < errs[min(errs)]
+
+# %% [markdown]
+# ### Start 3: inversion-free (FlowEdit)
+# No trip to the noise at all. Keep an *edit* Z_edit, starting at x_src. At each t, noise the
+# source with a fresh ε and give the edit **the same noise offset**; the change of the edit is the
+# difference between where the target prompt and the source prompt push:
+#
+#     Z_src = (1 − t)·x_src + t·ε
+#     Z_tar = Z_edit + (Z_src − x_src)
+#     Z_edit ← Z_edit + (t_next − t)·[ v(Z_tar, t, c_tar) − v(Z_src, t, c_src) ]
+#
+# Whatever both prompts agree on (the circle, its path, the background) cancels in the
+# difference; only "red → blue" is left to move the clip.
+
+# %%
+g = torch.Generator().manual_seed(0)
+z_edit = x_src.clone()
+for t, t_next in zip(grid[:-1], grid[1:]):
+    eps = torch.randn(x_src.shape, generator=g)
+    z_src = (1 - t.item()) * x_src + t.item() * eps
+    z_tar = z_src + (z_edit - x_src)
+    V = v_cfg(z_tar, t, 1, cfg.tar_guidance) - v_cfg(z_src, t, 0, cfg.src_guidance)
+    z_edit = z_edit + (t_next - t).item() * V
+z_fe = z_edit
+z_pkg = editing.flowedit(pipe.velocity, x_src, prompts, cfg, torch.Generator().manual_seed(0))
+print("max |scratch − package| =", float((z_fe - z_pkg).abs().max()))
+assert torch.allclose(z_fe, z_pkg, atol=1e-3)
+
+# %% [markdown]
+# A sanity check that says a lot: with the **same** prompt (and the same guidance) the two
+# velocities are identical, the difference is exactly 0, and the edit is the identity — bit for bit.
+
+# %%  NBVAL_CHECK_OUTPUT
+same = editing.encode_prompts(pipe.encode_prompt, SRC, SRC)
+c = editing.EditConfig(steps=STEPS, n_max=int(0.7 * STEPS), src_guidance=3.0, tar_guidance=3.0)
+print("identity:", torch.equal(editing.flowedit(pipe.velocity, x_src, same, c, torch.Generator().manual_seed(0)), x_src))
+
+# %%
+edits = {"random noise (SDEdit)": z_sdedit, "inversion": z_inv, "inversion-free (FlowEdit)": z_fe}
+videos = {k: pipe.decode_latents(v) for k, v in edits.items()}
+show_video([source] + list(videos.values()), ["source"] + list(videos))
+for k, v in videos.items():
+    print(f"{k:28s} oracle reads: {shapes.read_attributes(v)}")
+
+# %% [markdown]
+# ## 2. The three ODEs as trajectories
+# Each method is a path through latent space. We record every state with the `callback` of
+# `pipe.edit` and project all of them onto their two principal directions. Random noise and
+# inversion travel far — to (nearly) pure noise — and come back somewhere; the inversion-free ODE
+# never leaves the neighbourhood of the data: it walks from x_src straight to the edit.
+
+# %%
+tracks = {}
+for method in ("random_noise", "inversion", "flowedit"):
+    states = [x_src.flatten()]
+    ts = [0.0]
+
+    def record(info, states=states, ts=ts):
+        states.append(info["z"].flatten().clone())
+        ts.append(float(info["t_next"] if "t_next" in info else info["t"]))
+    editing.edit_latents(pipe, x_src, SRC, TAR, seed=0, method=method, callback=record)   # presets
+    tracks[method] = (torch.stack(states), ts)
+
+allz = torch.cat([s for s, _ in tracks.values()])
+mean = allz.mean(0)
+_, _, V = torch.pca_lowrank(allz - mean, q=2, center=False)
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+for (name, (s, ts)), col in zip(tracks.items(), ["C0", "C1", "C2"]):
+    p = (s - mean) @ V
+    axes[0].plot(p[:, 0], p[:, 1], "o-", ms=3, color=col, label=name)
+    axes[0].plot(p[-1, 0], p[-1, 1], "*", ms=14, color=col)
+    axes[1].plot(range(len(s)), (s - x_src.flatten()).norm(dim=1), "o-", ms=3, color=col, label=name)
+p0 = (x_src.flatten() - mean) @ V
+axes[0].plot(p0[0], p0[1], "ks", ms=9, label="x_src")
+axes[0].set_title("latent trajectories (PCA of all states)"); axes[0].legend(fontsize=8)
+axes[1].set_xlabel("step"); axes[1].set_ylabel("‖z − x_src‖"); axes[1].set_title("distance from the source")
+axes[1].legend(fontsize=8); plt.tight_layout()
+far = {k: float((s - x_src.flatten()).norm(dim=1).max()) for k, (s, _) in tracks.items()}
+print({k: round(v, 1) for k, v in far.items()})
+assert far["flowedit"] < far["random_noise"] and far["flowedit"] < far["inversion"]
+
+# %% [markdown]
+# ### How much noise? The random-noise start's dilemma
+# SDEdit has one knob, t₀. Too little noise and the red survives; enough noise to turn it blue
+# and the clip is regenerated — the circle jumps to a new path: an *unrelated generation*.
+
+# %%
+t0s = [3, 5, 7, 10] if FAST else [2, 4, 6, 8, 10]
+rows, vids = [], []
+for k in t0s:
+    n_max = round(k * STEPS / 10)
+    out = pipe.edit(source, SRC, TAR, seed=0, method="random_noise", steps=STEPS, n_max=n_max)
+    m = editing.edit_metrics(source, out, SRC, TAR)
+    vids.append(out)
+    rows.append((round(float(editing.time_grid(editing.EditConfig(steps=STEPS, n_max=n_max))[STEPS - n_max]), 2),
+                 m["read"]["color"], round(m["drift"], 1)))
+show_video(vids, [f"t₀={r[0]}" for r in rows])
+for r in rows:
+    print(f"t0={r[0]:.2f}  colour read: {r[1]}  drift: {r[2]} px")
+
+# %% [markdown]
+# ## 3. Quality and time
+# The measure of `benchmarks/bench_editing.py`, on a few edits here (the full table is in
+# `docs/flowdirector.md`): **success** — the oracle reads the target colour / shape;
+# **preserved** — it reads everything else as before; **drift** — how far (px) the object's
+# centre moved from the source path; **bg PSNR** — the background outside the object;
+# **s / edit** — wall-clock seconds, timed in the same run (`time ×` is relative to inversion).
+
+# %%
+N = 2 if FAST else 8
+edits_set = editing.shapes_edits(N, seed=1)
+variants = {k: editing.ABLATIONS[k] for k in ("random_noise", "inversion", "flowedit")}
+rows = editing.measure(pipe, edits_set, variants, progress=not FAST)
+summary = editing.summarise(rows)
+print(editing.results_table(summary))
+assert summary["flowedit"]["drift_median"] <= summary["random_noise"]["drift_median"]
+
+# %% [markdown]
+# **Take-aways.**
+# - The random-noise start is one pass and easy, but it trades the edit against the clip: what
+#   the noise erased is regenerated, not kept.
+# - Inversion keeps the clip (it is a deterministic map), but costs two sequential passes and is
+#   only as accurate as the step count.
+# - Inversion-free editing never goes to noise, so it keeps what the prompts agree on for free —
+#   but the edit can still leak into places it should not touch (the velocity difference is
+#   noisy everywhere). Next notebook: FlowDirector masks it with the model's own attention.
