@@ -34,7 +34,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from einops import rearrange
 
-from .utils import (load_diffusers_folder, load_safetensors, load_state_dict_strict,
+from .utils import (check_state_keys, load_diffusers_folder, load_safetensors, load_state_dict_strict,
                     save_safetensors_atomic, write_json_atomic)
 
 TINY_VAE_DIR = Path(__file__).resolve().parents[1] / "assets" / "tiny" / "vae"
@@ -584,19 +584,11 @@ class CausalVAE(nn.Module):
         or shards + index json), e.g. `<CogVideoX-2b>/vae`."""
         cfg_dict, state = load_diffusers_folder(folder, kind="VAE")
         model = cls(VAEConfig.from_diffusers_config(cfg_dict))
-        expected = set(minicog_to_diffusers(model.state_dict()))
-        missing, unexpected = expected - set(state), set(state) - expected
-        if missing or unexpected:
-            # report in the file's (diffusers) names; shapes are checked by load_state_dict_strict
-            from .utils import _short
-            parts = [f"diffusers VAE weights in {str(folder)!r} do not match its config.json:"]
-            if missing:
-                parts.append(f"  missing keys ({len(missing)}): {_short(missing)}")
-            if unexpected:
-                parts.append(f"  unexpected keys ({len(unexpected)}): {_short(unexpected)}")
-            parts.append("  is this an AutoencoderKLCogVideoX folder with a matching config.json?")
-            raise ValueError("\n".join(parts))
-        load_state_dict_strict(model, diffusers_to_minicog(state), what=f"diffusers VAE weights in {folder}")
+        # check in the file's (diffusers) names, so missing/unexpected keys read as in the folder
+        expected = {k: tuple(v.shape) for k, v in minicog_to_diffusers(model.state_dict()).items()}
+        check_state_keys(expected, state, f"diffusers VAE weights in {str(folder)!r} do not match its config.json",
+                         "is this an AutoencoderKLCogVideoX folder with a matching config.json?")
+        model.load_state_dict(diffusers_to_minicog(state), strict=True)
         return model.to(device=device, dtype=dtype)
 
     def save_pretrained(self, folder: str | os.PathLike, metadata: dict[str, str] | None = None) -> Path:
