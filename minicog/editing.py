@@ -33,6 +33,7 @@ with one preset per method (`EditConfig.preset(method)`); keyword arguments over
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from typing import Callable, Sequence
 
@@ -501,16 +502,37 @@ def edit_metrics(source: np.ndarray, edited: np.ndarray, source_prompt: str, tar
                 changed=changed, read=read)
 
 
-def timed_edit(pipe, video, source_prompt: str, target_prompt: str, **kw) -> tuple[np.ndarray, float]:
-    """`pipe.edit(...)` and its wall-clock seconds (CUDA synchronised)."""
-    dev = getattr(pipe, "device", torch.device("cpu"))
-    if torch.device(dev).type == "cuda":
+@contextmanager
+def count_model_calls(pipe):
+    """Count the DiT passes of everything run inside: yields a dict with `calls` (sequential model
+    calls) and `rows` (latents pushed through the model, i.e. NFE summed over the batch)."""
+    stats = dict(calls=0, rows=0)
+    orig = pipe.velocity
+
+    def counted(z, *args, **kw):
+        stats["calls"] += 1
+        stats["rows"] += int(z.shape[0])
+        return orig(z, *args, **kw)
+    pipe.velocity = counted                      # an instance attribute shadows the method
+    try:
+        yield stats
+    finally:
+        del pipe.velocity
+
+
+def timed_edit(pipe, video, source_prompt: str, target_prompt: str, **kw) -> tuple[np.ndarray, float, dict]:
+    """`edit(pipe, ...)`, its wall-clock seconds (CUDA synchronised; VAE encode/decode included)
+    and its model-call counts (`count_model_calls`)."""
+    dev = torch.device(getattr(pipe, "device", "cpu"))
+    if dev.type == "cuda":
         torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    out = edit(pipe, video, source_prompt, target_prompt, **kw)
-    if torch.device(dev).type == "cuda":
-        torch.cuda.synchronize()
-    return out, time.perf_counter() - t0
+    with count_model_calls(pipe) as calls:
+        t0 = time.perf_counter()
+        out = edit(pipe, video, source_prompt, target_prompt, **kw)
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        sec = time.perf_counter() - t0
+    return out, sec, calls
 
 
 # ----------------------------------------------------------------------------- the measure
@@ -560,33 +582,37 @@ def measure(pipe, edits: Sequence[dict], variants: dict | None = None, seed: int
     for e in edits:
         src = render_caption(e["source"], rng=e["seed"])
         recon = pipe.decode_latents(pipe.encode_video(src))
+        m = edit_metrics(src, recon, e["source"], e["source"])
+        m["success"] = float("nan")                 # nothing to edit: only preservation counts
         rows.append(dict(variant="reconstruction", kind=e["kind"], seconds=float("nan"),
-                         **edit_metrics(src, recon, e["source"], e["source"])))
+                         calls=0, nfe=0, **m))
         bar.update()
         for name, (method, kw) in variants.items():
-            out, sec = timed_edit(pipe, src, e["source"], e["target"], seed=seed, method=method,
-                                  **{**kw, **overrides})
-            rows.append(dict(variant=name, kind=e["kind"], seconds=sec,
-                             **edit_metrics(src, out, e["source"], e["target"])))
+            out, sec, calls = timed_edit(pipe, src, e["source"], e["target"], seed=seed,
+                                         method=method, **{**kw, **overrides})
+            rows.append(dict(variant=name, kind=e["kind"], seconds=sec, calls=calls["calls"],
+                             nfe=calls["rows"], **edit_metrics(src, out, e["source"], e["target"])))
             bar.update()
     bar.close()
     return rows
 
 
 def summarise(rows: Sequence[dict]) -> dict[str, dict]:
-    """Per variant: success (colour, shape, all), preservation, median / mean drift (px), median
-    background PSNR (dB) and mean seconds per edit."""
+    """Per variant: success (colour, shape, all), preservation, median / mean drift (px; mean with
+    lost objects counted as 64 px), median background PSNR (dB), mean model calls, NFE (latents
+    through the DiT) and seconds per edit."""
     out: dict[str, dict] = {}
     for name in dict.fromkeys(r["variant"] for r in rows):
         rs = [r for r in rows if r["variant"] == name]
         by = lambda k: [r for r in rs if r["kind"] == k]          # noqa: E731
         drift = np.array([r["drift"] for r in rs], dtype=float)
         psnr = np.array([r["bg_psnr"] for r in rs], dtype=float)
+        ok = lambda rr: float(np.mean([float(r["success"]) for r in rr])) if rr else float("nan")  # noqa: E731
         out[name] = dict(
             n=len(rs),
-            success_color=float(np.mean([r["success"] for r in by("color")])) if by("color") else float("nan"),
-            success_shape=float(np.mean([r["success"] for r in by("shape")])) if by("shape") else float("nan"),
-            success=float(np.mean([r["success"] for r in rs])),
+            success_color=ok(by("color")), success_shape=ok(by("shape")), success=ok(rs),
+            calls=float(np.mean([r.get("calls", 0) for r in rs])),
+            nfe=float(np.mean([r.get("nfe", 0) for r in rs])),
             preserved=float(np.mean([r["preserved"] for r in rs])),
             drift_median=float(np.median(drift)), drift_mean=float(np.mean(np.minimum(drift, 64.0))),
             bg_psnr=float(np.median(np.minimum(psnr, 99.0))),
@@ -598,13 +624,14 @@ def results_table(summary: dict[str, dict], reference: str = "inversion") -> str
     """The measure as a markdown table; 'time ×' is seconds per edit relative to `reference`."""
     ref = summary.get(reference, {}).get("seconds", float("nan"))
     lines = ["| method | success colour | success shape | success | preserved | drift median (px) "
-             "| drift mean (px) | bg PSNR (dB) | s / edit | time × " + reference + " |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| drift mean (px) | bg PSNR (dB) | model calls | NFE | s / edit | time × " + reference + " |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     pct = lambda x: "—" if x != x else f"{100 * x:.0f} %"           # noqa: E731
     num = lambda x, f: "—" if x != x else format(x, f)              # noqa: E731
     for name, s in summary.items():
         lines.append(f"| {name} | {pct(s['success_color'])} | {pct(s['success_shape'])} | "
                      f"{pct(s['success'])} | {pct(s['preserved'])} | {num(s['drift_median'], '.2f')} | "
                      f"{num(s['drift_mean'], '.2f')} | {num(s['bg_psnr'], '.1f')} | "
+                     f"{s['calls']:.0f} | {s['nfe']:.0f} | "
                      f"{num(s['seconds'], '.2f')} | {num(s['seconds'] / ref, '.2f')} |")
     return "\n".join(lines)

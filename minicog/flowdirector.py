@@ -119,9 +119,15 @@ def default_attention_layers(num_layers: int) -> list[int]:
 # ----------------------------------------------------------------------------- SAFC: masks
 
 def word_attention(maps: dict[int, torch.Tensor], tokens: Sequence[int],
-                   layers: Sequence[int] | None = None) -> torch.Tensor:
+                   layers: Sequence[int] | None = None, over_text: bool = True) -> torch.Tensor:
     """maps[layer]: video→text attention (R, h, L, T', H', W') → (R, T', H', W'): the mean over
-    layers, heads and the given text tokens of how much each video token attends to them."""
+    layers, heads and the given text tokens of how much each video token attends to them.
+
+    over_text=True renormalises each video token's attention over the text tokens first,
+    A[w] / Σ_w' A[w'] — the softmax over text keys only, i.e. the *cross-attention* map the paper
+    reads off Wan. In 3D full attention the softmax also runs over the video keys, and how much of
+    its attention a video token spends on text at all varies across the frame (background tokens
+    dump more on the text than object tokens do), which would otherwise swamp the word's map."""
     if not tokens:
         raise ValueError("word_attention needs at least one text token index")
     layers = sorted(maps) if layers is None else list(layers)
@@ -129,7 +135,12 @@ def word_attention(maps: dict[int, torch.Tensor], tokens: Sequence[int],
     if missing:
         raise ValueError(f"layers {missing} were not recorded; recorded: {sorted(maps)}")
     idx = torch.as_tensor(list(tokens), dtype=torch.long)
-    per_layer = [maps[l].float().mean(1)[:, idx.to(maps[l].device)].mean(1) for l in layers]
+    per_layer = []
+    for l in layers:
+        a = maps[l].float().mean(1)                                   # (R, L, T', H', W')
+        if over_text:
+            a = a / a.sum(1, keepdim=True).clamp_min(1e-12)
+        per_layer.append(a[:, idx.to(a.device)].mean(1))
     return torch.stack(per_layer).mean(0)
 
 
