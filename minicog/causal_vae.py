@@ -89,7 +89,7 @@ class VAEConfig:
     def tiny(cls) -> "VAEConfig":
         """Trains on the Shapes world on a CPU; keeps 8x space / 4x time (64x64x17 -> 8x8x5).
         scaling_factor is measured on data after training (train_vae.py)."""
-        return cls(latent_channels=8, block_out_channels=(8, 16, 32, 64), layers_per_block=1,
+        return cls(latent_channels=8, block_out_channels=(16, 32, 64, 64), layers_per_block=1,
                    norm_num_groups=4, scaling_factor=1.0, sample_height=64, sample_width=64,
                    chunk_sample_frames=None, chunk_latent_frames=None)
 
@@ -168,20 +168,25 @@ def frame_conv2d(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
     return rearrange(x, "(b t) c h w -> b c t h w", b=b)
 
 
-def resize_causal(z: torch.Tensor, size: tuple[int, int, int], first: bool) -> torch.Tensor:
-    """Nearest-neighbour resize of z to (T, H, W), keeping the causal frame layout: in the first
-    chunk latent frame 0 maps to output frame 0 alone and the other frames stretch over the rest."""
-    if first and size[0] > 1:
-        head = F.interpolate(z[:, :, :1], size=(1, *size[1:]))
-        tail = F.interpolate(z[:, :, 1:], size=(size[0] - 1, *size[1:]))
-        return torch.cat([head, tail], dim=2)
-    return F.interpolate(z, size=size)
+def modulate(n: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """n * up(scale) + up(shift), `up` = nearest-neighbour resize of (t, h, w) maps to n's (T, H, W).
+    With integer factors (the usual case) this broadcasts over a (t, T/t, h, H/h, w, W/w) view of n
+    instead of materialising the two upsampled maps (same numbers, less memory traffic)."""
+    B, C, T, H, W = n.shape
+    t, h, w = scale.shape[2:]
+    if T % t or H % h or W % w:
+        size = (T, H, W)
+        return torch.addcmul(F.interpolate(shift, size=size), n, F.interpolate(scale, size=size))
+    blocks = n.reshape(B, C, t, T // t, h, H // h, w, W // w)
+    out = torch.addcmul(shift[:, :, :, None, :, None, :, None], blocks, scale[:, :, :, None, :, None, :, None])
+    return out.reshape(B, C, T, H, W)
 
 
 class SpatialNorm3d(nn.Module):
     """Decoder norm conditioned on the latent (MoVQ, arXiv:2209.09002):
-    out = GroupNorm(f) * scale(z) + shift(z), with scale/shift 1x1x1 convs of z resized to f.
-    (The 1x1x1 convs run at latent resolution before the nearest resize: the same numbers, fewer FLOPs.)"""
+    out = GroupNorm(f) * scale(z) + shift(z), scale/shift being 1x1x1 convs of z nearest-resized to f;
+    in the first chunk latent frame 0 maps to frame 0 alone and the other frames stretch over the rest.
+    (The 1x1x1 convs run at latent resolution before the resize: the same numbers, fewer FLOPs.)"""
 
     def __init__(self, f_ch: int, z_ch: int, groups: int):
         super().__init__()
@@ -190,10 +195,12 @@ class SpatialNorm3d(nn.Module):
         self.to_shift = nn.Conv3d(z_ch, f_ch, 1)
 
     def forward(self, f: torch.Tensor, z: torch.Tensor, first: bool) -> torch.Tensor:
-        size = tuple(f.shape[-3:])
-        scale = resize_causal(self.to_scale(z), size, first)  # (B, C, T, H, W) like f
-        shift = resize_causal(self.to_shift(z), size, first)
-        return torch.addcmul(shift, self.group_norm(f), scale)
+        n = self.group_norm(f)                                  # (B, C, T, H, W)
+        scale, shift = self.to_scale(z), self.to_shift(z)       # (B, C, t, h, w), latent resolution
+        if first and f.shape[2] > 1:
+            return torch.cat([modulate(n[:, :, :1], scale[:, :, :1], shift[:, :, :1]),
+                              modulate(n[:, :, 1:], scale[:, :, 1:], shift[:, :, 1:])], dim=2)
+        return modulate(n, scale, shift)
 
 
 class ResBlock(nn.Module):
@@ -591,11 +598,13 @@ class CausalVAE(nn.Module):
         model.load_state_dict(diffusers_to_minicog(state), strict=True)
         return model.to(device=device, dtype=dtype)
 
-    def save_pretrained(self, folder: str | os.PathLike, metadata: dict[str, str] | None = None) -> Path:
+    def save_pretrained(self, folder: str | os.PathLike, metadata: dict[str, str] | None = None,
+                        dtype: torch.dtype | None = None) -> Path:
         """Write folder/config.json (VAEConfig fields) and folder/model.safetensors, atomically
-        (`metadata`: extra strings stored in the safetensors header, e.g. training metrics)."""
+        (`metadata`: extra strings stored in the safetensors header, e.g. training metrics;
+        `dtype=torch.float16` halves the file, as for the shipped checkpoint)."""
         folder = Path(folder)
-        save_safetensors_atomic(self.state_dict(), folder / "model.safetensors",
+        save_safetensors_atomic(self.state_dict(), folder / "model.safetensors", dtype=dtype,
                                 metadata={"format": "minicog.CausalVAE", **(metadata or {})})
         write_json_atomic(self.config.to_dict(), folder / "config.json")
         return folder

@@ -636,10 +636,10 @@ class VideoDiT(nn.Module):
         return model.to(device=device, dtype=dtype)
 
     # ------------------------------------------------------------------ minicog format
-    def save_pretrained(self, folder) -> Path:
+    def save_pretrained(self, folder, dtype: torch.dtype | None = None) -> Path:
         folder = Path(folder)
         write_json_atomic(dataclasses.asdict(self.config), folder / "config.json")
-        save_safetensors_atomic(self.state_dict(), folder / "model.safetensors")
+        save_safetensors_atomic(self.state_dict(), folder / "model.safetensors", dtype=dtype)
         return folder
 
     @classmethod

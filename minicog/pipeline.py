@@ -75,18 +75,20 @@ class Pipeline:
         dit = VideoDiT.from_pretrained(str(folder / cfg.dit))
         return cls(vae, dit, te, device, cfg)
 
-    def save_pretrained(self, folder: str | Path, vae_source: str | Path | None = None) -> Path:
+    def save_pretrained(self, folder: str | Path, vae_source: str | Path | None = None,
+                        dtype: torch.dtype | None = None) -> Path:
         """Write pipeline.json, text_encoder/, dit/ and vae/ (copied from `vae_source` when given,
-        skipped when `folder/vae` already is that folder)."""
+        skipped when `folder/vae` already is that folder); `dtype=torch.float16` stores half-size
+        weights (the shipped tiny model), loaded back as float32."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        self.text_encoder.save_pretrained(folder / self.config.text_encoder)
-        self.dit.save_pretrained(str(folder / self.config.dit))
+        self.text_encoder.save_pretrained(folder / self.config.text_encoder, dtype=dtype)
+        self.dit.save_pretrained(str(folder / self.config.dit), dtype=dtype)
         dst = folder / self.config.vae
         if vae_source is not None and Path(vae_source).resolve() != dst.resolve():
             shutil.copytree(vae_source, dst, dirs_exist_ok=True)
         elif vae_source is None:
-            self.vae.save_pretrained(str(dst))
+            self.vae.save_pretrained(str(dst), dtype=dtype)
         write_json_atomic(asdict(self.config), folder / "pipeline.json")
         return folder
 

@@ -202,11 +202,11 @@ class TinyTextEncoder(nn.Module):
         return self(ids, mask), mask
 
     # ------------------------------------------------------------------ save / load
-    def save_pretrained(self, folder: str | Path) -> Path:
+    def save_pretrained(self, folder: str | Path, dtype: torch.dtype | None = None) -> Path:
         from .utils import write_json_atomic
         folder = Path(folder)
         write_json_atomic(asdict(self.config), folder / "config.json")
-        save_safetensors_atomic(self.state_dict(), folder / "model.safetensors")
+        save_safetensors_atomic(self.state_dict(), folder / "model.safetensors", dtype=dtype)
         return folder
 
     @classmethod

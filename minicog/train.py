@@ -164,8 +164,8 @@ class TrainConfig:
     @classmethod
     def tiny(cls, **kw) -> "TrainConfig":
         """The shipped tiny model: progressive 32 px → 64 px, images + 9- and 17-frame clips mixed."""
-        stages = [Stage(until=600, size=32, frames=(1, 9, 17), mix=(0.2, 0.3, 0.5)),
-                  Stage(until=3000, size=64, frames=(1, 9, 17), mix=(0.1, 0.2, 0.7))]
+        stages = [Stage(until=800, size=32, frames=(1, 9, 17), mix=(0.2, 0.3, 0.5)),
+                  Stage(until=4000, size=64, frames=(1, 9, 17), mix=(0.1, 0.2, 0.7))]
         return cls(**{**dict(out_dir="runs/tiny", stages=stages, num_clips=4096, batch_size=32,
                              lr=1e-3, warmup=100, sample_every=500, save_every=250), **kw})
 
@@ -506,7 +506,8 @@ def _dist() -> tuple[int, int]:
     return 0, 1
 
 
-def _export(out_dir: Path, ema: TextToVideo, vae, config: TrainConfig) -> None:
+def _export(out_dir: Path, ema: TextToVideo, vae, config: TrainConfig, dtype=None) -> None:
+    """Write the EMA model as a pipeline folder (`dtype=torch.float16` for the shipped copy)."""
     from .pipeline import Pipeline, PipelineConfig
     last = config.stages[-1]
     pcfg = PipelineConfig(frames=max(last.frames), size=last.size, steps=config.sample_steps,
@@ -514,7 +515,7 @@ def _export(out_dir: Path, ema: TextToVideo, vae, config: TrainConfig) -> None:
     pipe = Pipeline(vae, copy.deepcopy(ema.dit), copy.deepcopy(ema.text_encoder), device="cpu",
                     config=pcfg)
     vae_src = config.vae if Path(config.vae).is_dir() else None
-    pipe.save_pretrained(out_dir, vae_source=vae_src)
+    pipe.save_pretrained(out_dir, vae_source=vae_src, dtype=dtype)
     vae.to(next(ema.parameters()).device)       # the Pipeline moved it to the CPU
 
 
@@ -652,7 +653,7 @@ def train(config: TrainConfig, vae=None, export: str | Path | None = None,
         _export(out_dir, ema, vae, config)
         if export is not None:
             export = Path(export)
-            _export(export, ema, vae, config)
+            _export(export, ema, vae, config, dtype=torch.float16)   # shipped: half-size weights
             write_json_atomic(dict(config=config.to_dict(), steps=step, seconds=round(seconds, 1)),
                               export / "train_info.json")
         save_samples(out_dir / "samples" / f"step_{step:06d}.gif", ema, vae, config, device)

@@ -55,13 +55,15 @@ def seed_everything(seed: int) -> torch.Generator:
 # ----------------------------------------------------------------------------- checkpoints
 
 def save_safetensors_atomic(tensors: dict[str, torch.Tensor], path: str | os.PathLike,
-                            metadata: dict[str, str] | None = None) -> Path:
+                            metadata: dict[str, str] | None = None, dtype: torch.dtype | None = None) -> Path:
     """Write a safetensors file atomically: write to a temp file in the same folder, fsync, rename.
-    A crash mid-write never leaves a half-written checkpoint under `path`."""
+    A crash mid-write never leaves a half-written checkpoint under `path`. `dtype` (e.g.
+    torch.float16, for shipped weights) casts floating-point tensors; loading casts them back."""
     from safetensors.torch import save_file
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
+    tensors = {k: v.detach().to("cpu", dtype if dtype is not None and v.is_floating_point() else v.dtype)
+               .contiguous() for k, v in tensors.items()}
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
