@@ -54,8 +54,8 @@ def main(argv=None):
     print(f"\n{len(edits)} edits ({args.n} per kind: {', '.join(args.kinds)}), device {pipe.device}\n")
     print(editing.results_table(summary, reference=ref))
     if args.json:
-        clean = [{k: v for k, v in r.items() if k != "read"} | {"read": r["read"]} for r in rows]
-        Path(args.json).write_text(json.dumps(dict(summary=summary, rows=clean), indent=1, default=str))
+        Path(args.json).write_text(json.dumps(dict(args=vars(args), summary=summary, rows=rows),
+                                              indent=1, default=str))
     return summary
 
 

@@ -395,8 +395,17 @@ def build_model(config: TrainConfig, vocab: Sequence[str]) -> TextToVideo:
     return TextToVideo(TinyTextEncoder(tcfg), VideoDiT(dcfg))
 
 
+def resolve_repo_path(path: str) -> str:
+    """A relative path that does not exist here but does in the repository root (e.g. the default
+    "assets/tiny/vae" when running from notebooks/) resolves to the latter."""
+    p = Path(path)
+    root = Path(__file__).resolve().parent.parent
+    return str(root / p) if not p.exists() and not p.is_absolute() and (root / p).exists() else path
+
+
 def load_vae(path: str, device):
     from .causal_vae import CausalVAE
+    path = resolve_repo_path(path)
     if not Path(path).is_dir():
         raise FileNotFoundError(f"VAE folder {path!r} does not exist; train it with "
                                 "`python -m minicog.train_vae` or point TrainConfig.vae at one")
@@ -514,7 +523,8 @@ def _export(out_dir: Path, ema: TextToVideo, vae, config: TrainConfig, dtype=Non
                           guidance=config.guidance)
     pipe = Pipeline(vae, copy.deepcopy(ema.dit), copy.deepcopy(ema.text_encoder), device="cpu",
                     config=pcfg)
-    vae_src = config.vae if Path(config.vae).is_dir() else None
+    vae_src = resolve_repo_path(config.vae)
+    vae_src = vae_src if Path(vae_src).is_dir() else None
     pipe.save_pretrained(out_dir, vae_source=vae_src, dtype=dtype)
     vae.to(next(ema.parameters()).device)       # the Pipeline moved it to the CPU
 
