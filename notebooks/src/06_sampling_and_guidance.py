@@ -123,7 +123,7 @@ print("Euler:", euler, "Heun:", heun)
 # %%
 n_traj = 6 if FAST else 16
 traj, vels, guesses = [], [], []
-emb1, mask1 = pipe.encode_prompt([prompt])
+emb1, mask1 = emb[:1], mask[:1]              # the prompt, padded like the empty prompt emb[1:]
 for s in range(n_traj):
     xs, vs = [], []
     def record(i, t, x, v):
@@ -149,7 +149,7 @@ xs_one = []
 def keep(i, t, x, v):
     xs_one.append((float(t), x.clone(), v.clone()))
 sample(pipe.velocity_model, pipe.noise(0), (emb1, mask1), steps=10, guidance=pipe.config.guidance,
-       uncond=pipe.encode_prompt([""]), callback=keep, progress=False)
+       uncond=(emb[1:], mask[1:]), callback=keep, progress=False)
 rows = []
 for t, x, v in xs_one[::3]:
     rows.append(pipe.decode_latents(x))
