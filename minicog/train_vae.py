@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from .causal_vae import CausalVAE, VAEConfig
 from .utils import autocast, resolve_device, seed_everything
@@ -145,7 +144,7 @@ def evaluate_vae(vae: CausalVAE, eval_clips: int = 32, eval_frames: int = 17, si
 
 
 def train_vae(config: VAEConfig | None = None, out_dir: str | Path | None = None,
-              steps: int = 6000, batch_size: int = 16, frames: int | tuple[int, ...] = (1, 9),
+              steps: int = 2500, batch_size: int = 16, frames: int | tuple[int, ...] = (1, 9),
               lr: float = 1e-3, kl_weight: float = 1e-4, fg_weight: float = 4.0, size: int = 64,
               eval_frames: int = 17, seed: int = 0, device: str = "auto", num_threads: int | None = None,
               workers: int = 2, sample_posterior: bool = True, init: CausalVAE | None = None,
@@ -229,7 +228,7 @@ def train_vae(config: VAEConfig | None = None, out_dir: str | Path | None = None
     return vae, metrics
 
 
-def finetune_decoder(vae: CausalVAE, steps: int = 400, batch_size: int = 4, frames: int = 17,
+def finetune_decoder(vae: CausalVAE, steps: int = 300, batch_size: int = 4, frames: int = 17,
                      lr: float = 2e-4, fg_weight: float = 4.0, size: int = 64, seed: int = 1,
                      device: str = "auto", workers: int = 1, eval_every: int = 0, progress: bool = True,
                      log=print) -> dict:
