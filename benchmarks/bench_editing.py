@@ -3,6 +3,8 @@
     python benchmarks/bench_editing.py                         # 12 colour + 12 shape edits
     python benchmarks/bench_editing.py --n 4 --variants flowedit flowdirector
     python benchmarks/bench_editing.py --pipeline runs/tiny --json results.json
+    python benchmarks/bench_editing.py --n 8 --edit-seed 7 --variants flowdirector \
+        --set mask_threshold=0.3 n_max=12           # one row of the tuning sweep (edit-set seed 7)
 
 For every edit (a rendered source clip and a target prompt changing its colour or its shape) and
 every variant (the three starts, FlowDirector and its ablations): edit success (the oracle reads the
@@ -40,6 +42,8 @@ def main(argv=None):
                     help="torch CPU threads (1 is fastest on a shared, oversubscribed CPU)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--json", default=None, help="write per-edit rows and the summary here")
+    ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="EditConfig overrides for every variant, values as JSON (e.g. n_max=12)")
     args = ap.parse_args(argv)
     unknown = [v for v in args.variants if v not in editing.ABLATIONS]
     if unknown:
@@ -48,7 +52,16 @@ def main(argv=None):
     pipe = load_pipeline(args.pipeline, device=args.device)
     edits = editing.shapes_edits(args.n, args.kinds, seed=args.edit_seed)
     variants = {v: editing.ABLATIONS[v] for v in args.variants}
-    rows = editing.measure(pipe, edits, variants, seed=args.seed)
+    overrides = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            ap.error(f"--set expects KEY=VALUE, got {item!r}")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value                      # a bare string, e.g. mask_threshold=mean
+    rows = editing.measure(pipe, edits, variants, seed=args.seed, **overrides)
     summary = editing.summarise(rows)
     ref = "inversion" if "inversion" in summary else next(iter(summary))
     print(f"\n{len(edits)} edits ({args.n} per kind: {', '.join(args.kinds)}), device {pipe.device}\n")
