@@ -296,3 +296,20 @@ def test_model_call_counts_show_why_inversion_is_slow(pipe, x_src):
     assert fe == dict(calls=2, rows=2 * 4)
     assert inv == dict(calls=2 + 2, rows=2 * 1 + 2 * 2)
     assert "velocity" not in vars(pipe)                                     # restored
+
+
+def test_shipped_model_flowdirector_edits_colour_in_place():
+    """The shipped tiny model with the tuned `flowdirector` preset: colour edits (the kind the model
+    renders reliably) are read by the oracle as the target colour with direction, background and
+    shape kept, and the object stays where it was (the full table: benchmarks/bench_editing.py)."""
+    from minicog.pipeline import load_pipeline
+    shipped = load_pipeline("tiny", device="cpu")
+    edits = editing.shapes_edits(4, ("color",), seed=1)
+    rows = []
+    for e in edits:
+        src = shapes.render_caption(e["source"], rng=e["seed"])
+        out = shipped.edit(src, e["source"], e["target"], seed=0, method="flowdirector")
+        rows.append(editing.edit_metrics(src, out, e["source"], e["target"]))
+    assert sum(r["success"] for r in rows) >= 3, rows
+    assert sum(r["preserved"] for r in rows) >= 3, rows
+    assert np.median([r["drift"] for r in rows]) < 4.0, rows
