@@ -111,6 +111,8 @@ class TrainConfig:
     caption_dropout: float = 0.1
     timesteps: str = "logit_normal"      # training-time distribution (rectified_flow.TimestepSampler)
     time_shift: float = 1.0
+    init: str | None = None              # start from this pipeline folder's weights (fine-tuning)
+    latent_dir: str | None = ""          # VAE latents kept on disk: "" = <out_dir>/latents, None = RAM only
     sample_every: int = 0                # 0: one sample GIF at the end only
     sample_prompts: list = field(default_factory=lambda: list(SAMPLE_PROMPTS))
     sample_steps: int = 20               # also the exported pipeline's default steps
@@ -170,6 +172,16 @@ class TrainConfig:
                              lr=1e-3, warmup=100, sample_every=500, save_every=250), **kw})
 
     @classmethod
+    def tiny_finetune(cls, **kw) -> "TrainConfig":
+        """Stage 3 of the shipped model: the finished `tiny` run (its exported EMA weights) trained
+        on at 64 px with a fresh optimiser, a third of the learning rate decaying to a tenth of that,
+        and a shorter EMA — a cool-down that is what sharpens the squares (docs/training.md). Reuses
+        the latents of the `tiny` run (runs/tiny/latents) when they are there."""
+        stages = [Stage(until=3000, size=64, frames=(1, 9, 17), mix=(0.1, 0.2, 0.7))]
+        return cls.tiny(**{**dict(out_dir="runs/tiny_ft", init="runs/tiny", latent_dir="runs/tiny/latents",
+                                  stages=stages, lr=3e-4, warmup=50, ema_decay=0.998, seed=1), **kw})
+
+    @classmethod
     def fast(cls, **kw) -> "TrainConfig":
         """A short run for notebooks and CI: a few dozen steps, the same stages in small."""
         stages = [Stage(until=10, size=32, frames=(1, 9), mix=(0.3, 0.7)),
@@ -189,8 +201,8 @@ class TrainConfig:
         return cls.tiny(**{**dict(out_dir="runs/folder", data=data, sample_prompts=[]), **kw})
 
 
-PRESETS = {"tiny": TrainConfig.tiny, "fast": TrainConfig.fast, "holdout": TrainConfig.holdout_experiment,
-           "folder": TrainConfig.folder}
+PRESETS = {"tiny": TrainConfig.tiny, "tiny_finetune": TrainConfig.tiny_finetune, "fast": TrainConfig.fast,
+           "holdout": TrainConfig.holdout_experiment, "folder": TrainConfig.folder}
 
 
 def holdout_captions(every: int = 9) -> list[str]:
@@ -298,12 +310,18 @@ def export_shapes_folder(root: str | Path, n: int = 16, frames: int = 17, size: 
 class LatentCache:
     """Frozen-VAE latents of the training clips, per (size, duration), computed on first use.
 
+    With `config.latent_dir` they are also written to disk (one safetensors file per size and
+    duration, named by a fingerprint of the data settings and the VAE weights), so a resumed run or a
+    fine-tuning run on the same data skips the encoding (minutes on a CPU).
+
     Clips longer than a duration keep their first frames ("large ones cropped"); shorter real clips
     keep their own (1+4k) length and are padded later by Frame Pack ("small ones padded")."""
 
     def __init__(self, config: TrainConfig, vae, device: torch.device, progress: bool = True):
         self.cfg, self.vae, self.device, self.progress = config, vae, device, progress
         self.store: dict[tuple[int, int], list[torch.Tensor]] = {}
+        d = config.latent_dir
+        self.dir = None if d is None else Path(d) if d else Path(config.out_dir) / "latents"
         if config.data == "shapes":
             from .shapes import ShapesDataset
             self.folder = None
@@ -343,6 +361,8 @@ class LatentCache:
         from tqdm.auto import tqdm
         count = len(self) if count is None else min(count, len(self))
         out = self.store.setdefault((size, frames), [])
+        if len(out) < count and self.dir is not None:
+            out.extend(self._load(size, frames)[len(out):])
         todo = range(len(out), count)
         bar = tqdm(total=len(todo), desc=f"VAE latents {size}px {frames}f", leave=False,
                    disable=not self.progress or not todo)
@@ -360,7 +380,38 @@ class LatentCache:
             out.extend(res)
             bar.update(len(clips))
         bar.close()
+        if todo and self.dir is not None:
+            self._save(size, frames, out)
         return out
+
+    # on disk: one safetensors file per (size, duration), named by a fingerprint of what made it
+    def _fingerprint(self, size: int, frames: int) -> str:
+        import hashlib
+        if getattr(self, "_vae_hash", None) is None:
+            h = hashlib.sha1()
+            for k, v in sorted(self.vae.state_dict().items()):
+                h.update(k.encode())
+                h.update(v.detach().float().cpu().numpy().tobytes())
+            self._vae_hash = h.hexdigest()
+        c = self.cfg
+        data = ([(n, (self.folder.root / n).stat().st_size, cap) for n, cap in self.folder.entries]
+                if self.folder is not None else "shapes")
+        key = json.dumps([data, c.num_clips, c.data_seed, list(c.holdout), c.paraphrase, size, frames,
+                          self._vae_hash])
+        return hashlib.sha1(key.encode()).hexdigest()[:16]
+
+    def _path(self, size: int, frames: int) -> Path:
+        return self.dir / f"{size}px_{frames}f_{self._fingerprint(size, frames)}.safetensors"
+
+    def _load(self, size: int, frames: int) -> list[torch.Tensor]:
+        path = self._path(size, frames)
+        if not path.is_file():
+            return []
+        t = load_safetensors(path)
+        return [t[str(i)] for i in range(len(t))]
+
+    def _save(self, size: int, frames: int, latents: list[torch.Tensor]) -> None:
+        save_safetensors_atomic({str(i): z for i, z in enumerate(latents)}, self._path(size, frames))
 
 
 # ----------------------------------------------------------------------------- model
@@ -393,6 +444,19 @@ def build_model(config: TrainConfig, vocab: Sequence[str]) -> TextToVideo:
     tcfg = TextEncoderConfig(vocab=list(vocab), dim=dcfg.text_embed_dim, depth=config.text_depth,
                              heads=config.text_heads)
     return TextToVideo(TinyTextEncoder(tcfg), VideoDiT(dcfg))
+
+
+def init_model(folder: str) -> TextToVideo:
+    """The text encoder and DiT of a pipeline folder (e.g. a finished run), in float32, trainable —
+    the starting point of a fine-tuning run (`TrainConfig.init`). Architecture and vocabulary are
+    the folder's; `dit`, `dit_overrides` and `text_depth` of the config are not used."""
+    from .pipeline import Pipeline
+    path = resolve_repo_path(folder)
+    if not (Path(path) / "pipeline.json").is_file():
+        raise FileNotFoundError(f"TrainConfig.init={folder!r} is not a pipeline folder (no "
+                                "pipeline.json); point it at a finished run (e.g. runs/tiny) or assets/tiny")
+    pipe = Pipeline.from_pretrained(path, device="cpu")
+    return TextToVideo(pipe.text_encoder, pipe.dit).float().train().requires_grad_(True)
 
 
 def resolve_repo_path(path: str) -> str:
@@ -577,7 +641,7 @@ def train(config: TrainConfig, vae=None, export: str | Path | None = None,
     if config.data != "shapes":
         vocab = sorted(set(vocab) | set(WordTokenizer.from_captions(cache.captions).vocab[3:]))
     torch.manual_seed(config.seed)                      # same initial weights on every rank
-    model = build_model(config, vocab).to(device)
+    model = (build_model(config, vocab) if config.init is None else init_model(config.init)).to(device)
     ema = copy.deepcopy(model).requires_grad_(False).eval()
     decay, no_decay = [], []
     for n, p in model.named_parameters():

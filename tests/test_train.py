@@ -10,8 +10,8 @@ import torch
 import torch.multiprocessing as mp
 
 from minicog.causal_vae import CausalVAE, VAEConfig
-from minicog.train import (ClipFolder, Stage, TrainConfig, export_shapes_folder, lr_at, main,
-                           make_batch, LatentCache, train)
+from minicog.train import (ClipFolder, Stage, TrainConfig, export_shapes_folder, init_model, lr_at,
+                           main, make_batch, LatentCache, train)
 from minicog.text_encoder import shapes_vocabulary
 from minicog.train import build_model
 from minicog.utils import load_safetensors
@@ -154,6 +154,45 @@ def test_trains_on_a_folder_of_real_clips(tmp_path, vae_dir):
         ClipFolder(tmp_path)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         ClipFolder(tmp_path / "nope")
+
+
+def test_fine_tuning_starts_from_a_finished_run(tmp_path, vae_dir):
+    base = train(micro(tmp_path / "base", vae_dir))
+    # init: a new run starts from the finished run's exported (EMA) weights; lr = 0 keeps them
+    init = init_model(str(tmp_path / "base"))
+    cfg = micro(tmp_path / "ft", vae_dir, init=str(tmp_path / "base"), lr=0.0, weight_decay=0.0,
+                stages=[Stage(until=2, size=32, frames=(1, 5))])
+    res = train(cfg)
+    assert all(np.isfinite(l) for _, l in res.history)
+    a, b = weights(tmp_path / "base" / "dit" / "model.safetensors"), weights(tmp_path / "ft" / "dit" / "model.safetensors")
+    for k in a:
+        torch.testing.assert_close(b[k], a[k], rtol=0, atol=0)
+    assert set(init.state_dict()) == set(base.ema.state_dict())
+    with pytest.raises(FileNotFoundError, match="not a pipeline folder"):
+        init_model(str(tmp_path / "nope"))
+
+
+def test_latents_are_kept_on_disk_and_reused(tmp_path, vae_dir):
+    cfg = micro(tmp_path / "run", vae_dir)
+    vae = CausalVAE.from_pretrained(vae_dir)
+    first = LatentCache(cfg, vae, torch.device("cpu"), progress=False).get(32, 5)
+    files = list((tmp_path / "run" / "latents").glob("32px_5f_*.safetensors"))
+    assert len(files) == 1
+
+    def no_encoding(*a, **k):
+        raise AssertionError("the VAE was called although the latents are on disk")
+    vae.encode = no_encoding
+    again = LatentCache(cfg, vae, torch.device("cpu"), progress=False).get(32, 5)
+    assert len(again) == len(first)
+    for x, y in zip(first, again):
+        torch.testing.assert_close(x, y, rtol=0, atol=0)
+    # other data or another VAE → another file, never a stale one
+    other = LatentCache(micro(tmp_path / "run", vae_dir, data_seed=1), CausalVAE.from_pretrained(vae_dir),
+                        torch.device("cpu"), progress=False)
+    other.get(32, 5)
+    assert len(list((tmp_path / "run" / "latents").glob("32px_5f_*.safetensors"))) == 2
+    assert LatentCache(micro(tmp_path / "ram", vae_dir, latent_dir=None), CausalVAE.from_pretrained(vae_dir),
+                       torch.device("cpu"), progress=False).dir is None
 
 
 # ----------------------------------------------------------------------------- DDP
