@@ -459,6 +459,18 @@ def init_model(folder: str) -> TextToVideo:
     return TextToVideo(pipe.text_encoder, pipe.dit).float().train().requires_grad_(True)
 
 
+def training_history(folder: str) -> dict | None:
+    """What trained the pipeline in `folder`: its train_info.json (an export) or train_config.json
+    (a run folder), or None."""
+    root = Path(resolve_repo_path(folder))
+    if (root / "train_info.json").is_file():
+        return json.loads((root / "train_info.json").read_text())
+    if (root / "train_config.json").is_file():
+        cfg = json.loads((root / "train_config.json").read_text())
+        return dict(config=cfg, steps=cfg["stages"][-1]["until"])
+    return None
+
+
 def resolve_repo_path(path: str) -> str:
     """A relative path that does not exist here but does in the repository root (e.g. the default
     "assets/tiny/vae" when running from notebooks/) resolves to the latter."""
@@ -640,6 +652,7 @@ def train(config: TrainConfig, vae=None, export: str | Path | None = None,
     vocab = shapes_vocabulary()
     if config.data != "shapes":
         vocab = sorted(set(vocab) | set(WordTokenizer.from_captions(cache.captions).vocab[3:]))
+    init_info = training_history(config.init) if config.init is not None else None
     torch.manual_seed(config.seed)                      # same initial weights on every rank
     model = (build_model(config, vocab) if config.init is None else init_model(config.init)).to(device)
     ema = copy.deepcopy(model).requires_grad_(False).eval()
@@ -728,8 +741,10 @@ def train(config: TrainConfig, vae=None, export: str | Path | None = None,
         if export is not None:
             export = Path(export)
             _export(export, ema, vae, config, dtype=torch.float16)   # shipped: half-size weights
-            write_json_atomic(dict(config=config.to_dict(), steps=step, seconds=round(seconds, 1)),
-                              export / "train_info.json")
+            info = dict(config=config.to_dict(), steps=step, seconds=round(seconds, 1))
+            if init_info is not None:
+                info["init"] = init_info            # the run this one fine-tuned, and so on back
+            write_json_atomic(info, export / "train_info.json")
         save_samples(out_dir / "samples" / f"step_{step:06d}.gif", ema, vae, config, device)
     if world > 1:
         dist.barrier()

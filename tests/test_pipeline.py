@@ -82,19 +82,20 @@ def subset_report(pipe):
 @needs_shipped
 def test_accuracy_on_unseen_seeds(subset_report):
     """CI subset of the oracle benchmark (benchmarks/eval_tiny_t2v.py runs all 216 combinations):
-    24 prompts spread over the combinations, with seeds never used in training. Floors at what the
-    shipped model measures (216 prompts: colour, direction, background 100 %, shape 64 %), so a
-    regression fails; the issue's 85 % target is the strict xfail below."""
+    24 prompts spread over the combinations, with seeds never used in training. Floors just under what
+    the shipped model measures (216 prompts: colour, direction, background 100 %, shape 74.5 %; these
+    24: shape 66.7 %), so a regression to the previous model (63.9 %) fails; the issue's 85 % target
+    is the strict xfail below."""
     report = subset_report
     print("\n" + report.table())
     for attr in ("color", "direction", "background"):
         assert report.per_attribute[attr] >= 0.95, report.table()
-    assert report.per_attribute["shape"] >= 0.5 and report.prompt_accuracy >= 0.5, report.table()
+    assert report.per_attribute["shape"] >= 0.6 and report.prompt_accuracy >= 0.6, report.table()
 
 
 @needs_shipped
 @pytest.mark.xfail(strict=True, reason="issue 6 target not met yet: the shipped tiny model draws squares as "
-                                       "rounded blobs the oracle reads as circles (64 % of all 216 prompts)")
+                                       "rounded blobs the oracle reads as circles (74.5 % of all 216 prompts)")
 def test_accuracy_target(subset_report):
     assert subset_report.prompt_accuracy >= 0.85, subset_report.table()
 

@@ -162,8 +162,10 @@ def test_fine_tuning_starts_from_a_finished_run(tmp_path, vae_dir):
     init = init_model(str(tmp_path / "base"))
     cfg = micro(tmp_path / "ft", vae_dir, init=str(tmp_path / "base"), lr=0.0, weight_decay=0.0,
                 stages=[Stage(until=2, size=32, frames=(1, 5))])
-    res = train(cfg)
+    res = train(cfg, export=tmp_path / "shipped")
     assert all(np.isfinite(l) for _, l in res.history)
+    info = json.loads((tmp_path / "shipped" / "train_info.json").read_text())
+    assert info["steps"] == 2 and info["init"]["steps"] == 6                  # the chain is recorded
     a, b = weights(tmp_path / "base" / "dit" / "model.safetensors"), weights(tmp_path / "ft" / "dit" / "model.safetensors")
     for k in a:
         torch.testing.assert_close(b[k], a[k], rtol=0, atol=0)
