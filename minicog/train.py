@@ -322,6 +322,7 @@ class LatentCache:
         self.store: dict[tuple[int, int], list[torch.Tensor]] = {}
         d = config.latent_dir
         self.dir = None if d is None else Path(d) if d else Path(config.out_dir) / "latents"
+        self._source: str | None = None          # see _fingerprint
         if config.data == "shapes":
             from .shapes import ShapesDataset
             self.folder = None
@@ -387,18 +388,17 @@ class LatentCache:
     # on disk: one safetensors file per (size, duration), named by a fingerprint of what made it
     def _fingerprint(self, size: int, frames: int) -> str:
         import hashlib
-        if getattr(self, "_vae_hash", None) is None:
+        if self._source is None:                 # data settings + VAE weights, hashed once
             h = hashlib.sha1()
             for k, v in sorted(self.vae.state_dict().items()):
                 h.update(k.encode())
                 h.update(v.detach().float().cpu().numpy().tobytes())
-            self._vae_hash = h.hexdigest()
-        c = self.cfg
-        data = ([(n, (self.folder.root / n).stat().st_size, cap) for n, cap in self.folder.entries]
-                if self.folder is not None else "shapes")
-        key = json.dumps([data, c.num_clips, c.data_seed, list(c.holdout), c.paraphrase, size, frames,
-                          self._vae_hash])
-        return hashlib.sha1(key.encode()).hexdigest()[:16]
+            c = self.cfg
+            data = ([(n, (self.folder.root / n).stat().st_size, cap) for n, cap in self.folder.entries]
+                    if self.folder is not None else "shapes")
+            self._source = json.dumps([data, c.num_clips, c.data_seed, list(c.holdout), c.paraphrase,
+                                       h.hexdigest()])
+        return hashlib.sha1(f"{self._source}|{size}|{frames}".encode()).hexdigest()[:16]
 
     def _path(self, size: int, frames: int) -> Path:
         return self.dir / f"{size}px_{frames}f_{self._fingerprint(size, frames)}.safetensors"

@@ -193,6 +193,11 @@ def test_latents_are_kept_on_disk_and_reused(tmp_path, vae_dir):
                         torch.device("cpu"), progress=False)
     other.get(32, 5)
     assert len(list((tmp_path / "run" / "latents").glob("32px_5f_*.safetensors"))) == 2
+    vae2 = CausalVAE.from_pretrained(vae_dir)
+    with torch.no_grad():
+        next(vae2.parameters()).add_(0.01)
+    LatentCache(cfg, vae2, torch.device("cpu"), progress=False).get(32, 5)
+    assert len(list((tmp_path / "run" / "latents").glob("32px_5f_*.safetensors"))) == 3
     assert LatentCache(micro(tmp_path / "ram", vae_dir, latent_dir=None), CausalVAE.from_pretrained(vae_dir),
                        torch.device("cpu"), progress=False).dir is None
 
