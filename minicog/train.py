@@ -182,6 +182,14 @@ class TrainConfig:
                                   stages=stages, lr=3e-4, warmup=50, ema_decay=0.998, seed=1), **kw})
 
     @classmethod
+    def tiny_finetune2(cls, **kw) -> "TrainConfig":
+        """Stage 4 of the shipped model: a second, longer cool-down from the exported stage-3 run
+        (runs/tiny_ft): 9000 steps, lr 2e-4 decaying to 1e-5, EMA 0.999, new batch draws (seed 2)."""
+        stages = [Stage(until=9000, size=64, frames=(1, 9, 17), mix=(0.1, 0.2, 0.7))]
+        return cls.tiny_finetune(**{**dict(out_dir="runs/tiny_ft2", init="runs/tiny_ft", stages=stages,
+                                           lr=2e-4, min_lr_ratio=0.05, ema_decay=0.999, seed=2), **kw})
+
+    @classmethod
     def fast(cls, **kw) -> "TrainConfig":
         """A short run for notebooks and CI: a few dozen steps, the same stages in small."""
         stages = [Stage(until=10, size=32, frames=(1, 9), mix=(0.3, 0.7)),
@@ -201,7 +209,8 @@ class TrainConfig:
         return cls.tiny(**{**dict(out_dir="runs/folder", data=data, sample_prompts=[]), **kw})
 
 
-PRESETS = {"tiny": TrainConfig.tiny, "tiny_finetune": TrainConfig.tiny_finetune, "fast": TrainConfig.fast,
+PRESETS = {"tiny": TrainConfig.tiny, "tiny_finetune": TrainConfig.tiny_finetune,
+           "tiny_finetune2": TrainConfig.tiny_finetune2, "fast": TrainConfig.fast,
            "holdout": TrainConfig.holdout_experiment, "folder": TrainConfig.folder}
 
 

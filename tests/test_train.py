@@ -65,6 +65,13 @@ def test_config_schedule_and_validation(tmp_path, vae_dir):
     tiny = TrainConfig.tiny()
     assert tiny.stages[0].size < tiny.stages[-1].size                       # progressive resolution
     assert 1 in tiny.stages[-1].frames and len(tiny.stages[-1].frames) > 1   # images + videos mixed
+    # the shipped model's recipe is a chain: each fine-tuning stage starts from the previous run's
+    # export and reuses the first run's cached latents, at a lower final learning rate
+    ft, ft2 = TrainConfig.tiny_finetune(), TrainConfig.tiny_finetune2()
+    assert ft.init == tiny.out_dir and ft2.init == ft.out_dir != ft2.out_dir
+    assert ft.latent_dir == ft2.latent_dir == f"{tiny.out_dir}/latents"
+    assert [lr_at(c, c.steps - 1) < lr_at(c, c.warmup) for c in (ft, ft2)] == [True, True]
+    assert lr_at(ft2, ft2.steps - 1) < lr_at(ft, ft.steps - 1)
 
 
 def test_batches_mix_durations_and_are_deterministic(tmp_path, vae_dir):
