@@ -113,6 +113,12 @@ assert max(scores) > 0.3
 # The `flowdirector` preset was tuned on a separate set of edits (docs/flowdirector.md §2.3): no
 # box filter and a threshold of 0.3 — a *wide* mask, because a tight one cuts off the border
 # pixels that a shape edit has to change.
+#
+# A caveat the numbers show for the shipped (stage-4) model: averaged over the default layers, the
+# word's map is hardly enriched on the object any more (the mean-threshold mask covers about as much
+# of the object as of the grid). Training moved where the shape word is read — compare the layers
+# of the bar chart above — so on this model the mask mostly protects the far background, and the
+# ablation table below shows it changes little (docs/flowdirector.md §3.1).
 
 # %%
 wm = flowdirector.word_attention({l: rec.maps[l]["video_to_text"] for l in layers}, src_tok)
@@ -149,14 +155,15 @@ print(f"mask covers {100 * coverage:.0f} % of the latent grid and {100 * recall:
       f"cells; IoU with the object = {iou:.2f}")
 preset = editing.EditConfig.preset("flowdirector")
 m = flowdirector.attention_mask(wm, (T, h, w), kernel=preset.mask_kernel, threshold=preset.mask_threshold) > 0.5
+preset_recall = float(m[truth_lat].float().mean())
 print(f"the preset's mask (kernel {preset.mask_kernel}, threshold {preset.mask_threshold}): covers "
-      f"{100 * float(m.float().mean()):.0f} % of the grid and {100 * float(m[truth_lat].float().mean()):.0f} % "
+      f"{100 * float(m.float().mean()):.0f} % of the grid and {100 * preset_recall:.0f} % "
       f"of the object's cells")
 for thr in (0.3, 0.5, 0.7, 0.9):
     m = flowdirector.attention_mask(wm, (T, h, w), threshold=thr) > 0.5
     print(f"  threshold {thr}: covers {100 * float(m.float().mean()):3.0f} %, "
           f"IoU {float(m[truth_lat].sum() / (m | truth_lat).sum()):.2f}")
-assert recall > coverage          # the mask is enriched on the object (not spread at random)
+assert preset_recall >= 0.9       # the preset's wide mask lets the whole object change
 
 # %% [markdown]
 # ## 3. Inside one FlowDirector step
