@@ -185,7 +185,7 @@ class TrainConfig:
     def tiny_finetune2(cls, **kw) -> "TrainConfig":
         """Stage 4 of the shipped model: a second, longer cool-down from the exported stage-3 run
         (runs/tiny_ft): 9000 steps, lr 2e-4 decaying to 1e-5, EMA 0.999, new batch draws (seed 2)."""
-        stages = [Stage(until=9000, size=64, frames=(1, 9, 17), mix=(0.1, 0.2, 0.7))]
+        stages = [replace(s, until=9000) for s in cls.tiny_finetune().stages]   # stage 3's, longer
         return cls.tiny_finetune(**{**dict(out_dir="runs/tiny_ft2", init="runs/tiny_ft", stages=stages,
                                            lr=2e-4, min_lr_ratio=0.05, ema_decay=0.999, seed=2), **kw})
 
