@@ -41,6 +41,7 @@ import numpy as np
 import torch
 
 METHODS = ("random_noise", "inversion", "flowedit", "flowdirector")
+ATTN_MAPS = ("video_to_text", "text_to_video")    # the two text blocks of the 3D full attention
 SRC, TAR, NEG = 0, 1, 2          # rows of `Prompts`: source, target, negative (unconditional)
 
 
@@ -56,9 +57,12 @@ class EditConfig:
     guidance:                src_guidance / tar_guidance — CFG on the source / target velocity
                              (Ho & Salimans 2022); inv_guidance for the inversion pass
     FlowDirector (v1 §3.3–3.4, see `minicog.flowdirector`):
-        use_mask   attention-guided masking (SAFC); attn_layers, mask_kernel (spatial box size,
-                   latent pixels), mask_kernel_t (frames), mask_threshold ("mean" or a level in
-                   [0, 1] of the normalised map), mask_decay (edge softening per latent pixel)
+        use_mask   attention-guided masking (SAFC); attn_map (which text block of the 3D full
+                   attention gives the word maps: "video_to_text", how much each video token
+                   attends to the word, or "text_to_video", where the word's query looks in the
+                   video), attn_layers, mask_kernel (spatial box size, latent pixels),
+                   mask_kernel_t (frames), mask_threshold ("mean" or a level in [0, 1] of the
+                   normalised map), mask_decay (edge softening per latent pixel)
         use_dag    differential averaging guidance: n_avg candidates, the first n_worse of them
                    give V_worse, V = V_better + (omega − 1)(V_better − V_worse)
     shift=None uses the pipeline's sampling shift (1.0 for a bare velocity)."""
@@ -76,6 +80,7 @@ class EditConfig:
     use_dag: bool = False
     n_worse: int = 3
     omega: float = 3.0
+    attn_map: str = "video_to_text"
     attn_layers: tuple[int, ...] | None = None
     mask_kernel: int = 3
     mask_kernel_t: int = 1
@@ -97,6 +102,8 @@ class EditConfig:
             raise ValueError(f"differential averaging needs 1 <= n_worse < n_avg (the worse average "
                              f"uses fewer candidates), got n_worse={self.n_worse}, n_avg={self.n_avg}; "
                              "raise n_avg or pass use_dag=False")
+        if self.attn_map not in ATTN_MAPS:
+            raise ValueError(f"attn_map must be one of {ATTN_MAPS}, got {self.attn_map!r}")
         if isinstance(self.mask_threshold, str):
             if self.mask_threshold != "mean":
                 raise ValueError(f"mask_threshold must be 'mean' or a number in [0, 1], got "
@@ -180,15 +187,16 @@ def _autocast(device: torch.device):
 
 def guided_velocities(velocity: Callable, z: torch.Tensor, t: float, prompts: Prompts,
                       rows: Sequence[int], guidance: Sequence[float], max_batch: int | None = None,
-                      record: Callable | None = None):
+                      record: Callable | None = None, map_kind: str = "video_to_text"):
     """Classifier-free-guided velocities of a batch, in as few model calls as possible.
 
     z (B, C, T, h, w); row b uses prompt `rows[b]` and guidance g_b:
         v_b = v(z_b, t, c_neg) + g_b · (v(z_b, t, c_rows[b]) − v(z_b, t, c_neg))   (g_b = 1: one pass)
     The conditional and unconditional passes of all rows run as one batch (split into chunks of
     `max_batch` rows). `record`: a factory of attention-recording context managers (e.g.
-    `lambda: dit.record_attention(...)`); then also returns, per recorded layer, the maps of the
-    *conditional* rows concatenated over chunks. Returns v (B, ...) float32 [, maps]."""
+    `lambda: dit.record_attention(...)`); then also returns, per recorded layer, the `map_kind`
+    maps ("video_to_text" or "text_to_video") of the *conditional* rows concatenated over chunks.
+    Returns v (B, ...) float32 [, maps]."""
     B = z.shape[0]
     if len(rows) != B or len(guidance) != B:
         raise ValueError(f"need one prompt row and one guidance per latent: B={B}, "
@@ -212,7 +220,7 @@ def guided_velocities(velocity: Callable, z: torch.Tensor, t: float, prompts: Pr
                 keep = max(0, min(b, B) - a)               # conditional rows of this chunk
                 if keep:
                     for layer, d in rec.maps.items():
-                        maps.setdefault(layer, []).append(d["video_to_text"][:keep])
+                        maps.setdefault(layer, []).append(d[map_kind][:keep])
     v_all = torch.cat(outs)
     v = v_all[:B].clone()
     if need_u:
@@ -307,7 +315,8 @@ def editing_velocities(velocity: Callable, x_src: torch.Tensor, z_edit: torch.Te
     z_src = (1 - t) * x_src + t * noise                          # (N, C, T, h, w)
     z_tar = z_src + (z_edit - x_src)
     out = guided_velocities(velocity, torch.cat([z_src, z_tar]), t, prompts, [SRC] * N + [TAR] * N,
-                            [cfg.src_guidance] * N + [cfg.tar_guidance] * N, cfg.max_batch, record)
+                            [cfg.src_guidance] * N + [cfg.tar_guidance] * N, cfg.max_batch, record,
+                            cfg.attn_map)
     v, maps = (out, None) if record is None else out
     V = v[N:] - v[:N]
     return (V, z_src, z_tar) if record is None else (V, z_src, z_tar, maps)

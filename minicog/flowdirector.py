@@ -119,15 +119,23 @@ def default_attention_layers(num_layers: int) -> list[int]:
 # ----------------------------------------------------------------------------- SAFC: masks
 
 def word_attention(maps: dict[int, torch.Tensor], tokens: Sequence[int],
-                   layers: Sequence[int] | None = None, over_text: bool = True) -> torch.Tensor:
-    """maps[layer]: video→text attention (R, h, L, T', H', W') → (R, T', H', W'): the mean over
-    layers, heads and the given text tokens of how much each video token attends to them.
+                   layers: Sequence[int] | None = None, over_text: bool = True,
+                   kind: str = "video_to_text") -> torch.Tensor:
+    """maps[layer]: one text block of the attention (R, h, L, T', H', W') → (R, T', H', W'): the
+    mean over layers, heads and the given text tokens.
 
-    over_text=True renormalises each video token's attention over the text tokens first,
-    A[w] / Σ_w' A[w'] — the softmax over text keys only, i.e. the *cross-attention* map the paper
-    reads off Wan. In 3D full attention the softmax also runs over the video keys, and how much of
-    its attention a video token spends on text at all varies across the frame (background tokens
-    dump more on the text than object tokens do), which would otherwise swamp the word's map."""
+    kind="video_to_text": how much each video token attends to the words. over_text=True
+    renormalises each video token's attention over the text tokens first, A[w] / Σ_w' A[w'] — the
+    softmax over text keys only, i.e. the *cross-attention* map the paper reads off Wan. In 3D
+    full attention the softmax also runs over the video keys, and how much of its attention a
+    video token spends on text at all varies across the frame (background tokens dump more on the
+    text than object tokens do), which would otherwise swamp the word's map.
+
+    kind="text_to_video": where the word's own query looks in the video, each token's row
+    renormalised over the video keys (a distribution over the video for every word) — the other
+    half of the joint attention, which has no counterpart in a cross-attention model."""
+    if kind not in ("video_to_text", "text_to_video"):
+        raise ValueError(f"kind must be 'video_to_text' or 'text_to_video', got {kind!r}")
     if not tokens:
         raise ValueError("word_attention needs at least one text token index")
     layers = sorted(maps) if layers is None else list(layers)
@@ -138,7 +146,9 @@ def word_attention(maps: dict[int, torch.Tensor], tokens: Sequence[int],
     per_layer = []
     for l in layers:
         a = maps[l].float().mean(1)                                   # (R, L, T', H', W')
-        if over_text:
+        if kind == "text_to_video":
+            a = a / a.sum(dim=(2, 3, 4), keepdim=True).clamp_min(1e-12)
+        elif over_text:
             a = a / a.sum(1, keepdim=True).clamp_min(1e-12)
         per_layer.append(a[:, idx.to(a.device)].mean(1))
     return torch.stack(per_layer).mean(0)
@@ -231,9 +241,11 @@ def flowdirector(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg:
             maps = info["maps"]                          # rows: N source passes, then N target
             parts = []
             if source_tokens:
-                parts.append(word_attention({l: m[:N] for l, m in maps.items()}, source_tokens, layers))
+                parts.append(word_attention({l: m[:N] for l, m in maps.items()}, source_tokens,
+                                            layers, kind=cfg.attn_map))
             if target_tokens:
-                parts.append(word_attention({l: m[N:] for l, m in maps.items()}, target_tokens, layers))
+                parts.append(word_attention({l: m[N:] for l, m in maps.items()}, target_tokens,
+                                            layers, kind=cfg.attn_map))
             word_maps = torch.cat(parts)                 # (R, T', H', W')
             M = attention_mask(word_maps, size, cfg.mask_kernel, cfg.mask_kernel_t,
                                cfg.mask_threshold, cfg.mask_decay).to(V)

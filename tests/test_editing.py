@@ -61,8 +61,10 @@ class MockModel:
         if self._rec is not None:
             B, (T, H, W) = z.shape[0], self.grid
             m = 0.5 + 0.1 * torch.rand(B, 1, 4, T, H, W, generator=torch.Generator().manual_seed(self.calls))
+            look = m.clone()
             m[:, :, 1:3, :, : H // 2, : W // 2] += 1.0             # the edited words' tokens
-            self._rec.maps = {0: {"video_to_text": m}}
+            look[:, :, 1:3, :, H // 2:, W // 2:] += 1.0            # ... where their queries look
+            self._rec.maps = {0: {"video_to_text": m, "text_to_video": look}}
         return embeds.mean(dim=(1, 2)).view(-1, 1, 1, 1, 1).expand_as(z).clone()
 
     @contextmanager
@@ -171,6 +173,14 @@ def test_word_attention_reads_the_recorded_maps(pipe, x_src):
     assert torch.allclose(cross[0], (A[0, 0] / A[0, 0].sum(0))[2:4].mean(0))
     everything = flowdirector.word_attention({1: A}, range(A.shape[2]))   # all tokens: 1/L each
     assert torch.allclose(everything * A.shape[2], torch.ones(1, 5, 4, 4))
+    # the other half of the joint attention: the word's query over the video keys, one
+    # distribution over the video per token
+    B = rec.maps[1]["text_to_video"]
+    look = flowdirector.word_attention({1: B}, [2, 3], kind="text_to_video")
+    assert look.shape == (1, 5, 4, 4) and torch.allclose(look.sum(), torch.tensor(1.0))
+    assert torch.allclose(look[0], (B[0, 0, 2:4] / B[0, 0, 2:4].sum(dim=(1, 2, 3), keepdim=True)).mean(0))
+    with pytest.raises(ValueError, match="kind"):
+        flowdirector.word_attention({1: B}, [2], kind="video_to_video")
 
 
 def test_mask_keeps_the_edit_inside_the_attended_region():
@@ -185,6 +195,16 @@ def test_mask_keeps_the_edit_inside_the_attended_region():
     change, change_fe = (z - x).abs(), (z_fe - x).abs()
     assert torch.allclose(change[..., :4, :4], change_fe[..., :4, :4])     # inside: the full edit
     assert change[..., 6:, :].max() < 1e-2 * change_fe.max()              # far outside: ~untouched
+    # the mask from the other half of the joint attention lands where the fake model's word
+    # queries look (the bottom-right quarter)
+    cfg_t2v = EditConfig(**base, use_mask=True, mask_decay=4.0, attn_map="text_to_video")
+    z_k = flowdirector.flowdirector(m.velocity, x, prompts, cfg_t2v, torch.Generator().manual_seed(0),
+                                    record=m.record_attention, source_tokens=[1], target_tokens=[2])
+    change_k = (z_k - x).abs()
+    assert torch.allclose(change_k[..., 4:, 4:], change_fe[..., 4:, 4:])
+    assert change_k[..., :2, :].max() < 1e-2 * change_fe.max()
+    with pytest.raises(ValueError, match="attn_map"):
+        EditConfig(attn_map="cross")
 
 
 # ----------------------------------------------------------------------------- DAG and switches
