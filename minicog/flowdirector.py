@@ -40,7 +40,7 @@ from typing import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from .editing import EditConfig, Prompts, editing_ode
+from .editing import ATTN_MAPS, EditConfig, Prompts, editing_ode
 
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -134,8 +134,8 @@ def word_attention(maps: dict[int, torch.Tensor], tokens: Sequence[int],
     kind="text_to_video": where the word's own query looks in the video, each token's row
     renormalised over the video keys (a distribution over the video for every word) — the other
     half of the joint attention, which has no counterpart in a cross-attention model."""
-    if kind not in ("video_to_text", "text_to_video"):
-        raise ValueError(f"kind must be 'video_to_text' or 'text_to_video', got {kind!r}")
+    if kind not in ATTN_MAPS:
+        raise ValueError(f"kind must be one of {ATTN_MAPS}, got {kind!r}")
     if not tokens:
         raise ValueError("word_attention needs at least one text token index")
     layers = sorted(maps) if layers is None else list(layers)
@@ -239,13 +239,9 @@ def flowdirector(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg:
             V = V_k.mean(0, keepdim=True)
         if use_mask:
             maps = info["maps"]                          # rows: N source passes, then N target
-            parts = []
-            if source_tokens:
-                parts.append(word_attention({l: m[:N] for l, m in maps.items()}, source_tokens,
-                                            layers, kind=cfg.attn_map))
-            if target_tokens:
-                parts.append(word_attention({l: m[N:] for l, m in maps.items()}, target_tokens,
-                                            layers, kind=cfg.attn_map))
+            parts = [word_attention({l: m[rows] for l, m in maps.items()}, tokens, layers, kind=cfg.attn_map)
+                     for rows, tokens in ((slice(None, N), source_tokens), (slice(N, None), target_tokens))
+                     if tokens]
             word_maps = torch.cat(parts)                 # (R, T', H', W')
             M = attention_mask(word_maps, size, cfg.mask_kernel, cfg.mask_kernel_t,
                                cfg.mask_threshold, cfg.mask_decay).to(V)
