@@ -55,7 +55,13 @@ class EditConfig:
     FlowEdit (§4, Alg. 1):   n_max (skip), n_min (stop: last n_min steps are plain target
                              sampling), n_avg (noise draws averaged per step)
     guidance:                src_guidance / tar_guidance — CFG on the source / target velocity
-                             (Ho & Salimans 2022); inv_guidance for the inversion pass
+                             (Ho & Salimans 2022); inv_guidance for the inversion pass;
+                             edit_guidance λ — minicog's extension, not in FlowEdit or
+                             FlowDirector, 0 (off) in every preset: adds λ·(v(Z_tar, c_tar) −
+                             v(Z_tar, c_src)), the change the edited words alone make at the
+                             edit's own state (guidance with the source prompt as the negative
+                             one, cf. InstructPix2Pix's two-scale guidance); measured in
+                             docs/flowdirector.md §3.1
     FlowDirector (v1 §3.3–3.4, see `minicog.flowdirector`):
         use_mask   attention-guided masking (SAFC); attn_map (which text block of the 3D full
                    attention gives the word maps: "video_to_text", how much each video token
@@ -73,6 +79,7 @@ class EditConfig:
     src_guidance: float = 1.5
     tar_guidance: float = 5.0
     inv_guidance: float = 1.0
+    edit_guidance: float = 0.0
     shift: float | None = None
     negative_prompt: str = ""
     # FlowDirector
@@ -187,7 +194,8 @@ def _autocast(device: torch.device):
 
 def guided_velocities(velocity: Callable, z: torch.Tensor, t: float, prompts: Prompts,
                       rows: Sequence[int], guidance: Sequence[float], max_batch: int | None = None,
-                      record: Callable | None = None, map_kind: str = "video_to_text"):
+                      record: Callable | None = None, map_kind: str = "video_to_text",
+                      return_conditional: bool = False):
     """Classifier-free-guided velocities of a batch, in as few model calls as possible.
 
     z (B, C, T, h, w); row b uses prompt `rows[b]` and guidance g_b:
@@ -196,7 +204,8 @@ def guided_velocities(velocity: Callable, z: torch.Tensor, t: float, prompts: Pr
     `max_batch` rows). `record`: a factory of attention-recording context managers (e.g.
     `lambda: dit.record_attention(...)`); then also returns, per recorded layer, the `map_kind`
     maps ("video_to_text" or "text_to_video") of the *conditional* rows concatenated over chunks.
-    Returns v (B, ...) float32 [, maps]."""
+    Returns v (B, ...) float32 [, the unguided conditional velocities v(z_b, t, c_rows[b]) with
+    return_conditional] [, maps]."""
     B = z.shape[0]
     if len(rows) != B or len(guidance) != B:
         raise ValueError(f"need one prompt row and one guidance per latent: B={B}, "
@@ -228,9 +237,10 @@ def guided_velocities(velocity: Callable, z: torch.Tensor, t: float, prompts: Pr
                             dtype=v.dtype).view(-1, *([1] * (v.ndim - 1)))
         v_u = v_all[B:]
         v[need_u] = v_u + g * (v_all[:B][need_u] - v_u)
-    if record is None:
-        return v
-    return v, {layer: torch.cat(parts) for layer, parts in maps.items()}
+    out = (v, v_all[:B]) if return_conditional else (v,)
+    if record is not None:
+        out += ({layer: torch.cat(parts) for layer, parts in maps.items()},)
+    return out[0] if len(out) == 1 else out
 
 
 # ----------------------------------------------------------------------------- the three starts
@@ -306,19 +316,32 @@ def editing_velocities(velocity: Callable, x_src: torch.Tensor, z_edit: torch.Te
 
         Z_src = (1 − t)·X_src + t·ε_k,   Z_tar = Z_src + (Z_edit − X_src),
         V_k   = v(Z_tar, t, c_tar) − v(Z_src, t, c_src)
+              [+ λ·(v(Z_tar, t, c_tar) − v(Z_tar, t, c_src))      with cfg.edit_guidance = λ ≠ 0]
 
-    noise (N, C, T, h, w). All 2N (or 4N with guidance) model passes are one batched call.
-    Writing Z_tar as Z_src + (Z_edit − X_src) keeps Z_tar == Z_src *bit for bit* while the edit is
-    still at X_src, so equal prompts and guidances give V_k = 0 exactly (the identity test).
-    Returns V (N, ...), Z_src, Z_tar [, maps of the 2N conditional rows: source rows first]."""
+    noise (N, C, T, h, w). All 2N (or 4N with guidance, plus N for λ) model passes are one
+    batched call. Writing Z_tar as Z_src + (Z_edit − X_src) keeps Z_tar == Z_src *bit for bit*
+    while the edit is still at X_src, so equal prompts and guidances give V_k = 0 exactly (the
+    identity test; the λ term is 0 by definition then and its rows are skipped).
+    Returns V (N, ...), Z_src, Z_tar [, maps of the 2N conditional rows: source rows first, then
+    target rows; with λ ≠ 0 N more rows follow, the source prompt at Z_tar]."""
     N = noise.shape[0]
     z_src = (1 - t) * x_src + t * noise                          # (N, C, T, h, w)
     z_tar = z_src + (z_edit - x_src)
-    out = guided_velocities(velocity, torch.cat([z_src, z_tar]), t, prompts, [SRC] * N + [TAR] * N,
-                            [cfg.src_guidance] * N + [cfg.tar_guidance] * N, cfg.max_batch, record,
-                            cfg.attn_map)
-    v, maps = (out, None) if record is None else out
-    V = v[N:] - v[:N]
+    # the λ term is 0 by definition when the two prompts agree: skip its N rows (also keeps the
+    # batch, and with it the identity, bit-exact)
+    lam = float(cfg.edit_guidance) if prompts.texts[SRC] != prompts.texts[TAR] else 0.0
+    z, rows = [z_src, z_tar], [SRC] * N + [TAR] * N
+    guidance = [cfg.src_guidance] * N + [cfg.tar_guidance] * N
+    if lam:
+        z, rows, guidance = z + [z_tar], rows + [SRC] * N, guidance + [1.0] * N
+    out = guided_velocities(velocity, torch.cat(z), t, prompts, rows, guidance, cfg.max_batch,
+                            record, cfg.attn_map, return_conditional=bool(lam))
+    out = out if isinstance(out, tuple) else (out,)
+    v = out[0]
+    V = v[N:2 * N] - v[:N]
+    if lam:
+        V = V + lam * (out[1][N:2 * N] - v[2 * N:])             # v_c(Z_tar, c_tar) − v(Z_tar, c_src)
+    maps = out[-1] if record is not None else None
     return (V, z_src, z_tar) if record is None else (V, z_src, z_tar, maps)
 
 

@@ -240,7 +240,7 @@ def flowdirector(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg:
         if use_mask:
             maps = info["maps"]                          # rows: N source passes, then N target
             parts = [word_attention({l: m[rows] for l, m in maps.items()}, tokens, layers, kind=cfg.attn_map)
-                     for rows, tokens in ((slice(None, N), source_tokens), (slice(N, None), target_tokens))
+                     for rows, tokens in ((slice(None, N), source_tokens), (slice(N, 2 * N), target_tokens))
                      if tokens]
             word_maps = torch.cat(parts)                 # (R, T', H', W')
             M = attention_mask(word_maps, size, cfg.mask_kernel, cfg.mask_kernel_t,

@@ -79,28 +79,54 @@ class MockModel:
 # ----------------------------------------------------------------------------- the editing ODE
 
 @pytest.mark.parametrize("method", ["flowedit", "flowdirector"])
-def test_editing_ode_is_the_identity_when_prompts_agree(pipe, x_src, method):
-    """Equal prompts (and equal guidance) → v(Z_tar) = v(Z_src) at every step → X_src exactly."""
+@pytest.mark.parametrize("edit_guidance", [0.0, 2.0])
+def test_editing_ode_is_the_identity_when_prompts_agree(pipe, x_src, method, edit_guidance):
+    """Equal prompts (and equal guidance) → v(Z_tar) = v(Z_src) at every step → X_src exactly
+    (and the edit-direction term v(Z_tar, c_tar) − v(Z_tar, c_src) is then 0 too)."""
     z = editing.edit_latents(pipe, x_src, SRC, SRC, seed=1, method=method, src_guidance=3.0,
-                             tar_guidance=3.0, **FAST)
+                             tar_guidance=3.0, edit_guidance=edit_guidance, **FAST)
     assert torch.equal(z, x_src)
     # ... while a real edit (or unequal guidance) does move the latents
     z2 = editing.edit_latents(pipe, x_src, SRC, TAR, seed=1, method=method, **FAST)
     assert (z2 - x_src).abs().max() > 1e-3
 
 
-def test_flowedit_matches_a_direct_transcription_of_the_algorithm():
+@pytest.mark.parametrize("edit_guidance", [0.0, 1.5])
+def test_flowedit_matches_a_direct_transcription_of_the_algorithm(edit_guidance):
     """FlowEdit Alg. 1 written out by hand on the mock model (constant velocities): skip n_max,
-    noise averaging, Euler in data space."""
+    noise averaging, Euler in data space; edit_guidance λ adds λ·(v(Z_tar, c_tar) − v(Z_tar, c_src)),
+    which for the mock is λ times the same difference."""
     m = MockModel()
     x = torch.randn(1, 2, 5, 8, 8)
-    cfg = EditConfig(steps=8, n_max=5, n_avg=2, src_guidance=1.0, tar_guidance=1.0)
+    cfg = EditConfig(steps=8, n_max=5, n_avg=2, src_guidance=1.0, tar_guidance=1.0,
+                     edit_guidance=edit_guidance)
     prompts = editing.encode_prompts(m.encode_prompt, "a b c", "a b c d e")
     z = editing.flowedit(m.velocity, x, prompts, cfg, torch.Generator().manual_seed(0))
     grid = editing.time_grid(cfg)
     dv = (5 - 3) / 10                                  # v_tar − v_src of the mock
-    expected = x + (grid[-1] - grid[cfg.start_index]).item() * dv
+    expected = x + (grid[-1] - grid[cfg.start_index]).item() * dv * (1 + edit_guidance)
     assert torch.allclose(z, expected, atol=1e-6)
+
+
+def test_edit_guidance_adds_the_word_difference_at_the_edit_state(pipe, x_src):
+    """On the real DiT: V(λ) − V(0) = λ·(v(Z_tar, c_tar) − v(Z_tar, c_src)), computed in the same
+    batched call (N more rows), with the target's CFG left as it was."""
+    prompts = editing.encode_prompts(pipe.encode_prompt, SRC, TAR)
+    noise = torch.randn(2, *x_src.shape[1:], generator=torch.Generator().manual_seed(0))
+    z_edit = x_src + 0.1 * torch.randn(x_src.shape, generator=torch.Generator().manual_seed(1))
+    base = EditConfig(n_avg=2, src_guidance=1.5, tar_guidance=4.0)
+    V0, _, z_tar = editing.editing_velocities(pipe.velocity, x_src, z_edit, 0.6, noise, prompts, base)
+    V1, _, _ = editing.editing_velocities(pipe.velocity, x_src, z_edit, 0.6, noise, prompts,
+                                          EditConfig(**{**vars(base), "edit_guidance": 2.0}))
+    t = torch.full((2,), 0.6)
+    e_tar, e_src = (prompts.embeds[[r, r]] for r in (editing.TAR, editing.SRC))
+    m_tar, m_src = (prompts.mask[[r, r]] for r in (editing.TAR, editing.SRC))
+    word = pipe.velocity(z_tar, t, e_tar, m_tar).float() - pipe.velocity(z_tar, t, e_src, m_src).float()
+    assert word.abs().max() > 1e-3                          # the words do change the velocity
+    assert torch.allclose(V1 - V0, 2.0 * word, atol=1e-4)
+    with editing.count_model_calls(pipe) as calls:
+        editing.edit_latents(pipe, x_src, SRC, TAR, method="flowedit", edit_guidance=1.0, **FAST)
+    assert calls == dict(calls=2, rows=2 * 5)               # one call per step: 4 rows + 1 for λ
 
 
 def test_inversion_reconstructs_and_gets_better_with_steps(pipe, x_src):
