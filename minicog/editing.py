@@ -109,6 +109,9 @@ class EditConfig:
             raise ValueError(f"differential averaging needs 1 <= n_worse < n_avg (the worse average "
                              f"uses fewer candidates), got n_worse={self.n_worse}, n_avg={self.n_avg}; "
                              "raise n_avg or pass use_dag=False")
+        if not float(self.edit_guidance) >= 0.0:
+            raise ValueError(f"edit_guidance must be a number >= 0 (0 turns the edit-direction term "
+                             f"off), got {self.edit_guidance}")
         if self.attn_map not in ATTN_MAPS:
             raise ValueError(f"attn_map must be one of {ATTN_MAPS}, got {self.attn_map!r}")
         if isinstance(self.mask_threshold, str):

@@ -2,6 +2,7 @@
 differential averaging guidance, the ablation switches and the `pipe.edit` contract."""
 import itertools
 from contextlib import contextmanager
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -117,7 +118,7 @@ def test_edit_guidance_adds_the_word_difference_at_the_edit_state(pipe, x_src):
     base = EditConfig(n_avg=2, src_guidance=1.5, tar_guidance=4.0)
     V0, _, z_tar = editing.editing_velocities(pipe.velocity, x_src, z_edit, 0.6, noise, prompts, base)
     V1, _, _ = editing.editing_velocities(pipe.velocity, x_src, z_edit, 0.6, noise, prompts,
-                                          EditConfig(**{**vars(base), "edit_guidance": 2.0}))
+                                          replace(base, edit_guidance=2.0))
     t = torch.full((2,), 0.6)
     e_tar, e_src = (prompts.embeds[[r, r]] for r in (editing.TAR, editing.SRC))
     m_tar, m_src = (prompts.mask[[r, r]] for r in (editing.TAR, editing.SRC))
@@ -127,6 +128,8 @@ def test_edit_guidance_adds_the_word_difference_at_the_edit_state(pipe, x_src):
     with editing.count_model_calls(pipe) as calls:
         editing.edit_latents(pipe, x_src, SRC, TAR, method="flowedit", edit_guidance=1.0, **FAST)
     assert calls == dict(calls=2, rows=2 * 5)               # one call per step: 4 rows + 1 for λ
+    with pytest.raises(ValueError, match="edit_guidance"):
+        EditConfig(edit_guidance=-1.0)
 
 
 def test_inversion_reconstructs_and_gets_better_with_steps(pipe, x_src):
