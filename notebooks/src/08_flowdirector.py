@@ -286,7 +286,8 @@ z = (1 - t0) * x_sq + t0 * torch.randn(x_sq.shape, generator=g)
 with torch.no_grad():
     v_src, v_tar, v_neg = (pipe.velocity(z, torch.full((1,), t0), emb[[i]], msk[[i]]).float() for i in range(3))
 delta = v_tar - v_src
-V0 = (5.0 * (v_tar - v_neg)) - (1.5 * (v_src - v_neg))                 # the preset's guidance
+fd = editing.EditConfig.preset("flowdirector")                          # the preset's guidance
+V0 = fd.tar_guidance * (v_tar - v_neg) - fd.src_guidance * (v_src - v_neg)
 f = T // 2
 fig, axes = plt.subplots(1, 3, figsize=(8, 2.8))
 for ax, (name, v) in zip(axes, [("source frame", None), ("|V| first step", V0), ("|Δ| = |v(c_tar) − v(c_src)|", delta)]):
