@@ -326,6 +326,8 @@ def test_scaled_path_edits_with_the_same_code(cog):
     for method in editing.METHODS:
         z = editing.edit_latents(cog, x, src, tar, seed=0, method=method, **FAST)
         assert z.shape == x.shape and torch.isfinite(z).all() and not torch.equal(z, x)
+    z_lam = editing.edit_latents(cog, x, src, tar, seed=0, method="flowdirector", edit_guidance=1.0, **FAST)
+    assert torch.isfinite(z_lam).all() and not torch.equal(z_lam, z)            # z: flowdirector, λ = 0
     infos = []
     out = editing.edit(cog, video, src, tar, seed=0, method="flowdirector", callback=infos.append, **FAST)
     assert out.dtype == np.uint8 and out.shape == video.shape
