@@ -290,13 +290,13 @@ fd = editing.EditConfig.preset("flowdirector")                          # the pr
 V0 = fd.tar_guidance * (v_tar - v_neg) - fd.src_guidance * (v_src - v_neg)
 f = T // 2
 fig, axes = plt.subplots(1, 3, figsize=(8, 2.8))
-for ax, (name, v) in zip(axes, [("source frame", None), ("|V| first step", V0), ("|Δ| = |v(c_tar) − v(c_src)|", delta)]):
-    if v is None:
-        ax.imshow(square[4 * f])
-    else:
-        ax.imshow(v[0, :, f].norm(dim=0), cmap="magma"); ax.set_title(f"{name}\nmean {v.norm(dim=1).mean():.2f}", fontsize=8)
+axes[0].imshow(square[4 * f]); axes[0].set_title(f"source (frame {4 * f})", fontsize=8)
+for ax, (name, v) in zip(axes[1:], [("|V| first step", V0), ("|Δ| = |v(c_tar) − v(c_src)|", delta)]):
+    ax.imshow(v[0, :, f].norm(dim=0), cmap="magma")
+    ax.set_title(f"{name}\nmean {v.norm(dim=1).mean():.2f}", fontsize=8)
+for ax in axes:
     ax.axis("off")
-axes[0].set_title("source (frame %d)" % (4 * f), fontsize=8); plt.tight_layout()
+plt.tight_layout()
 
 # %% [markdown]
 # `edit_guidance=λ` — **minicog's own knob, in neither FlowEdit nor FlowDirector, 0 in every
