@@ -52,7 +52,6 @@ def main(argv=None) -> int:
     p.add_argument("--device", default="cpu")
     p.add_argument("--json", help="also write the results here")
     args = p.parse_args(argv)
-    from tqdm.auto import tqdm
 
     pipe = load_pipeline(args.model, device=args.device)
     combos = shapes.all_combinations()
@@ -61,10 +60,9 @@ def main(argv=None) -> int:
         for i, c in enumerate(combos):
             prompts.append(shapes.caption(**c))
             seeds.append(args.seed_base + 1000 * s + i)
-    videos, t0 = [], time.time()
-    for lo in tqdm(range(0, len(prompts), args.batch), desc="generate"):
-        videos += pipe.generate(prompts[lo: lo + args.batch], seed=seeds[lo: lo + args.batch],
-                                steps=args.steps, guidance=args.guidance, method=args.method)
+    t0 = time.time()
+    videos = pipe.generate(prompts, seed=seeds, steps=args.steps, guidance=args.guidance,
+                           method=args.method, batch_size=args.batch, progress=True)
     sec = (time.time() - t0) / len(prompts)
     z = torch.randn(args.batch, *pipe.latent_shape())
     t1 = time.time()

@@ -158,10 +158,13 @@ class Pipeline:
     def generate(self, prompt: str | Sequence[str], seed: int | Sequence[int] = 0,
                  steps: int | None = None, guidance: float | None = None, method: str | None = None,
                  frames: int | None = None, size: int | None = None, negative_prompt: str = "",
-                 shift: float | None = None, progress: bool = False, return_latents: bool = False):
+                 shift: float | None = None, progress: bool = False, return_latents: bool = False,
+                 batch_size: int | None = None):
         """Generate uint8 videos (T, H, W, 3) from text.
 
-        prompt: a string → one video; a list → a list of videos (sampled as one batch).
+        prompt: a string → one video; a list → a list of videos (sampled as one batch, or in
+                batches of at most `batch_size` prompts, with a progress bar over them if
+                `progress`; a video depends only on its prompt and seed, not on the batching).
         seed:   an int (every prompt uses that noise, so a prompt gives the same video alone or in a
                 list) or one seed per prompt. steps/guidance/method/frames/size default to
                 `pipe.config`. return_latents=True also returns the final scaled latents."""
@@ -174,6 +177,18 @@ class Pipeline:
         if len(seeds) != len(prompts):
             raise ValueError(f"got {len(seeds)} seeds for {len(prompts)} prompts; pass one int or "
                              "one seed per prompt")
+        if batch_size is not None and batch_size < 1:
+            raise ValueError(f"batch_size must be a positive number of prompts, got {batch_size}")
+        if not single and batch_size is not None and len(prompts) > batch_size:
+            from tqdm.auto import tqdm
+            kw = dict(steps=steps, guidance=guidance, method=method, frames=frames, size=size,
+                      negative_prompt=negative_prompt, shift=shift, return_latents=return_latents)
+            chunks = [self.generate(prompts[lo:lo + batch_size], seed=seeds[lo:lo + batch_size], **kw)
+                      for lo in tqdm(range(0, len(prompts), batch_size), desc="generate",
+                                     disable=not progress)]
+            if not return_latents:
+                return [v for chunk in chunks for v in chunk]
+            return [v for c in chunks for v in c[0]], torch.cat([c[1] for c in chunks])
         cfg = self.config
         steps = cfg.steps if steps is None else steps
         guidance = cfg.guidance if guidance is None else guidance

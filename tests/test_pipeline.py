@@ -60,6 +60,13 @@ def test_generate_is_deterministic_and_batches(pipe):
     assert np.abs(two[0].astype(int) - a).max() <= 2                      # batching barely matters
     per_seed = pipe.generate([PROMPT, PROMPT], seed=[3, 4], steps=6)
     assert np.abs(per_seed[1].astype(int) - c).max() <= 2
+    three = [PROMPT, "a blue square moving up on a white background", PROMPT]
+    whole, z = pipe.generate(three, seed=[3, 3, 4], steps=6, return_latents=True)
+    chunked, zc = pipe.generate(three, seed=[3, 3, 4], steps=6, return_latents=True, batch_size=2)
+    assert len(chunked) == 3 and zc.shape == z.shape == (3, *pipe.latent_shape())
+    for x, y in zip(whole, chunked):                                       # chunks of 2 + 1 prompts
+        assert np.abs(x.astype(int) - y).max() <= 2
+    assert np.abs(chunked[2].astype(int) - c).max() <= 2                  # order kept: seed 4 last
 
 
 def _subset_report(pipe):
@@ -67,8 +74,7 @@ def _subset_report(pipe):
     picks = [combos[3 * k + k % 3] for k in range(len(combos) // 3)]      # 72: a third of them
     prompts = [shapes.caption(**c) for c in picks]
     seeds = [900_000 + i for i in range(len(prompts))]
-    videos = [v for i in range(0, len(prompts), 24)
-              for v in pipe.generate(prompts[i:i + 24], seed=seeds[i:i + 24])]
+    videos = pipe.generate(prompts, seed=seeds, batch_size=24)
     values = dict(color=shapes.COLORS, shape=shapes.SHAPES, direction=shapes.DIRECTIONS,
                   background=shapes.BACKGROUNDS)
     for attr, allowed in values.items():              # every attribute value appears in the subset
@@ -134,6 +140,8 @@ def test_bad_inputs_raise_clear_errors(pipe, tmp_path):
         pipe.generate([])
     with pytest.raises(ValueError, match="2 prompts"):
         pipe.generate([PROMPT, PROMPT], seed=[1, 2, 3], steps=2)
+    with pytest.raises(ValueError, match="batch_size must be a positive"):
+        pipe.generate([PROMPT, PROMPT], steps=2, batch_size=0)
     with pytest.raises(ValueError, match="1\\+4k"):
         pipe.generate(PROMPT, frames=8, steps=2)
     with pytest.warns(UserWarning, match="unknown words.*'hexagon'"):

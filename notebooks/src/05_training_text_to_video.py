@@ -211,9 +211,8 @@ fig = video.frame_grid(videos, prompts, max_frames=9)
 combos = shapes.all_combinations()
 picks = combos[::18] if FAST else combos
 eval_prompts = [shapes.caption(**c) for c in picks]
-eval_videos = []
-for lo in range(0, len(eval_prompts), 54):
-    eval_videos += pipe.generate(eval_prompts[lo:lo + 54], seed=[700_000 + i for i in range(lo, min(lo + 54, len(eval_prompts)))])
+eval_videos = pipe.generate(eval_prompts, seed=[700_000 + i for i in range(len(eval_prompts))],
+                            batch_size=54, progress=True)
 report = shapes.evaluate(eval_videos, eval_prompts)
 print(report.table())
 for attr in ("color", "direction", "background"):
