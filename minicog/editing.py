@@ -35,7 +35,7 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -195,20 +195,27 @@ def _autocast(device: torch.device):
     return autocast(device)
 
 
+class GuidedVelocities(NamedTuple):
+    """What `guided_velocities` returns: the guided velocities (B, ...), the unguided conditional
+    ones v(z_b, t, c_rows[b]) (B, ...), and the recorded maps ({layer: (B, ...)}) or None."""
+    v: torch.Tensor
+    conditional: torch.Tensor
+    maps: dict | None
+
+
 def guided_velocities(velocity: Callable, z: torch.Tensor, t: float, prompts: Prompts,
                       rows: Sequence[int], guidance: Sequence[float], max_batch: int | None = None,
-                      record: Callable | None = None, map_kind: str = "video_to_text",
-                      return_conditional: bool = False):
+                      record: Callable | None = None, map_kind: str = "video_to_text"
+                      ) -> GuidedVelocities:
     """Classifier-free-guided velocities of a batch, in as few model calls as possible.
 
     z (B, C, T, h, w); row b uses prompt `rows[b]` and guidance g_b:
         v_b = v(z_b, t, c_neg) + g_b · (v(z_b, t, c_rows[b]) − v(z_b, t, c_neg))   (g_b = 1: one pass)
     The conditional and unconditional passes of all rows run as one batch (split into chunks of
     `max_batch` rows). `record`: a factory of attention-recording context managers (e.g.
-    `lambda: dit.record_attention(...)`); then also returns, per recorded layer, the `map_kind`
+    `lambda: dit.record_attention(...)`); then `maps` holds, per recorded layer, the `map_kind`
     maps ("video_to_text" or "text_to_video") of the *conditional* rows concatenated over chunks.
-    Returns v (B, ...) float32 [, the unguided conditional velocities v(z_b, t, c_rows[b]) with
-    return_conditional] [, maps]."""
+    Returns GuidedVelocities(v, conditional, maps), all float32."""
     B = z.shape[0]
     if len(rows) != B or len(guidance) != B:
         raise ValueError(f"need one prompt row and one guidance per latent: B={B}, "
@@ -240,10 +247,8 @@ def guided_velocities(velocity: Callable, z: torch.Tensor, t: float, prompts: Pr
                             dtype=v.dtype).view(-1, *([1] * (v.ndim - 1)))
         v_u = v_all[B:]
         v[need_u] = v_u + g * (v_all[:B][need_u] - v_u)
-    out = (v, v_all[:B]) if return_conditional else (v,)
-    if record is not None:
-        out += ({layer: torch.cat(parts) for layer, parts in maps.items()},)
-    return out[0] if len(out) == 1 else out
+    maps = None if record is None else {layer: torch.cat(parts) for layer, parts in maps.items()}
+    return GuidedVelocities(v, v_all[:B], maps)
 
 
 # ----------------------------------------------------------------------------- the three starts
@@ -338,14 +343,11 @@ def editing_velocities(velocity: Callable, x_src: torch.Tensor, z_edit: torch.Te
     if lam:
         z, rows, guidance = z + [z_tar], rows + [SRC] * N, guidance + [1.0] * N
     out = guided_velocities(velocity, torch.cat(z), t, prompts, rows, guidance, cfg.max_batch,
-                            record, cfg.attn_map, return_conditional=bool(lam))
-    out = out if isinstance(out, tuple) else (out,)
-    v = out[0]
-    V = v[N:2 * N] - v[:N]
-    if lam:
-        V = V + lam * (out[1][N:2 * N] - v[2 * N:])             # v_c(Z_tar, c_tar) − v(Z_tar, c_src)
-    maps = out[-1] if record is not None else None
-    return (V, z_src, z_tar) if record is None else (V, z_src, z_tar, maps)
+                            record, cfg.attn_map)
+    V = out.v[N:2 * N] - out.v[:N]
+    if lam:                                                      # v_c(Z_tar, c_tar) − v(Z_tar, c_src)
+        V = V + lam * (out.conditional[N:2 * N] - out.v[2 * N:])
+    return (V, z_src, z_tar) if record is None else (V, z_src, z_tar, out.maps)
 
 
 @torch.no_grad()

@@ -132,6 +132,37 @@ def test_edit_guidance_adds_the_word_difference_at_the_edit_state(pipe, x_src):
         EditConfig(edit_guidance=-1.0)
 
 
+def test_guided_velocities_is_cfg_per_row_in_one_batch(pipe, x_src):
+    """v_b = v(z, c_neg) + g_b·(v(z, c_rows[b]) − v(z, c_neg)) per row, rows with g = 1 get no
+    unconditional pass, `conditional` is the unguided v(z, c_rows[b]), and splitting the batch
+    (max_batch) or recording attention does not change the numbers."""
+    prompts = editing.encode_prompts(pipe.encode_prompt, SRC, TAR)
+    z = x_src.repeat(3, 1, 1, 1, 1) + 0.2 * torch.randn(3, *x_src.shape[1:],
+                                                         generator=torch.Generator().manual_seed(2))
+    rows, guidance = [editing.SRC, editing.TAR, editing.TAR], [1.0, 4.0, 2.5]
+
+    def v(i, row):
+        e, m = prompts.select([row])
+        return pipe.velocity(z[i:i + 1], torch.full((1,), 0.5), e, m).float()[0]
+
+    cond = torch.stack([v(i, r) for i, r in enumerate(rows)])
+    uncond = torch.stack([v(i, editing.NEG) for i in range(3)])
+    g = torch.tensor(guidance).view(-1, 1, 1, 1, 1)
+    expected = torch.where(g == 1.0, cond, uncond + g * (cond - uncond))
+    with editing.count_model_calls(pipe) as calls:
+        out = editing.guided_velocities(pipe.velocity, z, 0.5, prompts, rows, guidance)
+    assert calls == dict(calls=1, rows=3 + 2)                   # no unconditional row for g = 1
+    assert out.maps is None
+    assert torch.allclose(out.v, expected, atol=1e-5) and torch.allclose(out.conditional, cond, atol=1e-5)
+    split = editing.guided_velocities(pipe.velocity, z, 0.5, prompts, rows, guidance, max_batch=2,
+                                      record=lambda: pipe.dit.record_attention())
+    assert torch.allclose(split.v, out.v, atol=1e-5)
+    assert set(split.maps) == set(range(pipe.dit.config.num_layers))
+    assert all(m.shape[0] == 3 for m in split.maps.values())       # the conditional rows only
+    with pytest.raises(ValueError, match="one prompt row and one guidance"):
+        editing.guided_velocities(pipe.velocity, z, 0.5, prompts, rows[:2], guidance)
+
+
 def test_inversion_reconstructs_and_gets_better_with_steps(pipe, x_src):
     errs = [(editing.edit_latents(pipe, x_src, SRC, SRC, method="inversion", steps=n, n_max=n,
                                   tar_guidance=1.0) - x_src).abs().mean().item() for n in (3, 12)]
