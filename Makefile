@@ -21,7 +21,7 @@ test: install-dev
 # Re-train the shipped tiny models (assets/tiny): the VAE (stage 1 whole VAE, stage 2 decoder only),
 # then the text-to-video model (4000 steps, then resumed with the schedule stretched to 6000, then
 # 3000 fine-tuning steps from those weights at a lower learning rate, then 9000 more from those at a
-# lower one still, both reusing the cached latents).
+# lower one still, then 7000 more at a lower one again, all three reusing the cached latents).
 # Times and results: docs/causal_vae.md and docs/training.md.
 train-tiny: install
 	$(PY) -m minicog.train_vae --out assets/tiny/vae
@@ -29,3 +29,4 @@ train-tiny: install
 	$(PY) -m minicog.train --preset tiny --out runs/tiny --export assets/tiny --steps 6000
 	$(PY) -m minicog.train --preset tiny_finetune --out runs/tiny_ft --export assets/tiny
 	$(PY) -m minicog.train --preset tiny_finetune2 --out runs/tiny_ft2 --export assets/tiny
+	$(PY) -m minicog.train --preset tiny_finetune3 --out runs/tiny_ft3 --export assets/tiny

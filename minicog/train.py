@@ -190,6 +190,14 @@ class TrainConfig:
                                            lr=2e-4, min_lr_ratio=0.05, ema_decay=0.999, seed=2), **kw})
 
     @classmethod
+    def tiny_finetune3(cls, **kw) -> "TrainConfig":
+        """Stage 5 of the shipped model: a third cool-down from the exported stage-4 run
+        (runs/tiny_ft2): 7000 steps, lr 1e-4 decaying to 5e-6, EMA 0.999, new batch draws (seed 3)."""
+        stages = [replace(s, until=7000) for s in cls.tiny_finetune().stages]
+        return cls.tiny_finetune2(**{**dict(out_dir="runs/tiny_ft3", init="runs/tiny_ft2", stages=stages,
+                                            lr=1e-4, seed=3), **kw})
+
+    @classmethod
     def fast(cls, **kw) -> "TrainConfig":
         """A short run for notebooks and CI: a few dozen steps, the same stages in small."""
         stages = [Stage(until=10, size=32, frames=(1, 9), mix=(0.3, 0.7)),
@@ -210,7 +218,8 @@ class TrainConfig:
 
 
 PRESETS = {"tiny": TrainConfig.tiny, "tiny_finetune": TrainConfig.tiny_finetune,
-           "tiny_finetune2": TrainConfig.tiny_finetune2, "fast": TrainConfig.fast,
+           "tiny_finetune2": TrainConfig.tiny_finetune2,
+           "tiny_finetune3": TrainConfig.tiny_finetune3, "fast": TrainConfig.fast,
            "holdout": TrainConfig.holdout_experiment, "folder": TrainConfig.folder}
 
 

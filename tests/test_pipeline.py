@@ -87,8 +87,8 @@ def test_accuracy_on_unseen_seeds(pipe):
     """Issue 6's target, on CI's subset of the oracle benchmark (benchmarks/eval_tiny_t2v.py runs all
     216 combinations): 72 prompts, a third of the combinations with every attribute value among them,
     seeds never used in training. At least 85 % of prompts with every attribute right. Measured on the
-    shipped model: these 72 88.9 %; all 216 90.7 % (shape 90.7 %, the rest 100 %); 432 videos 89.4 %.
-    The previous shipped model (74.5 % of 216) fails it."""
+    shipped (stage-5) model: these 72 91.7 %; all 216 96.3 % (shape 96.3 %, the rest 100 %). The
+    stage-4 model measured 88.9 % here (90.7 % of 216); the stage-3 model (74.5 % of 216) fails it."""
     report = _subset_report(pipe)
     print("\n" + report.table())
     for attr in ("color", "direction", "background"):
