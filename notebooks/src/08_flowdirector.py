@@ -88,7 +88,7 @@ fig.suptitle(f"attention of {src_words} (video → text), t = {t}", fontsize=10)
 # blocks: video queries looking at the word (video → text, the analogue of a cross-attention map)
 # and the word's query looking at the video (text → video). Both are plotted; the mask can be
 # built from either (`attn_map=`). On the shipped model the second one localises the object
-# better in the middle layers (docs/flowdirector.md §3.1), and neither changes what an edit on a
+# better in the middle layers (docs/flowdirector.md §3.2), and neither changes what an edit on a
 # plain background achieves much — the ablation table below says so.
 
 # %%
@@ -126,11 +126,12 @@ assert max(scores + scores_t2v) > 0.3
 # box filter and a threshold of 0.3 — a *wide* mask, because a tight one cuts off the border
 # pixels that a shape edit has to change.
 #
-# A caveat the numbers show for the shipped (stage-4) model: averaged over the default layers, the
+# A caveat the numbers showed for the stage-4 model (the bar chart above says how far it holds for
+# the model you loaded): averaged over the default layers, the
 # word's map is hardly enriched on the object any more (the mean-threshold mask covers about as much
 # of the object as of the grid). Training moved where the shape word is read — compare the layers
 # of the bar chart above — so on this model the mask mostly protects the far background, and the
-# ablation table below shows it changes little (docs/flowdirector.md §3.1).
+# ablation table below shows it changes little (docs/flowdirector.md §3.1–3.2).
 
 # %%
 wm = flowdirector.word_attention({l: rec.maps[l]["video_to_text"] for l in layers}, src_tok)
@@ -265,8 +266,10 @@ fig = frame_grid([source] + vids, ["source"] + caps, max_frames=6, scale=0.8)
 
 # %% [markdown]
 # ## 7. Beyond the paper: the edit that fails
-# On the tiny model FlowDirector loses most of its shape edits on **square → circle**: the editing
-# velocity is too weak to remove the corners (`docs/flowdirector.md` §3.1). Where does the push
+# On the tiny model FlowDirector loses most of its shape edits between **squares and circles**
+# (shipped model, 168 measured edits: 11 of 18 square → circle and 9 of 16 circle → square edits
+# fail, 5 of all other shape edits): the editing velocity is too weak to remove the corners, or
+# to add them (`docs/flowdirector.md` §3.1–3.2). Where does the push
 # come from? At the first step Z_tar = Z_src = Z, so with guidance
 #
 #     V = g_tar·(v(Z, c_tar) − v(Z, ∅)) − g_src·(v(Z, c_src) − v(Z, ∅))
@@ -276,8 +279,8 @@ fig = frame_grid([source] + vids, ["source"] + caps, max_frames=6, scale=0.8)
 # the model draws the *source* prompt. From scratch, on one noised source:
 
 # %%
-SQ, CI = "a orange square moving up on a gray background", "a orange circle moving up on a gray background"
-square = shapes.render_caption(SQ, rng=528034840)
+SQ, CI = "a blue square moving left on a black background", "a blue circle moving left on a black background"
+square = shapes.render_caption(SQ, rng=1713549972)      # a square → circle edit the preset misses
 x_sq = pipe.encode_video(square)
 emb, msk = pipe.encode_prompt([SQ, CI, ""])
 g = torch.Generator().manual_seed(0)
@@ -302,8 +305,9 @@ plt.tight_layout()
 # `edit_guidance=λ` — **minicog's own knob, in neither FlowEdit nor FlowDirector, 0 in every
 # preset** — adds λ·(v(Z_tar, c_tar) − v(Z_tar, c_src)) at every step: classifier-free guidance
 # with the source prompt as the negative one (cf. InstructPix2Pix's two-scale guidance). On this
-# edit it removes the corners; on mixed edit sets it also relocates colour-edited objects more
-# often, so it trades drift for success (the table in `docs/flowdirector.md` §3.1).
+# edit it removes the corners (on the shipped model λ = 2 does it for 3 of the 4 failed square →
+# circle edits tried, at under 1.5 px drift); on the mixed edit sets of the stage-4 model it also
+# relocated colour-edited objects more often, trading drift for success (`docs/flowdirector.md` §3.2).
 
 # %%
 lams = [0.0, 2.0, 5.0]
