@@ -120,9 +120,8 @@ def test_edit_guidance_adds_the_word_difference_at_the_edit_state(pipe, x_src):
     V1, _, _ = editing.editing_velocities(pipe.velocity, x_src, z_edit, 0.6, noise, prompts,
                                           replace(base, edit_guidance=2.0))
     t = torch.full((2,), 0.6)
-    e_tar, e_src = (prompts.embeds[[r, r]] for r in (editing.TAR, editing.SRC))
-    m_tar, m_src = (prompts.mask[[r, r]] for r in (editing.TAR, editing.SRC))
-    word = pipe.velocity(z_tar, t, e_tar, m_tar).float() - pipe.velocity(z_tar, t, e_src, m_src).float()
+    c_tar, c_src = (prompts.select([r, r]) for r in (editing.TAR, editing.SRC))
+    word = pipe.velocity(z_tar, t, *c_tar).float() - pipe.velocity(z_tar, t, *c_src).float()
     assert word.abs().max() > 1e-3                          # the words do change the velocity
     assert torch.allclose(V1 - V0, 2.0 * word, atol=1e-4)
     with editing.count_model_calls(pipe) as calls:
