@@ -87,7 +87,7 @@ fig.suptitle(f"attention of {src_words} (video → text), t = {t}", fontsize=10)
 # the token grid (we can: this is the Shapes world). In joint attention there are *two* text
 # blocks: video queries looking at the word (video → text, the analogue of a cross-attention map)
 # and the word's query looking at the video (text → video). Both are plotted; the mask can be
-# built from either (`attn_map=`). On the shipped model the second one localises the object
+# built from either (`attn_map=`). On the stage-4 model the second one localised the object
 # better in the middle layers (docs/flowdirector.md §3.2), and neither changes what an edit on a
 # plain background achieves much — the ablation table below says so.
 
