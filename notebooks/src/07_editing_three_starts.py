@@ -212,7 +212,7 @@ rows, vids = [], []
 for k in t0s:
     n_max = round(k * STEPS / 10)
     out = pipe.edit(source, SRC, TAR, seed=0, method="random_noise", steps=STEPS, n_max=n_max)
-    m = editing.edit_metrics(source, out, SRC, TAR)
+    m = editing.edit_metrics(source, out, SRC, TAR, reference=editing.ideal_edit(TAR, 1))
     vids.append(out)
     rows.append((round(float(editing.time_grid(editing.EditConfig(steps=STEPS, n_max=n_max))[STEPS - n_max]), 2),
                  m["read"]["color"], round(m["drift"], 1)))
@@ -225,7 +225,10 @@ for r in rows:
 # The measure of `benchmarks/bench_editing.py`, on a few edits here (the full table is in
 # `docs/flowdirector.md`): **success** — the oracle reads the target colour / shape;
 # **preserved** — it reads everything else as before; **drift** — how far (px) the object's
-# centre moved from the source path; **bg PSNR** — the background outside the object;
+# centre is from where the perfect edit (`editing.ideal_edit`: the target prompt rendered on the
+# source's own path) puts it, and "drift vs source" the same against the source clip (which a
+# perfect edit to a triangle misses by ~0.75 px: the box of a triangle loses its thin apex);
+# **bg PSNR** — the background outside the object;
 # **s / edit** — wall-clock seconds, timed in the same run (`time ×` is relative to inversion).
 
 # %%
