@@ -9,7 +9,8 @@
 For every edit (a rendered source clip and a target prompt changing its colour or its shape) and
 every variant (the three starts, FlowDirector and its ablations): edit success (the oracle reads the
 target attribute), preservation (the oracle reads every other attribute as in the source), trajectory
-drift (distance in px between the object's box centres in the source and edited clips), background
+drift (distance in px between the object's box centres in the edited clip and in the ideal edit —
+the target rendered on the source's path — and, beside it, against the source clip), background
 PSNR outside both objects, and seconds per edit, timed in the same run so the last column — time
 relative to ODE inversion — compares like with like. The "reconstruction" row (VAE encode → decode,
 no edit) is the ceiling every method shares. Results are recorded in docs/flowdirector.md.
