@@ -533,12 +533,15 @@ def ideal_edit(target_prompt: str, seed: int) -> np.ndarray:
     return render_caption(target_prompt, rng=seed)
 
 
+def _centre_distance(c_a: np.ndarray, c_b: np.ndarray) -> float:
+    both = ~np.isnan(c_a).any(1) & ~np.isnan(c_b).any(1)
+    return float(np.linalg.norm(c_a[both] - c_b[both], axis=1).mean()) if both.any() else float("inf")
+
+
 def trajectory_drift(a: np.ndarray, b: np.ndarray, threshold: float = 60.0) -> float:
     """Mean distance (px) between the object's box centres in two clips, over the frames where both
     show it (inf when one of them has lost the object)."""
-    c_a, c_b = object_centers(a, threshold), object_centers(b, threshold)
-    both = ~np.isnan(c_a).any(1) & ~np.isnan(c_b).any(1)
-    return float(np.linalg.norm(c_a[both] - c_b[both], axis=1).mean()) if both.any() else float("inf")
+    return _centre_distance(object_centers(a, threshold), object_centers(b, threshold))
 
 
 def edit_metrics(source: np.ndarray, edited: np.ndarray, source_prompt: str, target_prompt: str,
@@ -559,8 +562,9 @@ def edit_metrics(source: np.ndarray, edited: np.ndarray, source_prompt: str, tar
     changed = [a for a in ATTRIBUTES if src[a] != tar[a]]
     kept = [a for a in ATTRIBUTES if a not in changed]
     read = read_attributes(edited, threshold)
-    drift_src = trajectory_drift(source, edited, threshold)
-    drift = drift_src if reference is None else trajectory_drift(reference, edited, threshold)
+    c_ed = object_centers(edited, threshold)
+    drift_src = _centre_distance(object_centers(source, threshold), c_ed)
+    drift = drift_src if reference is None else _centre_distance(object_centers(reference, threshold), c_ed)
     return dict(success=all(read[a] == tar[a] for a in changed),
                 preserved=all(read[a] == src[a] for a in kept),
                 drift=drift, drift_src=drift_src, bg_psnr=background_psnr(source, edited, threshold),
@@ -648,7 +652,7 @@ def measure(pipe, edits: Sequence[dict], variants: dict | None = None, seed: int
         src = render_caption(e["source"], rng=e["seed"])
         ideal = ideal_edit(e["target"], e["seed"])
         recon = pipe.decode_latents(pipe.encode_video(src))
-        m = edit_metrics(src, recon, e["source"], e["source"], reference=src)
+        m = edit_metrics(src, recon, e["source"], e["source"])      # no edit: the source is the ideal
         m["success"] = float("nan")                 # nothing to edit: only preservation counts
         rows.append(dict(variant="reconstruction", kind=e["kind"], seconds=float("nan"),
                          calls=0, nfe=0, **m))
@@ -683,7 +687,7 @@ def summarise(rows: Sequence[dict]) -> dict[str, dict]:
             nfe=float(np.mean([r.get("nfe", 0) for r in rs])),
             preserved=float(np.mean([r["preserved"] for r in rs])),
             drift_median=float(np.median(drift)), drift_mean=float(np.mean(np.minimum(drift, 64.0))),
-            drift_src_median=float(np.median([r.get("drift_src", r["drift"]) for r in rs])),
+            drift_src_median=float(np.median([r["drift_src"] for r in rs])),
             bg_psnr=float(np.median(np.minimum(psnr, 99.0))),
             seconds=float(np.nanmean([r["seconds"] for r in rs])) if name != "reconstruction" else float("nan"))
     return out
@@ -701,7 +705,7 @@ def results_table(summary: dict[str, dict], reference: str = "inversion") -> str
     for name, s in summary.items():
         lines.append(f"| {name} | {pct(s['success_color'])} | {pct(s['success_shape'])} | "
                      f"{pct(s['success'])} | {pct(s['preserved'])} | {num(s['drift_median'], '.2f')} | "
-                     f"{num(s['drift_mean'], '.2f')} | {num(s.get('drift_src_median', float('nan')), '.2f')} | "
+                     f"{num(s['drift_mean'], '.2f')} | {num(s['drift_src_median'], '.2f')} | "
                      f"{num(s['bg_psnr'], '.1f')} | "
                      f"{s['calls']:.0f} | {s['nfe']:.0f} | "
                      f"{num(s['seconds'], '.2f')} | {num(s['seconds'] / ref, '.2f')} |")
