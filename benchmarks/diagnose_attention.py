@@ -12,8 +12,8 @@ map of the colour word and of the shape word against where the object really is,
 - point: how often the map's largest token (per latent frame) holds object pixels (pointing game);
 - mass: the share of the map's mass on object tokens (the object covers `area` of the tokens, so a
   map that does not localise at all scores about `area`);
-- recall / cover: with the preset's rule (min–max, threshold 0.3, union over the N candidate
-  draws), the share of object tokens inside the binary mask, and the share of all tokens inside it.
+- recall / cover: with the preset's rule (`flowdirector.attention_mask`: min–max, threshold 0.3,
+  no box filter, union over the N candidate draws), the share of object tokens inside the binary mask, and the share of all tokens inside it.
 """
 from __future__ import annotations
 
@@ -58,7 +58,8 @@ def main(argv=None):
     combos = shapes.all_combinations()
     words = ("color", "shape")
     kinds = fd.ATTN_MAPS
-    # score[(kind, layer, word)] -> lists of per-(clip, t) numbers
+    rule = editing.EditConfig.preset("flowdirector")      # the preset's mask rule (threshold, box filter)
+    # score[(kind, layer, word, t)] -> lists of per-clip numbers
     score: dict[tuple, dict[str, list]] = {}
     areas = []
     gen = torch.Generator().manual_seed(args.seed)
@@ -87,15 +88,15 @@ def main(argv=None):
                         hit = occ.flatten(1).gather(1, flat.argmax(-1).T.contiguous()).float()  # (T', N)
                         s["point"].append(float(hit.mean()))
                         s["mass"].append(float((a * occ).sum((1, 2, 3)).div(a.sum((1, 2, 3))).mean()))
-                        lo = a.amin((1, 2, 3), keepdim=True)
-                        hi = a.amax((1, 2, 3), keepdim=True)
-                        binary = ((a - lo) / (hi - lo).clamp_min(1e-12) > 0.3).any(0)           # union over N
+                        _, parts = fd.attention_mask(a, grid, rule.mask_kernel, rule.mask_kernel_t,
+                                                     rule.mask_threshold, return_parts=True)
+                        binary = parts["union"] > 0.5                                  # union over N
                         s["recall"].append(float(binary[occ].float().mean()))
                         s["cover"].append(float(binary.float().mean()))
         print(f"clip {c + 1}/{args.clips}", end="\r", file=sys.stderr)
     print(f"\n{args.clips} clips × t ∈ {args.times} × {args.draws} draws; object area {np.mean(areas):.2f} of the tokens\n")
     by_t = args.by_time
-    print("| map | layer | word |" + (" t |" if by_t else "") + " point | mass | recall (0.3, ∪N) | cover |")
+    print("| map | layer | word |" + (" t |" if by_t else "") + " point | mass | recall (preset rule, ∪N) | cover |")
     print("|---|---|---|" + ("---|" if by_t else "") + "---|---|---|---|")
     merged: dict[tuple, dict[str, list]] = {}
     for (kind, layer, w, t), s in score.items():
