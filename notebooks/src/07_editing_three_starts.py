@@ -44,7 +44,8 @@ print(pipe)
 # %%
 SRC = "a red circle moving right on a black background"
 TAR = "a blue circle moving right on a black background"
-source = shapes.render_caption(SRC, rng=1)
+CLIP_SEED = 1
+source = shapes.render_caption(SRC, rng=CLIP_SEED)
 x_src = pipe.encode_video(source)
 recon = pipe.decode_latents(x_src)
 print("latents:", tuple(x_src.shape))
@@ -212,7 +213,7 @@ rows, vids = [], []
 for k in t0s:
     n_max = round(k * STEPS / 10)
     out = pipe.edit(source, SRC, TAR, seed=0, method="random_noise", steps=STEPS, n_max=n_max)
-    m = editing.edit_metrics(source, out, SRC, TAR, reference=editing.ideal_edit(TAR, 1))
+    m = editing.edit_metrics(source, out, SRC, TAR, reference=editing.ideal_edit(TAR, CLIP_SEED))
     vids.append(out)
     rows.append((round(float(editing.time_grid(editing.EditConfig(steps=STEPS, n_max=n_max))[STEPS - n_max]), 2),
                  m["read"]["color"], round(m["drift"], 1)))

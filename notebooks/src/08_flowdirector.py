@@ -283,7 +283,8 @@ fig = frame_grid([source] + vids, ["source"] + caps, max_frames=6, scale=0.8)
 
 # %%
 SQ, CI = "a blue square moving left on a black background", "a blue circle moving left on a black background"
-square = shapes.render_caption(SQ, rng=1713549972)      # a square → circle edit the preset misses
+SQ_SEED = 1713549972                                     # a square → circle edit the preset misses
+square = shapes.render_caption(SQ, rng=SQ_SEED)
 x_sq = pipe.encode_video(square)
 emb, msk = pipe.encode_prompt([SQ, CI, ""])
 g = torch.Generator().manual_seed(0)
@@ -316,7 +317,7 @@ plt.tight_layout()
 lams = [0.0, 2.0, 5.0]
 outs = [pipe.edit(square, SQ, CI, seed=0, method="flowdirector", edit_guidance=lam) for lam in lams]
 for lam, o in zip(lams, outs):
-    r = editing.edit_metrics(square, o, SQ, CI, reference=editing.ideal_edit(CI, 1713549972))
+    r = editing.edit_metrics(square, o, SQ, CI, reference=editing.ideal_edit(CI, SQ_SEED))
     print(f"λ = {lam}: oracle reads {r['read']['shape']:7s} | drift {r['drift']:.2f} px")
 fig = frame_grid([square] + outs, ["source"] + [f"λ = {lam}" for lam in lams], max_frames=6, scale=0.8)
 
