@@ -16,14 +16,17 @@ touch the distractor, and SAFC's mask (v1 §3.3) is what should stop it.
 Per variant: distractor kept (the median colour inside its true mask still reads as its colour),
 distractor PSNR (dB, inside its mask, against the source), and, with the distractor painted back
 to background in both clips, the usual edit success and drift against the ideal edit. The
-"reconstruction" row (VAE encode → decode) is the ceiling.
+"reconstruction" row (VAE encode → decode) is the ceiling. For the FlowDirector rows, the last
+column says how much of the mask (averaged over the edit's steps, 0–1) lies on the
+distractor and over the whole frame: a mask that localised the edited object would be ~0 on the
+distractor.
 """
 from __future__ import annotations
 
 import argparse
 import json
-from contextlib import contextmanager
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -96,6 +99,15 @@ def oracle_mask(video: np.ndarray, size: tuple[int, int, int], decay: float = 1.
     return fd.soften_edges(lat, decay)
 
 
+def latent_share(mask: np.ndarray, size: tuple[int, int, int]) -> torch.Tensor:
+    """A (T, H, W) pixel mask → the share of each latent token's pixels it covers, (T', h, w)
+    (latent frame k > 0 stands for frames 4k−3 … 4k; frame 0 for frame 0)."""
+    m = torch.from_numpy(mask).float()
+    groups = [m[:1]] + [m[i:i + 4] for i in range(1, m.shape[0], 4)]
+    per = torch.stack([g.mean(0) for g in groups])                              # (T', H, W)
+    return torch.nn.functional.adaptive_avg_pool2d(per[:, None], size[1:])[:, 0]
+
+
 @contextmanager
 def mask_replaced_by(mask: torch.Tensor):
     """Inside: FlowDirector's SAFC uses `mask` instead of the one it builds from the word maps."""
@@ -145,35 +157,50 @@ def main(argv=None):
         ideal = editing.ideal_edit(e["target"], e["seed"])
         z = pipe.encode_video(src)                                           # (1, C, T', h, w)
         outs = {"reconstruction": pipe.decode_latents(z)}
+        dm_lat = latent_share(dm, tuple(z.shape[-3:]))
+        cover = {}
+
+        def run(name, method, kw):
+            masks = []
+            outs[name] = pipe.edit(src, e["source"], e["target"], seed=args.seed, method=method,
+                                   callback=lambda info: masks.append(info["mask"].float().cpu())
+                                   if info.get("mask") is not None else None, **kw)
+            if masks:                                   # SAFC's mask, averaged over the steps
+                M = torch.stack(masks).mean(0)          # (T', h, w)
+                cover[name] = (float((M * dm_lat).sum() / dm_lat.sum()), float(M.mean()))
+
         for name in args.variants:
             method, kw = editing.ABLATIONS[name]
-            if method == "flowdirector":
-                kw = {**fd_overrides, **kw}
-            outs[name] = pipe.edit(src, e["source"], e["target"], seed=args.seed, method=method, **kw)
+            run(name, method, {**fd_overrides, **kw} if method == "flowdirector" else kw)
         if args.oracle_mask:
             plain = shapes.render_caption(e["source"], rng=e["seed"])
             with mask_replaced_by(oracle_mask(plain, tuple(z.shape[-3:]))):
-                outs["flowdirector, oracle mask"] = pipe.edit(src, e["source"], e["target"],
-                                                              seed=args.seed, method="flowdirector",
-                                                              **fd_overrides)
+                run("flowdirector, oracle mask", "flowdirector", fd_overrides)
         for name, out in outs.items():
             m = editing.edit_metrics(paint_out(src, dm, bg), paint_out(out, dm, bg), e["source"],
                                      e["source"] if name == "reconstruction" else e["target"],
                                      reference=None if name == "reconstruction" else ideal)
+            on_d, on_all = cover.get(name, (float("nan"), float("nan")))
             rows.append(dict(variant=name, kind=e["kind"], success=m["success"], drift=m["drift"],
+                             mask_on_distractor=on_d, mask_mean=on_all,
                              **distractor_stats(src, out, dm, colour)))
     n = len(edits) - skipped
+    if not n:
+        sys.exit(f"no edit of set {args.edit_seed} left room for a distractor; raise --n or change --edit-seed")
     print(f"\n{n} edits with a distractor ({skipped} skipped: no room beside the path), "
           f"edit set seed {args.edit_seed}\n")
     print("| method | distractor kept | distractor PSNR, median (dB) | distractor PSNR, mean (dB) "
-          "| edit success | drift median (px) |")
-    print("|---|---|---|---|---|---|")
+          "| edit success | drift median (px) | mask on the distractor / over the frame |")
+    print("|---|---|---|---|---|---|---|")
     for name in outs:
         rs = [r for r in rows if r["variant"] == name]
         psnr = np.minimum([r["psnr"] for r in rs], 99.0)
         succ = "—" if name == "reconstruction" else f"{100 * np.mean([r['success'] for r in rs]):.0f} %"
         print(f"| {name} | {100 * np.mean([r['kept'] for r in rs]):.0f} % | {np.median(psnr):.1f} | "
-              f"{np.mean(psnr):.1f} | {succ} | {np.median([r['drift'] for r in rs]):.2f} |")
+              f"{np.mean(psnr):.1f} | {succ} | {np.median([r['drift'] for r in rs]):.2f} | "
+              + ("—" if np.isnan(rs[0]["mask_mean"]) else
+                 f"{np.mean([r['mask_on_distractor'] for r in rs]):.2f} / "
+                 f"{np.mean([r['mask_mean'] for r in rs]):.2f}") + " |")
 
 
 if __name__ == "__main__":
