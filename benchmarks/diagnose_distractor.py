@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +34,6 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from minicog import editing, shapes  # noqa: E402
-from minicog import flowdirector as fd  # noqa: E402
 from minicog.pipeline import load_pipeline  # noqa: E402
 
 MARGIN = 6.0          # px between the distractor and the moving object, at every frame
@@ -58,20 +56,6 @@ def place_distractor(e: dict, rng: np.random.Generator, size: int = shapes.DEFAU
     return None
 
 
-def add_distractor(video: np.ndarray, colour: str, shape: str, r: float, pos, antialias: int = 4):
-    """The clip with the static shape drawn over it (anti-aliased like `shapes.render`) and the
-    shape's (T, H, W) mask (coverage > 0.5)."""
-    T, H, W, _ = video.shape
-    ss = antialias
-    ys = ((np.arange(H * ss) + 0.5) / ss)[None, :, None]
-    xs = ((np.arange(W * ss) + 0.5) / ss)[None, None, :]
-    cx, cy = np.full((T, 1, 1), pos[0]), np.full((T, 1, 1), pos[1])
-    cover = shapes.shape_mask(shape, cx, cy, r, xs, ys).reshape(T, H, ss, W, ss).mean(axis=(2, 4))
-    fg = np.asarray(shapes.COLORS[colour], np.float32)
-    out = video.astype(np.float32) * (1 - cover[..., None]) + cover[..., None] * fg
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8), cover > 0.5
-
-
 def paint_out(video: np.ndarray, mask: np.ndarray, background: str, grow: int = 3) -> np.ndarray:
     """The clip with the distractor's mask (grown by `grow` px) set to the background colour."""
     m = torch.from_numpy(mask).float()[:, None]
@@ -88,17 +72,6 @@ def distractor_stats(source: np.ndarray, edited: np.ndarray, mask: np.ndarray, c
     return dict(kept=read == colour, psnr=float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse))
 
 
-def oracle_mask(video: np.ndarray, size: tuple[int, int, int], decay: float = 1.5) -> torch.Tensor:
-    """The moving object's true mask on the latent grid (T', h, w): max over the frames each causal
-    latent frame covers (1, then 4 at a time) and over each 8×8 patch, with the preset's soft edge —
-    the mask a perfectly localising attention map would give (docs/flowdirector.md §3.1)."""
-    m = torch.from_numpy(editing.object_mask(video)).float()                    # (T, H, W)
-    groups = [m[:1]] + [m[i:i + 4] for i in range(1, m.shape[0], 4)]
-    per = torch.stack([g.amax(0) for g in groups])                              # (T', H, W)
-    lat = torch.nn.functional.adaptive_max_pool2d(per[:, None], size[1:])[:, 0]
-    return fd.soften_edges(lat, decay)
-
-
 def latent_share(mask: np.ndarray, size: tuple[int, int, int]) -> torch.Tensor:
     """A (T, H, W) pixel mask → the share of each latent token's pixels it covers, (T', h, w)
     (latent frame k > 0 stands for frames 4k−3 … 4k; frame 0 for frame 0)."""
@@ -106,17 +79,6 @@ def latent_share(mask: np.ndarray, size: tuple[int, int, int]) -> torch.Tensor:
     groups = [m[:1]] + [m[i:i + 4] for i in range(1, m.shape[0], 4)]
     per = torch.stack([g.mean(0) for g in groups])                              # (T', H, W)
     return torch.nn.functional.adaptive_avg_pool2d(per[:, None], size[1:])[:, 0]
-
-
-@contextmanager
-def mask_replaced_by(mask: torch.Tensor):
-    """Inside: FlowDirector's SAFC uses `mask` instead of the one it builds from the word maps."""
-    orig = fd.attention_mask
-    fd.attention_mask = lambda word_maps, size, *a, **k: mask   # noqa: E731
-    try:
-        yield
-    finally:
-        fd.attention_mask = orig
 
 
 def main(argv=None):
@@ -134,7 +96,7 @@ def main(argv=None):
                          "(e.g. mask_threshold='\"mean\"' mask_kernel=3: the authors' mask rule)")
     ap.add_argument("--oracle-mask", action="store_true",
                     help="add a row: FlowDirector with the moving object's true mask in place of "
-                         "the attention mask (the ceiling of SAFC)")
+                         "the attention mask (`pipe.edit(..., mask=)`: the ceiling of SAFC)")
     args = ap.parse_args(argv)
     fd_overrides = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in args.set)}
     unknown = [v for v in args.variants if v not in editing.ABLATIONS]
@@ -153,18 +115,18 @@ def main(argv=None):
             continue
         colour, shape, r, pos = d
         bg = shapes.parse_caption(e["source"])["background"]
-        src, dm = add_distractor(shapes.render_caption(e["source"], rng=e["seed"]), colour, shape, r, pos)
+        src, dm = shapes.add_shape(shapes.render_caption(e["source"], rng=e["seed"]), colour, shape, r, pos)
         ideal = editing.ideal_edit(e["target"], e["seed"])
         z = pipe.encode_video(src)                                           # (1, C, T', h, w)
         outs = {"reconstruction": pipe.decode_latents(z)}
         dm_lat = latent_share(dm, tuple(z.shape[-3:]))
         cover = {}
 
-        def run(name, method, kw):
+        def run(name, method, kw, mask=None):
             masks = []
             outs[name] = pipe.edit(src, e["source"], e["target"], seed=args.seed, method=method,
                                    callback=lambda info: masks.append(info["mask"].float().cpu())
-                                   if info.get("mask") is not None else None, **kw)
+                                   if info.get("mask") is not None else None, mask=mask, **kw)
             if masks:                                   # SAFC's mask, averaged over the steps
                 M = torch.stack(masks).mean(0)          # (T', h, w)
                 cover[name] = (float((M * dm_lat).sum() / dm_lat.sum()), float(M.mean()))
@@ -172,10 +134,9 @@ def main(argv=None):
         for name in args.variants:
             method, kw = editing.ABLATIONS[name]
             run(name, method, {**fd_overrides, **kw} if method == "flowdirector" else kw)
-        if args.oracle_mask:
+        if args.oracle_mask:                            # the moving object's true mask
             plain = shapes.render_caption(e["source"], rng=e["seed"])
-            with mask_replaced_by(oracle_mask(plain, tuple(z.shape[-3:]))):
-                run("flowdirector, oracle mask", "flowdirector", fd_overrides)
+            run("flowdirector, oracle mask", "flowdirector", fd_overrides, mask=editing.object_mask(plain))
         for name, out in outs.items():
             m = editing.edit_metrics(paint_out(src, dm, bg), paint_out(out, dm, bg), e["source"],
                                      e["source"] if name == "reconstruction" else e["target"],

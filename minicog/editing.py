@@ -431,11 +431,15 @@ def edit_latents(pipe, x_src: torch.Tensor, source_prompt: str, target_prompt: s
                  method: str = "flowdirector", config: EditConfig | None = None,
                  source_words: Sequence[str] | str | None = None,
                  target_words: Sequence[str] | str | None = None,
-                 callback: Callable | None = None, progress: bool = False, **overrides) -> torch.Tensor:
+                 callback: Callable | None = None, progress: bool = False, mask=None,
+                 **overrides) -> torch.Tensor:
     """`edit` on scaled latents (1, C, T, h, w) → edited scaled latents (no VAE)."""
     check_method(method)
     cfg = EditConfig.preset(method, **overrides) if config is None else (
         replace(config, **overrides) if overrides else config)
+    if mask is not None and method != "flowdirector":
+        raise ValueError(f"mask= replaces FlowDirector's attention mask; method {method!r} has no "
+                         "mask — use method='flowdirector'")
     shift = _pipe_shift(pipe) if cfg.shift is None else cfg.shift
     x_src = x_src.float()                      # the ODE runs in fp32 (the model may be bf16)
     prompts = encode_prompts(pipe.encode_prompt, source_prompt, target_prompt, cfg.negative_prompt)
@@ -449,7 +453,7 @@ def edit_latents(pipe, x_src: torch.Tensor, source_prompt: str, target_prompt: s
         return flowedit(velocity, x_src, prompts, cfg, generator, shift, callback, progress)
     from .flowdirector import flowdirector_for_pipeline
     return flowdirector_for_pipeline(pipe, x_src, prompts, cfg, generator, shift, source_words,
-                                     target_words, callback, progress)
+                                     target_words, callback, progress, mask=mask)
 
 
 @torch.no_grad()
@@ -457,7 +461,7 @@ def edit(pipe, video, source_prompt: str, target_prompt: str, seed: int = 0,
          method: str = "flowdirector", config: EditConfig | None = None,
          source_words: Sequence[str] | str | None = None,
          target_words: Sequence[str] | str | None = None, callback: Callable | None = None,
-         progress: bool = False, return_latents: bool = False, **overrides):
+         progress: bool = False, return_latents: bool = False, mask=None, **overrides):
     """Edit a uint8 video (T, H, W, 3) from `source_prompt` to `target_prompt`.
 
     method: "random_noise" | "inversion" | "flowedit" | "flowdirector" (default; the tuned preset
@@ -465,6 +469,9 @@ def edit(pipe, video, source_prompt: str, target_prompt: str, seed: int = 0,
             fields, e.g. `use_mask=False` or `use_dag=False` for FlowDirector's ablations.
     source_words / target_words: the words whose attention gives FlowDirector's mask; found by
             diffing the two prompts when not given.
+    mask:   FlowDirector only — a fixed mask in place of the attention mask: (T, H, W) over the
+            video's pixels (bool or [0, 1]; e.g. a segmentation) or (T', h, w) over the latent grid
+            (`flowdirector.latent_mask`); the edit moves only where it is on.
     callback(info: dict): called after every step with the state (see `editing_ode`).
     Returns the edited uint8 video (and the edited scaled latents with return_latents=True)."""
     v = _check_video(video)
@@ -473,7 +480,7 @@ def edit(pipe, video, source_prompt: str, target_prompt: str, seed: int = 0,
         replace(config, **overrides) if overrides else config)           # validate before encoding
     x_src = pipe.encode_video(v)
     z = edit_latents(pipe, x_src, source_prompt, target_prompt, seed, method, cfg, source_words,
-                     target_words, callback, progress)
+                     target_words, callback, progress, mask=mask)
     out = pipe.decode_latents(z)
     return (out, z) if return_latents else out
 

@@ -29,7 +29,8 @@ and corrects its velocity in two ways before each Euler step Z_edit ← Z_edit +
    (V_better − V_worse) over *all* C(N, M) subsets, which cancels exactly — every draw is in the
    same number of subsets, so the mean of the subset means is V_better — leaving plain averaging.
 
-Switches for the ablations: `use_mask`, `use_dag` in `EditConfig`.
+Switches for the ablations: `use_mask`, `use_dag` in `EditConfig`; `mask=` puts a given mask (a
+segmentation, or the Shapes world's true object) in place of the attention mask.
 """
 from __future__ import annotations
 
@@ -168,6 +169,33 @@ def soften_edges(binary: torch.Tensor, decay: float) -> torch.Tensor:
     return torch.exp(-decay * dist)                       # exp(−inf) = 0
 
 
+def latent_mask(mask, size: tuple[int, int, int], decay: float = 1.5) -> torch.Tensor:
+    """A mask given by the user — pixels (T, H, W) of the video, or already the latent grid
+    (T', h, w) — as SAFC's mask on the latent grid `size`: a latent token is on when any pixel of
+    the frames and the patch it encodes is (the causal VAE's latent frame 0 encodes frame 0, each
+    later one the next (T − 1)/(T' − 1) frames)), then `soften_edges` like the attention mask.
+    Values in [0, 1]; a latent-grid mask is used as it is."""
+    m = torch.as_tensor(mask).float()
+    if m.ndim != 3:
+        raise ValueError(f"mask must be (T, H, W) over the video's pixels or (T', h, w) over the "
+                         f"latent grid {tuple(size)}, got shape {tuple(m.shape)}")
+    if float(m.min()) < 0 or float(m.max()) > 1:
+        raise ValueError("mask values must lie in [0, 1] (1: edit here, 0: keep the source)")
+    Tl, h, w = size
+    if tuple(m.shape) == tuple(size):
+        return m
+    T, H, W = m.shape
+    k = (T - 1) // (Tl - 1) if Tl > 1 else T
+    if (Tl > 1 and (T - 1) != k * (Tl - 1)) or H % h or W % w or (Tl == 1 and T != 1):
+        raise ValueError(f"a pixel mask of shape {tuple(m.shape)} does not match the latent grid "
+                         f"{tuple(size)}: pass the video's (T, H, W) with T = 1 + {max(Tl - 1, 0)}·k "
+                         f"and H, W multiples of {h}, {w}, or the latent grid itself")
+    groups = [m[:1]] + [m[1 + i * k: 1 + (i + 1) * k] for i in range(Tl - 1)]
+    per = torch.stack([g.amax(0) for g in groups])                          # (T', H, W)
+    lat = F.max_pool2d(per[:, None], (H // h, W // w))[:, 0]                # (T', h, w)
+    return soften_edges((lat > 0.5).float(), decay)
+
+
 def attention_mask(word_maps: torch.Tensor, size: tuple[int, int, int], kernel: int = 3,
                    kernel_t: int = 1, threshold: float | str = "mean", decay: float = 1.5,
                    return_parts: bool = False):
@@ -216,19 +244,27 @@ def flowdirector(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg:
                  generator: torch.Generator, shift: float = 1.0, record: Callable | None = None,
                  source_tokens: Sequence[int] = (), target_tokens: Sequence[int] = (),
                  layers: Sequence[int] | None = None, callback: Callable | None = None,
-                 progress: bool = False) -> torch.Tensor:
+                 progress: bool = False, mask: torch.Tensor | None = None) -> torch.Tensor:
     """FlowDirector on latents: the editing ODE with V = M ⊙ DAG(V_1..V_N).
 
     record: factory of attention recorders (needed when cfg.use_mask); source_tokens /
     target_tokens: positions of the edited words in the source / target prompt. Without any edited
-    word (equal prompts) there is nothing to localise and the mask is all ones. The callback's
-    info dict gains `mask`, `v_better`, `v_worse` and `word_maps`."""
+    word (equal prompts) there is nothing to localise and the mask is all ones. mask: a fixed
+    (T, h, w) mask in [0, 1] on the latent grid used *instead of* the attention mask (e.g. a
+    segmentation, or the true object in the Shapes world: the ceiling of SAFC); no attention is
+    recorded then. The callback's info dict gains `mask`, `v_better`, `v_worse` and `word_maps`."""
     N = cfg.n_avg
-    use_mask = cfg.use_mask and (len(source_tokens) + len(target_tokens)) > 0
+    size = tuple(x_src.shape[-3:])
+    if mask is not None:
+        if not cfg.use_mask:
+            raise ValueError("a mask was given but use_mask=False: drop the mask, or leave use_mask on")
+        if tuple(mask.shape) != size:
+            raise ValueError(f"mask must be on the latent grid {size}, got {tuple(mask.shape)}; "
+                             "`flowdirector.latent_mask` converts a pixel mask")
+    use_mask = cfg.use_mask and mask is None and (len(source_tokens) + len(target_tokens)) > 0
     if use_mask and record is None:
         raise ValueError("use_mask=True needs attention maps: pass `record` (a factory of "
                          "attention recorders, e.g. lambda: dit.record_attention(...))")
-    size = tuple(x_src.shape[-3:])
 
     def combine(info: dict) -> torch.Tensor:
         V_k = info["candidates"]
@@ -247,6 +283,9 @@ def flowdirector(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg:
                                cfg.mask_threshold, cfg.mask_decay).to(V)
             info.update(mask=M, word_maps=word_maps, v_unmasked=V)
             V = V * M                                    # (1, C, T, h, w) ⊙ (T, h, w)
+        elif mask is not None:
+            info.update(mask=mask.to(V), v_unmasked=V)
+            V = V * mask.to(V)
         return V
 
     return editing_ode(velocity, x_src, prompts, cfg, generator, shift, combine=combine,
@@ -258,9 +297,15 @@ def flowdirector_for_pipeline(pipe, x_src: torch.Tensor, prompts: Prompts, cfg: 
                               generator: torch.Generator, shift: float = 1.0,
                               source_words: Sequence[str] | str | None = None,
                               target_words: Sequence[str] | str | None = None,
-                              callback: Callable | None = None, progress: bool = False) -> torch.Tensor:
+                              callback: Callable | None = None, progress: bool = False,
+                              mask=None) -> torch.Tensor:
     """Resolve the edited words (diff of the prompts unless given) and the pipeline DiT's attention
-    hook, then run `flowdirector`."""
+    hook, then run `flowdirector`. mask: a fixed mask (pixels of the video or the latent grid, see
+    `latent_mask`) in place of the attention mask."""
+    if mask is not None:
+        M = latent_mask(mask, tuple(x_src.shape[-3:]), cfg.mask_decay).to(x_src.device)
+        return flowdirector(pipe.velocity, x_src, prompts, cfg, generator, shift, callback=callback,
+                            progress=progress, mask=M)
     src_text, tar_text, _ = prompts.texts
     d_src, d_tar = diff_words(src_text, tar_text)
     sw = d_src if source_words is None else ([source_words] if isinstance(source_words, str) else list(source_words))

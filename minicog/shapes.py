@@ -196,6 +196,26 @@ def render(color: str, shape: str, direction: str, background: str, frames: int 
     return np.clip(np.rint(video), 0, 255).astype(np.uint8)
 
 
+def add_shape(video: np.ndarray, color: str, shape: str, radius: float, center: Sequence[float],
+              antialias: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Draw a *static* shape over a clip (anti-aliased like `render`), e.g. a second object that no
+    caption names (`benchmarks/diagnose_distractor.py`, notebook 08). Returns the new uint8 clip and
+    the shape's (T, H, W) bool mask (pixels it covers by more than half)."""
+    _check("color", color, COLORS)
+    v = np.asarray(video)
+    if v.ndim != 4 or v.shape[-1] != 3:
+        raise ValueError(f"expected a uint8 video (T, H, W, 3), got shape {v.shape}")
+    T, H, W, _ = v.shape
+    ss = max(1, int(antialias))
+    ys = ((np.arange(H * ss) + 0.5) / ss)[None, :, None]
+    xs = ((np.arange(W * ss) + 0.5) / ss)[None, None, :]
+    cx, cy = np.full((T, 1, 1), float(center[0])), np.full((T, 1, 1), float(center[1]))
+    cover = shape_mask(shape, cx, cy, radius, xs, ys).reshape(T, H, ss, W, ss).mean(axis=(2, 4))
+    fg = np.asarray(COLORS[color], np.float32)
+    out = v.astype(np.float32) * (1 - cover[..., None]) + cover[..., None] * fg
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8), cover > 0.5
+
+
 def render_caption(text: str, frames: int = DEFAULT_FRAMES, size: int | Sequence[int] = DEFAULT_SIZE,
                    rng: np.random.Generator | int | None = None) -> np.ndarray:
     """Render the clip a caption describes (the ground-truth 'generator' of the Shapes world)."""

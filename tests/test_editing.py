@@ -304,6 +304,38 @@ def test_ablation_switches(pipe, x_src):
     assert not torch.equal(z_full, z_none)
 
 
+def test_a_given_mask_replaces_the_attention_mask(pipe, clip, x_src):
+    """pipe.edit(..., mask=): a pixel (or latent) mask in place of SAFC's; 0 keeps the source exactly,
+    1 everywhere is the edit without a mask, a region edits only there."""
+    kw = dict(method="flowdirector", n_avg=3, n_worse=1, seed=4, **FAST)
+    T, H, W, _ = clip.shape
+    zeros, ones = np.zeros((T, H, W), bool), np.ones((T, H, W), bool)
+    assert torch.equal(editing.edit_latents(pipe, x_src, SRC, TAR, mask=zeros, **kw), x_src)
+    z_ones = editing.edit_latents(pipe, x_src, SRC, TAR, mask=ones, **kw)
+    assert torch.equal(z_ones, editing.edit_latents(pipe, x_src, SRC, TAR, use_mask=False, **kw))
+    left = zeros.copy()
+    left[:, :, : W // 2] = True                                      # the left half of every frame
+    infos = []
+    z = editing.edit_latents(pipe, x_src, SRC, TAR, mask=left, callback=infos.append, **kw)
+    M = infos[0]["mask"]
+    assert M.shape == x_src.shape[-3:] and torch.all(M[..., : M.shape[-1] // 2] == 1)
+    d = M.shape[-1] - M.shape[-1] // 2                               # last column to the half's edge
+    assert torch.allclose(M[..., -1], torch.full_like(M[..., -1], float(np.exp(-1.5 * d))))
+    change, change_all = (z - x_src).abs(), (z_ones - x_src).abs()
+    assert change[..., -1].max() < 0.05 * change_all[..., -1].max()  # far right: nearly kept
+    # a latent-grid mask is used as it is
+    lat = torch.zeros(x_src.shape[-3:])
+    assert torch.equal(editing.edit_latents(pipe, x_src, SRC, TAR, mask=lat, **kw), x_src)
+    with pytest.raises(ValueError, match="does not match the latent grid"):
+        editing.edit_latents(pipe, x_src, SRC, TAR, mask=np.ones((T, H - 3, W), bool), **kw)
+    with pytest.raises(ValueError, match="must lie in"):
+        editing.edit_latents(pipe, x_src, SRC, TAR, mask=2 * ones.astype(np.float32), **kw)
+    with pytest.raises(ValueError, match="use_mask=False"):
+        editing.edit_latents(pipe, x_src, SRC, TAR, mask=ones, **{**kw, "use_mask": False})
+    with pytest.raises(ValueError, match="method 'inversion' has no mask"):
+        pipe.edit(clip, SRC, TAR, method="inversion", mask=ones)
+
+
 # ----------------------------------------------------------------------------- the public contract
 
 def test_pipe_edit_contract(pipe, clip):

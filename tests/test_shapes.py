@@ -129,3 +129,17 @@ def test_oracle_reads_nothing_from_an_empty_video():
     assert out["background"] == "black" and out["color"] is None and out["shape"] is None
     with pytest.raises(ValueError, match="T, H, W, 3"):
         shapes.read_attributes(np.zeros((64, 64), np.uint8))
+
+
+def test_add_shape_draws_a_static_second_object():
+    clip = shapes.render("red", "circle", "right", "black", rng=0)
+    out, m = shapes.add_shape(clip, "green", "square", 6.0, (50.0, 12.0))
+    assert out.dtype == np.uint8 and out.shape == clip.shape
+    assert m.shape == clip.shape[:3] and (m == m[:1]).all()              # static
+    assert abs(int(m[0].sum()) - 12 * 12) <= 12                          # a 12 × 12 px square
+    assert (out[m] == shapes.COLORS["green"]).all()
+    far = np.ones_like(m)
+    far[:, 3:22, 41:60] = False                                          # away from the square
+    assert (out[far] == clip[far]).all()
+    with pytest.raises(ValueError, match="color"):
+        shapes.add_shape(clip, "pink", "square", 6.0, (50.0, 12.0))
