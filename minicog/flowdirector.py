@@ -173,7 +173,7 @@ def latent_mask(mask, size: tuple[int, int, int], decay: float = 1.5) -> torch.T
     """A mask given by the user — pixels (T, H, W) of the video, or already the latent grid
     (T', h, w) — as SAFC's mask on the latent grid `size`: a latent token is on when any pixel of
     the frames and the patch it encodes is (the causal VAE's latent frame 0 encodes frame 0, each
-    later one the next (T − 1)/(T' − 1) frames)), then `soften_edges` like the attention mask.
+    later one the next (T − 1)/(T' − 1) frames), then `soften_edges` like the attention mask.
     Values in [0, 1]; a latent-grid mask is used as it is."""
     m = torch.as_tensor(mask).float()
     if m.ndim != 3:

@@ -170,6 +170,20 @@ def shape_mask(shape: str, cx: np.ndarray, cy: np.ndarray, r: float | np.ndarray
     return (ys <= cy + r) & (ys >= cy - r) & (np.abs(xs - cx) <= depth)
 
 
+def _coverage(shape: str, centers: np.ndarray, radius: float, size: tuple[int, int],
+              antialias: int) -> np.ndarray:
+    """(T, H, W) share in [0, 1] of each pixel the shape covers, centred at centers (T, 2) (x, y),
+    by `antialias`² supersampling (1 gives hard edges)."""
+    h, w = size
+    ss = max(1, int(antialias))
+    # sub-pixel sample positions, in pixel units (pixel i covers [i, i+1))
+    ys = ((np.arange(h * ss) + 0.5) / ss)[None, :, None]
+    xs = ((np.arange(w * ss) + 0.5) / ss)[None, None, :]
+    c = np.asarray(centers)
+    inside = shape_mask(shape, c[:, 0, None, None], c[:, 1, None, None], radius, xs, ys)
+    return inside.reshape(len(c), h, ss, w, ss).mean(axis=(2, 4))
+
+
 def render(color: str, shape: str, direction: str, background: str, frames: int = DEFAULT_FRAMES,
            size: int | Sequence[int] = DEFAULT_SIZE, rng: np.random.Generator | int | None = None,
            motion: Motion | None = None, antialias: int = 4) -> np.ndarray:
@@ -183,13 +197,7 @@ def render(color: str, shape: str, direction: str, background: str, frames: int 
     frames = check_frames(frames)
     h, w = check_size(size)
     motion = motion or sample_motion(direction, (h, w), rng)
-    ss = max(1, int(antialias))
-    # sub-pixel sample positions, in pixel units (pixel i covers [i, i+1))
-    ys = ((np.arange(h * ss) + 0.5) / ss)[None, :, None]
-    xs = ((np.arange(w * ss) + 0.5) / ss)[None, None, :]
-    c = motion.centers(frames)                                      # (T, 2)
-    inside = shape_mask(shape, c[:, 0, None, None], c[:, 1, None, None], motion.radius, xs, ys)
-    cover = inside.reshape(frames, h, ss, w, ss).mean(axis=(2, 4))  # (T, H, W) in [0, 1]
+    cover = _coverage(shape, motion.centers(frames), motion.radius, (h, w), antialias)  # (T, H, W)
     fg = np.asarray(COLORS[color], np.float32)
     bg = np.asarray(BACKGROUNDS[background], np.float32)
     video = bg + cover[..., None] * (fg - bg)                       # (T, H, W, 3)
@@ -206,11 +214,7 @@ def add_shape(video: np.ndarray, color: str, shape: str, radius: float, center: 
     if v.ndim != 4 or v.shape[-1] != 3:
         raise ValueError(f"expected a uint8 video (T, H, W, 3), got shape {v.shape}")
     T, H, W, _ = v.shape
-    ss = max(1, int(antialias))
-    ys = ((np.arange(H * ss) + 0.5) / ss)[None, :, None]
-    xs = ((np.arange(W * ss) + 0.5) / ss)[None, None, :]
-    cx, cy = np.full((T, 1, 1), float(center[0])), np.full((T, 1, 1), float(center[1]))
-    cover = shape_mask(shape, cx, cy, radius, xs, ys).reshape(T, H, ss, W, ss).mean(axis=(2, 4))
+    cover = _coverage(shape, np.tile(np.asarray(center, np.float64), (T, 1)), radius, (H, W), antialias)
     fg = np.asarray(COLORS[color], np.float32)
     out = v.astype(np.float32) * (1 - cover[..., None]) + cover[..., None] * fg
     return np.clip(np.rint(out), 0, 255).astype(np.uint8), cover > 0.5
