@@ -66,10 +66,8 @@ def paint_out(video: np.ndarray, mask: np.ndarray, background: str, grow: int = 
 
 
 def distractor_stats(source: np.ndarray, edited: np.ndarray, mask: np.ndarray, colour: str) -> dict:
-    err = (edited.astype(np.float64) - source.astype(np.float64))[mask]
-    mse = float(np.mean(err ** 2))
     read = shapes._nearest(np.median(edited[mask].astype(np.float32), axis=0), shapes.COLORS)
-    return dict(kept=read == colour, psnr=float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse))
+    return dict(kept=read == colour, psnr=editing.region_psnr(source, edited, mask))
 
 
 def latent_share(mask: np.ndarray, size: tuple[int, int, int]) -> torch.Tensor:

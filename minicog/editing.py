@@ -524,10 +524,15 @@ def background_psnr(source: np.ndarray, edited: np.ndarray, threshold: float = 6
     if margin:
         mt = torch.from_numpy(m).float()[:, None]
         m = F.max_pool2d(mt, 2 * margin + 1, 1, margin)[:, 0].bool().numpy()
-    bg = ~m
-    if not bg.any():
+    return region_psnr(source, edited, ~m)
+
+
+def region_psnr(a: np.ndarray, b: np.ndarray, region: np.ndarray) -> float:
+    """PSNR (dB) between two uint8 clips over the (T, H, W) pixels of `region` (nan when it is
+    empty, inf when the clips agree there)."""
+    if not region.any():
         return float("nan")
-    err = (source.astype(np.float64) - edited.astype(np.float64))[bg]
+    err = (a.astype(np.float64) - b.astype(np.float64))[region]
     mse = float(np.mean(err ** 2))
     return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
 

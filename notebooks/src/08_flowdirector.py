@@ -345,11 +345,8 @@ runs = {"flowedit": dict(method="flowedit"),
 edited = {name: pipe.edit(two, SRC, TAR_C, seed=0, **kw) for name, kw in runs.items()}
 recon = pipe.decode_latents(pipe.encode_video(two))
 
-def square_psnr(v):                       # inside the square's own pixels, against the source
-    err = (v.astype(np.float64) - two.astype(np.float64))[square_px]
-    return 10 * np.log10(255.0 ** 2 / np.mean(err ** 2))
-
-psnrs = {name: square_psnr(v) for name, v in {"VAE reconstruction": recon, **edited}.items()}
+# PSNR inside the square's own pixels, against the source
+psnrs = {name: editing.region_psnr(two, v, square_px) for name, v in {"VAE reconstruction": recon, **edited}.items()}
 for name, p in psnrs.items():
     print(f"{name:25s} square PSNR {p:5.1f} dB")
 fig = frame_grid([two] + list(edited.values()), ["source + square"] + list(edited), max_frames=6, scale=0.8)
