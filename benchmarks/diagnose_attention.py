@@ -36,8 +36,7 @@ def object_tokens(video: np.ndarray, grid: tuple[int, int, int]) -> torch.Tensor
     4k − 3 … 4k (frame 0 alone), as the causal VAE groups them."""
     m = torch.from_numpy(editing.object_mask(video)).float()           # (T, H, W)
     Tl, Hg, Wg = grid
-    groups = [m[:1]] + [m[4 * k - 3:4 * k + 1] for k in range(1, Tl)]
-    per = torch.stack([g.amax(0) for g in groups])                       # (T', H, W)
+    per = fd.per_latent_frame(m, Tl, "max")                              # (T', H, W)
     return F.adaptive_avg_pool2d(per[:, None], (Hg, Wg))[:, 0]
 
 

@@ -33,7 +33,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from minicog import editing, shapes  # noqa: E402
+from minicog import editing, flowdirector as fd, shapes  # noqa: E402
 from minicog.pipeline import load_pipeline  # noqa: E402
 
 MARGIN = 6.0          # px between the distractor and the moving object, at every frame
@@ -71,11 +71,8 @@ def distractor_stats(source: np.ndarray, edited: np.ndarray, mask: np.ndarray, c
 
 
 def latent_share(mask: np.ndarray, size: tuple[int, int, int]) -> torch.Tensor:
-    """A (T, H, W) pixel mask → the share of each latent token's pixels it covers, (T', h, w)
-    (latent frame k > 0 stands for frames 4k−3 … 4k; frame 0 for frame 0)."""
-    m = torch.from_numpy(mask).float()
-    groups = [m[:1]] + [m[i:i + 4] for i in range(1, m.shape[0], 4)]
-    per = torch.stack([g.mean(0) for g in groups])                              # (T', H, W)
+    """A (T, H, W) pixel mask → the share of each latent token's pixels it covers, (T', h, w)."""
+    per = fd.per_latent_frame(torch.from_numpy(mask).float(), size[0], "mean")   # (T', H, W)
     return torch.nn.functional.adaptive_avg_pool2d(per[:, None], size[1:])[:, 0]
 
 

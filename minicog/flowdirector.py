@@ -185,15 +185,26 @@ def latent_mask(mask, size: tuple[int, int, int], decay: float = 1.5) -> torch.T
     if tuple(m.shape) == tuple(size):
         return m
     T, H, W = m.shape
-    k = (T - 1) // (Tl - 1) if Tl > 1 else T
-    if (Tl > 1 and (T - 1) != k * (Tl - 1)) or H % h or W % w or (Tl == 1 and T != 1):
+    if H % h or W % w:
         raise ValueError(f"a pixel mask of shape {tuple(m.shape)} does not match the latent grid "
-                         f"{tuple(size)}: pass the video's (T, H, W) with T = 1 + {max(Tl - 1, 0)}·k "
-                         f"and H, W multiples of {h}, {w}, or the latent grid itself")
-    groups = [m[:1]] + [m[1 + i * k: 1 + (i + 1) * k] for i in range(Tl - 1)]
-    per = torch.stack([g.amax(0) for g in groups])                          # (T', H, W)
+                         f"{tuple(size)}: pass the video's (T, H, W) with H, W multiples of {h}, {w}, "
+                         "or the latent grid itself")
+    per = per_latent_frame(m, Tl, "max")                                      # (T', H, W)
     lat = F.max_pool2d(per[:, None], (H // h, W // w))[:, 0]                # (T', h, w)
     return soften_edges((lat > 0.5).float(), decay)
+
+
+def per_latent_frame(m: torch.Tensor, latent_frames: int, reduce: str = "max") -> torch.Tensor:
+    """(T, H, W) per pixel frame → (T', H, W) per latent frame, as the causal VAE groups frames:
+    latent frame 0 is frame 0, each later one the next k = (T − 1)/(T' − 1) frames; `reduce` "max"
+    (any frame) or "mean" (share of the frames)."""
+    T, Tl = m.shape[0], latent_frames
+    k = (T - 1) // (Tl - 1) if Tl > 1 else 0
+    if (Tl > 1 and (T - 1) != k * (Tl - 1)) or (Tl == 1 and T != 1) or reduce not in ("max", "mean"):
+        raise ValueError(f"{T} frames do not group into {Tl} latent frames (T = 1 + {max(Tl - 1, 0)}·k "
+                         f"for the causal VAE), or reduce {reduce!r} is not 'max' / 'mean'")
+    groups = [m[:1]] + [m[1 + i * k: 1 + (i + 1) * k] for i in range(Tl - 1)]
+    return torch.stack([g.amax(0) if reduce == "max" else g.mean(0) for g in groups])
 
 
 def attention_mask(word_maps: torch.Tensor, size: tuple[int, int, int], kernel: int = 3,
