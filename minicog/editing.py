@@ -40,8 +40,9 @@ from typing import Callable, NamedTuple, Sequence
 import numpy as np
 import torch
 
+from .dit import ATTN_MAPS
+
 METHODS = ("random_noise", "inversion", "flowedit", "flowdirector")
-ATTN_MAPS = ("video_to_text", "text_to_video")    # the two text blocks of the 3D full attention
 SRC, TAR, NEG = 0, 1, 2          # rows of `Prompts`: source, target, negative (unconditional)
 
 

@@ -2,16 +2,51 @@
 loading diffusers-layout weight folders (single file or sharded with an index json)."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import random
 import tempfile
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
+import numpy as np
 import torch
+from safetensors.torch import load_file, save_file
 
 FAST = os.environ.get("MINICOG_FAST", "0") not in ("", "0", "false", "False")
+ASSETS = Path(__file__).resolve().parent.parent / "assets"     # shipped tiny checkpoints
+
+
+def asset_folder(name_or_path: str | os.PathLike, part: str | None = None) -> Path:
+    """`"tiny"` → the shipped `assets/tiny` (or its sub-folder `part`, e.g. "vae"); anything else is
+    a path, returned as it is. The one place that knows where shipped weights live."""
+    if str(name_or_path) == "tiny":
+        return ASSETS / "tiny" / part if part else ASSETS / "tiny"
+    return Path(name_or_path)
+
+
+def config_from_dict(cls, d: dict, what: str | None = None):
+    """Build the config dataclass `cls` from a dict — the package's one policy for unknown keys:
+    keys starting with `_` are metadata (e.g. diffusers' `_class_name`) and skipped; any other key
+    that is not a field is an error that lists the known fields (a typo never silently falls back
+    to a default). Lists become tuples where the field's default is a tuple."""
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(k for k in d if not str(k).startswith("_") and k not in names)
+    if unknown:
+        raise ValueError(f"unknown {what or cls.__name__} fields {unknown}; known fields: {sorted(names)}")
+    return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def as_batch(items, what: str = "prompt") -> tuple[list, bool]:
+    """A single item or a sequence of them → (list, single). `single` says to unwrap the result:
+    `out = results[0] if single else results` — how `generate` takes one prompt or many."""
+    single = isinstance(items, str) or not isinstance(items, Sequence)
+    batch = [items] if single else list(items)
+    if not batch:
+        raise ValueError(f"expected a {what} or a non-empty list of {what}s, got an empty list")
+    return batch, single
 
 
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
@@ -43,9 +78,6 @@ def autocast(device: torch.device | str, enabled: bool = True):
 
 
 def seed_everything(seed: int) -> torch.Generator:
-    import random
-
-    import numpy as np
     random.seed(seed)
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
@@ -54,47 +86,44 @@ def seed_everything(seed: int) -> torch.Generator:
 
 # ----------------------------------------------------------------------------- checkpoints
 
-def save_safetensors_atomic(tensors: dict[str, torch.Tensor], path: str | os.PathLike,
-                            metadata: dict[str, str] | None = None, dtype: torch.dtype | None = None) -> Path:
-    """Write a safetensors file atomically: write to a temp file in the same folder, fsync, rename.
-    A crash mid-write never leaves a half-written checkpoint under `path`. `dtype` (e.g.
-    torch.float16, for shipped weights) casts floating-point tensors; loading casts them back."""
-    from safetensors.torch import save_file
+@contextmanager
+def atomic_path(path: str | os.PathLike):
+    """Yield a temp file name in `path`'s folder; on success fsync it and rename it onto `path`,
+    on failure remove it. A crash mid-write never leaves a half-written file under `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.detach().to("cpu", dtype if dtype is not None and v.is_floating_point() else v.dtype)
-               .contiguous() for k, v in tensors.items()}
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        save_file(tensors, tmp, metadata=metadata)
+        yield tmp
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
-    return path
+
+
+def save_safetensors_atomic(tensors: dict[str, torch.Tensor], path: str | os.PathLike,
+                            metadata: dict[str, str] | None = None, dtype: torch.dtype | None = None) -> Path:
+    """Write a safetensors file atomically (`atomic_path`). `dtype` (e.g. torch.float16, for
+    shipped weights) casts floating-point tensors; loading casts them back."""
+    tensors = {k: v.detach().to("cpu", dtype if dtype is not None and v.is_floating_point() else v.dtype)
+               .contiguous() for k, v in tensors.items()}
+    with atomic_path(path) as tmp:
+        save_file(tensors, tmp, metadata=metadata)
+    return Path(path)
 
 
 def write_json_atomic(obj, path: str | os.PathLike) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
+    """Write `obj` as indented JSON atomically (`atomic_path`)."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "w") as f:
             json.dump(obj, f, indent=2)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    return Path(path)
 
 
 def load_safetensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    from safetensors.torch import load_file
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
