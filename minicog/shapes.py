@@ -19,6 +19,8 @@ from typing import Iterable, Sequence
 import numpy as np
 import torch
 
+from .text_encoder import split_words
+
 # --------------------------------------------------------------------------- the world's vocabulary
 COLORS: dict[str, tuple[int, int, int]] = {
     "red": (220, 40, 40),
@@ -52,6 +54,18 @@ PARAPHRASES: tuple[str, ...] = (
     "a {background} background with a {color} {shape} moving {direction}",
 )
 _MOTION = {"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1)}  # (dx, dy), y grows down
+
+
+def vocabulary() -> list[str]:
+    """Every word of Shapes captions and paraphrases (colours, shapes, directions, backgrounds and
+    glue words such as "moving", "on", "background") — the tiny text encoder's vocabulary."""
+    words: set[str] = set()
+    for template in PARAPHRASES:
+        words.update(split_words(re.sub(r"\{\w+\}", " ", template)))
+    for names in (COLORS, BACKGROUNDS, SHAPES, DIRECTIONS):
+        for name in names:
+            words.update(split_words(name))
+    return sorted(words)
 
 
 # --------------------------------------------------------------------------- validation

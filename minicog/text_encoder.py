@@ -21,7 +21,7 @@ import re
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import torch
 import torch.nn as nn
@@ -41,17 +41,24 @@ def split_words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-def shapes_vocabulary() -> list[str]:
-    """Every word of Shapes captions and paraphrases (colours, shapes, directions, backgrounds and
-    glue words such as "moving", "on", "background")."""
-    from . import shapes
-    words: set[str] = set()
-    for template in shapes.PARAPHRASES:
-        words.update(split_words(re.sub(r"\{\w+\}", " ", template)))
-    for names in (shapes.COLORS, shapes.BACKGROUNDS, shapes.SHAPES, shapes.DIRECTIONS):
-        for name in names:
-            words.update(split_words(name))
-    return sorted(words)
+def token_positions(encode: Callable[[str, bool], list[int]], prompt: str, words: Sequence[str],
+                    show: Callable[[list[int]], object] | None = None) -> list[int]:
+    """Positions of `words` in the tokens of `prompt` (the text axis of the DiT's attention maps).
+
+    `encode(text, is_prompt)` tokenizes as the text encoder does: the whole prompt with its special
+    tokens when `is_prompt`, a single word as it appears mid-sentence (no special tokens) otherwise.
+    A word of several sub-tokens gives all of them; `show(ids)` renders the prompt's tokens for the
+    error message (default: the ids). Used by FlowDirector on both the tiny word tokenizer and T5."""
+    seq = list(encode(prompt, True))
+    out: list[int] = []
+    for w in words:
+        sub = list(encode(w, False))
+        at = next((i for i in range(len(seq) - len(sub) + 1) if sub and seq[i:i + len(sub)] == sub), None)
+        if at is None:
+            raise ValueError(f"word {w!r} is not in the prompt {prompt!r} (tokens "
+                             f"{show(seq) if show else seq}); pass words that appear in the prompt")
+        out += [i for i in range(at, at + len(sub)) if i not in out]
+    return out
 
 
 # ----------------------------------------------------------------------------- tokenizer
@@ -126,8 +133,9 @@ class TextEncoderConfig:
     dropout: float = 0.0
 
     @classmethod
-    def tiny(cls, vocab: Sequence[str] | None = None, dim: int = 64) -> "TextEncoderConfig":
-        return cls(vocab=list(vocab) if vocab is not None else shapes_vocabulary(), dim=dim)
+    def tiny(cls, vocab: Sequence[str], dim: int = 64) -> "TextEncoderConfig":
+        """The tiny model's encoder over `vocab` (for the Shapes world: `shapes.vocabulary()`)."""
+        return cls(vocab=list(vocab), dim=dim)
 
 
 class _Block(nn.Module):
@@ -165,7 +173,7 @@ class TinyTextEncoder(nn.Module):
     def __init__(self, config: TextEncoderConfig):
         super().__init__()
         if not config.vocab:
-            raise ValueError("TextEncoderConfig.vocab is empty; use TextEncoderConfig.tiny() for the "
+            raise ValueError("TextEncoderConfig.vocab is empty; use TextEncoderConfig.tiny(shapes.vocabulary()) for the "
                              "Shapes vocabulary or WordTokenizer.from_captions(...).vocab")
         if config.dim % config.heads:
             raise ValueError(f"dim={config.dim} must be divisible by heads={config.heads}")

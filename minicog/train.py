@@ -650,7 +650,8 @@ def train(config: TrainConfig, vae=None, export: str | Path | None = None,
     step n, as if the run had been interrupted there (resume by calling `train` again)."""
     from tqdm.auto import tqdm
     from .rectified_flow import rf_loss
-    from .text_encoder import WordTokenizer, shapes_vocabulary
+    from .text_encoder import WordTokenizer
+    from .shapes import vocabulary as shapes_vocabulary
     rank, world = _dist()
     if config.threads:
         torch.set_num_threads(config.threads)

@@ -28,7 +28,7 @@ def pipe():
     dit = VideoDiT(DiTConfig.tiny(num_layers=2))
     with torch.no_grad():                      # adaLN-zero-free random init: make outputs non-trivial
         dit.proj_out.weight.normal_(0, 0.05)
-    return Pipeline(CausalVAE(VAEConfig.tiny()), dit, TinyTextEncoder(TextEncoderConfig.tiny(dim=128)), "cpu")
+    return Pipeline(CausalVAE(VAEConfig.tiny()), dit, TinyTextEncoder(TextEncoderConfig.tiny(shapes.vocabulary(), dim=128)), "cpu")
 
 
 @pytest.fixture(scope="module")

@@ -25,10 +25,10 @@ needs_shipped = pytest.mark.skipif(
 def untrained_pipeline() -> Pipeline:
     """The tiny architecture with random weights: the contract tests below do not need training."""
     from minicog.causal_vae import CausalVAE, VAEConfig
-    from minicog.text_encoder import shapes_vocabulary
+    from minicog.shapes import vocabulary
     from minicog.train import TrainConfig, build_model
     torch.manual_seed(0)
-    model = build_model(TrainConfig.tiny(), shapes_vocabulary())
+    model = build_model(TrainConfig.tiny(), vocabulary())
     return Pipeline(CausalVAE(VAEConfig.tiny()).eval(), model.dit.eval(), model.text_encoder.eval(), device="cpu")
 
 

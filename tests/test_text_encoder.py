@@ -6,15 +6,15 @@ import pytest
 import torch
 
 from minicog import shapes
-from minicog.text_encoder import (TextEncoderConfig, TinyTextEncoder, WordTokenizer,
-                                  shapes_vocabulary, split_words)
+from minicog.shapes import vocabulary as shapes_vocabulary
+from minicog.text_encoder import TextEncoderConfig, TinyTextEncoder, WordTokenizer, split_words
 
 CAPTION = "a red circle moving left on a black background"
 
 
 def make(dim=32, depth=2, seed=0):
     torch.manual_seed(seed)
-    return TinyTextEncoder(TextEncoderConfig.tiny(dim=dim) if depth == 2 else
+    return TinyTextEncoder(TextEncoderConfig.tiny(shapes_vocabulary(), dim=dim) if depth == 2 else
                            TextEncoderConfig(vocab=shapes_vocabulary(), dim=dim, depth=depth))
 
 

@@ -12,7 +12,7 @@ import torch.multiprocessing as mp
 from minicog.causal_vae import CausalVAE, VAEConfig
 from minicog.train import (ClipFolder, Stage, TrainConfig, export_shapes_folder, init_model, lr_at,
                            main, make_batch, LatentCache, train)
-from minicog.text_encoder import shapes_vocabulary
+from minicog.shapes import vocabulary
 from minicog.train import build_model
 from minicog.utils import load_safetensors
 
@@ -243,7 +243,7 @@ def test_ddp_two_gloo_processes_match_one_process(tmp_path, vae_dir):
     assert (tmp_path / "ddp" / "pipeline.json").is_file()                     # rank 0 exported
     single = train(micro(tmp_path / "single", vae_dir, **kw)).model.state_dict()
     torch.manual_seed(cfg.seed)
-    init = build_model(cfg, shapes_vocabulary()).state_dict()
+    init = build_model(cfg, vocabulary()).state_dict()
     # Adam divides by √v, so float-rounding differences in near-zero gradients can grow to ~1e-5;
     # the updates themselves are ~lr = 3e-3 per step
     for k in r0:

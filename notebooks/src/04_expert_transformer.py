@@ -30,7 +30,8 @@ from minicog import shapes
 from minicog.dit import DiTConfig, ExpertAdaLayerNorm, VideoDiT
 from minicog.rectified_flow import rf_loss
 from minicog.rope import apply_rope, cogvideox_rope_positions, rope_3d, rope_as_complex, rope_axis_dims
-from minicog.text_encoder import WordTokenizer, shapes_vocabulary
+from minicog.shapes import vocabulary
+from minicog.text_encoder import WordTokenizer
 from minicog.utils import FAST, seed_everything
 
 seed_everything(0)
@@ -58,7 +59,7 @@ if (Path(minicog.__file__).parent.parent / "assets" / "tiny" / "pipeline.json").
         return pipe.encode_prompt(prompts)
     source = "shipped tiny model"
 else:
-    tokenizer = WordTokenizer(shapes_vocabulary())
+    tokenizer = WordTokenizer(vocabulary())
     words = torch.nn.Embedding(len(tokenizer), 32)
 
     def encode(prompts):

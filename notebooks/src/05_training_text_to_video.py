@@ -60,7 +60,7 @@ print(tokenize("a red hexagon"))          # 'hexagon' is unknown -> <unk> = 1
 # %%
 from minicog.text_encoder import TextEncoderConfig, TinyTextEncoder
 
-encoder = TinyTextEncoder(TextEncoderConfig.tiny(dim=64))
+encoder = TinyTextEncoder(TextEncoderConfig.tiny(shapes.vocabulary(), dim=64))
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     embeds, mask = encoder.encode(["a red circle moving left on a black background", "", "a pink blob"])
