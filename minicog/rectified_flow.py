@@ -25,6 +25,8 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
+from .utils import autocast as _autocast
+
 # A velocity model: model(x (B, ...), t (B,) in [0, 1], cond) -> v with x's shape.
 VelocityModel = Callable[[torch.Tensor, torch.Tensor, Any], torch.Tensor]
 
@@ -74,6 +76,19 @@ def scale_time(model: Callable, scale: float = TIMESTEP_SCALE) -> VelocityModel:
 
 
 # ----------------------------------------------------------------------------- training times
+
+def text_conditioned(velocity: Callable, autocast: bool = False) -> VelocityModel:
+    """A text-conditioned velocity `velocity(z, t, embeds, mask)` (a pipeline's) → the
+    `model(x, t, cond)` form `sample`, `invert` and `cfg_velocity` take, with cond = (embeds, mask).
+    `autocast=True` runs it under bf16 autocast on CUDA and returns float32 (a no-op on the CPU)."""
+    def model(x, t, cond):
+        embeds, mask = cond
+        if not autocast:
+            return velocity(x, t, embeds, mask)
+        with _autocast(x.device):
+            return velocity(x, t, embeds, mask).float()
+    return model
+
 
 def shift_time(t: torch.Tensor | float, shift: float) -> torch.Tensor | float:
     """SD3's timestep shift (Esser et al. 2024, §5.3.2 eq. 23): t' = shift·t / (1 + (shift − 1)·t).
