@@ -27,11 +27,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from minicog import shapes  # noqa: E402
-from minicog.pipeline import ASSETS, load_pipeline  # noqa: E402
+from minicog.pipeline import load_pipeline  # noqa: E402
+from minicog.utils import asset_folder  # noqa: E402
 
 
 def holdout_of(model: str) -> list[str]:
-    folder = ASSETS / "tiny" if model == "tiny" else Path(model)
+    folder = asset_folder(model)
     for name in ("train_config.json", "train_info.json"):
         f = folder / name
         if f.is_file():

@@ -19,8 +19,6 @@ one `qkv` projection and the patch projection is a Linear; `VideoDiT.from_diffus
 """
 from __future__ import annotations
 
-import dataclasses
-import json
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,8 +32,8 @@ from einops import rearrange, repeat
 
 from .rope import (apply_rope, cogvideox_rope_positions, rope_3d, rope_as_complex, sincos_3d,
                    timestep_embedding)
-from .utils import (check_state_keys, load_diffusers_folder, load_safetensors, load_state_dict_strict,
-                    save_safetensors_atomic, write_json_atomic)
+from .utils import (check_state_keys, config_from_dict, load_diffusers_folder, load_model_folder,
+                    load_state_dict_strict, save_model_folder)
 
 # ----------------------------------------------------------------------------- config
 
@@ -155,11 +153,7 @@ class DiTConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "DiTConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ValueError(f"unknown DiTConfig fields {unknown}; known fields: {sorted(names)}")
-        return cls(**d)
+        return config_from_dict(cls, d)
 
 
 # ----------------------------------------------------------------------------- patches
@@ -640,25 +634,13 @@ class VideoDiT(nn.Module):
 
     # ------------------------------------------------------------------ minicog format
     def save_pretrained(self, folder, dtype: torch.dtype | None = None) -> Path:
-        folder = Path(folder)
-        write_json_atomic(dataclasses.asdict(self.config), folder / "config.json")
-        save_safetensors_atomic(self.state_dict(), folder / "model.safetensors", dtype=dtype)
-        return folder
+        return save_model_folder(folder, self.config, self.state_dict(), dtype=dtype)
 
     @classmethod
     def from_pretrained(cls, folder, device=None, dtype: torch.dtype | None = None) -> "VideoDiT":
-        folder = Path(folder)
-        if not (folder / "config.json").is_file():
-            raise FileNotFoundError(f"{str(folder)!r} has no config.json; save with "
-                                    "VideoDiT.save_pretrained(folder) first")
-        if not (folder / "model.safetensors").is_file():
-            hint = (" — this looks like a diffusers folder: use VideoDiT.from_diffusers(folder)"
-                    if any(folder.glob("diffusion_pytorch_model*")) else "")
-            raise FileNotFoundError(f"{str(folder)!r} has no model.safetensors{hint}")
-        config = DiTConfig.from_dict(json.loads((folder / "config.json").read_text()))
+        config, state = load_model_folder(folder, DiTConfig, "VideoDiT")
         model = cls(config)
-        load_state_dict_strict(model, load_safetensors(folder / "model.safetensors"),
-                               what=f"checkpoint {folder}")
+        load_state_dict_strict(model, state, what=f"checkpoint {folder}")
         return model.to(device=device, dtype=dtype)
 
     def num_params(self) -> int:

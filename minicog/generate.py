@@ -9,7 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 from typing import Sequence
+
+from .pipeline import load_pipeline
+from .shapes import render_caption
+from .video import save_video
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -25,10 +30,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--fps", type=int, default=8)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     args = p.parse_args(argv)
-    from pathlib import Path
-
-    from .pipeline import load_pipeline
-    from .video import save_video
     out = Path(args.out)
     if args.prompt and len(args.prompt) > 1 and all(" " not in w for w in args.prompt):
         args.prompt = [" ".join(args.prompt)]          # an unquoted prompt: words → one prompt
@@ -46,7 +47,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as e:
         p.error(str(e))
     if pipe is None:
-        from .shapes import render_caption
         try:
             videos = [render_caption(text, rng=args.seed) for text in args.prompt]
         except ValueError as e:

@@ -14,16 +14,21 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
-from .utils import resolve_device, write_json_atomic
-
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+from .causal_vae import CausalVAE
+from .dit import VideoDiT
+from .rectified_flow import sample, text_conditioned, to_model_timestep
+from .sizes import check_frames, check_size, latent_length
+from .text_encoder import TinyTextEncoder
+from .utils import ASSETS, as_batch, asset_folder, config_from_dict, resolve_device, write_json_atomic  # noqa: F401
+from .video import to_tensor, to_uint8
 
 
 @dataclass
@@ -42,8 +47,7 @@ class PipelineConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "PipelineConfig":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+        return config_from_dict(cls, d)
 
 
 class Pipeline:
@@ -60,9 +64,6 @@ class Pipeline:
     # ------------------------------------------------------------------ loading / saving
     @classmethod
     def from_pretrained(cls, folder: str | Path, device: str | torch.device = "auto") -> "Pipeline":
-        from .causal_vae import CausalVAE
-        from .dit import VideoDiT
-        from .text_encoder import TinyTextEncoder
         folder = Path(folder)
         cfg_path = folder / "pipeline.json"
         if not cfg_path.is_file():
@@ -99,8 +100,6 @@ class Pipeline:
 
     def latent_shape(self, frames: int | None = None, size: int | None = None) -> tuple[int, ...]:
         """(C, T_latent, h, w) of a clip of `frames` frames at `size`×`size` pixels."""
-        from .frame_pack import latent_length
-        from .shapes import check_frames, check_size
         frames = check_frames(frames or self.config.frames)
         h, w = check_size(size or self.config.size)
         s = self.spatial_compression
@@ -120,29 +119,23 @@ class Pipeline:
                  mask: torch.Tensor | None = None, video_mask: torch.Tensor | None = None
                  ) -> torch.Tensor:
         """The DiT as a rectified-flow velocity model: v(z, t) for scaled latents z (B, C, T, h, w),
-        t ∈ [0, 1] (scalar or (B,)), text (embeds, mask)."""
-        from .rectified_flow import to_model_timestep
+        t ∈ [0, 1] (scalar or (B,); the DiT checks it and broadcasts a scalar), text (embeds, mask)."""
         t = torch.as_tensor(t, dtype=torch.float32, device=z.device)
-        if t.ndim == 0:
-            t = t.expand(z.shape[0])
         return self.dit(z, to_model_timestep(t), embeds, text_mask=mask, video_mask=video_mask)
 
     def velocity_model(self, x: torch.Tensor, t: torch.Tensor, cond) -> torch.Tensor:
         """`velocity` in the (x, t, cond) form `rectified_flow.sample` expects; cond = (embeds, mask)."""
-        embeds, mask = cond
-        return self.velocity(x, t, embeds, mask)
+        return text_conditioned(self.velocity)(x, t, cond)
 
     @torch.no_grad()
     def encode_video(self, video) -> torch.Tensor:
         """uint8 video (T, H, W, 3) → scaled latents (1, C, T_latent, h, w) (posterior mean)."""
-        from .video import to_tensor
         x = to_tensor(np.asarray(video))[None].to(self.device)          # (1, 3, T, H, W)
         return self.vae.encode(x).mean * self.vae.scaling_factor
 
     @torch.no_grad()
     def decode_latents(self, z: torch.Tensor):
         """Scaled latents (B, C, T, h, w) → uint8 video (T, H, W, 3), or a list of them when B > 1."""
-        from .video import to_uint8
         x = self.vae.decode(z / self.vae.scaling_factor)                  # (B, 3, T, H, W)
         x = x.sample if hasattr(x, "sample") else x
         videos = [to_uint8(v) for v in x]
@@ -168,19 +161,16 @@ class Pipeline:
         seed:   an int (every prompt uses that noise, so a prompt gives the same video alone or in a
                 list) or one seed per prompt. steps/guidance/method/frames/size default to
                 `pipe.config`. return_latents=True also returns the final scaled latents."""
-        from .rectified_flow import sample
-        single = isinstance(prompt, str)
-        prompts = [prompt] if single else list(prompt)
-        if not prompts:
-            raise ValueError("generate() needs a prompt or a non-empty list of prompts")
+        # 1. check inputs
+        prompts, single = as_batch(prompt, "prompt")
         seeds = [seed] * len(prompts) if isinstance(seed, (int, np.integer)) else list(seed)
         if len(seeds) != len(prompts):
             raise ValueError(f"got {len(seeds)} seeds for {len(prompts)} prompts; pass one int or "
                              "one seed per prompt")
         if batch_size is not None and batch_size < 1:
             raise ValueError(f"batch_size must be a positive number of prompts, got {batch_size}")
+        # 2. many prompts in batches: one call per batch
         if not single and batch_size is not None and len(prompts) > batch_size:
-            from tqdm.auto import tqdm
             kw = dict(steps=steps, guidance=guidance, method=method, frames=frames, size=size,
                       negative_prompt=negative_prompt, shift=shift, return_latents=return_latents)
             chunks = [self.generate(prompts[lo:lo + batch_size], seed=seeds[lo:lo + batch_size], **kw)
@@ -189,6 +179,7 @@ class Pipeline:
             if not return_latents:
                 return [v for chunk in chunks for v in chunk]
             return [v for c in chunks for v in c[0]], torch.cat([c[1] for c in chunks])
+        # 3. defaults from pipeline.json, noise from the seeds, the prompts encoded with the negative one
         cfg = self.config
         steps = cfg.steps if steps is None else steps
         guidance = cfg.guidance if guidance is None else guidance
@@ -198,6 +189,7 @@ class Pipeline:
         B = len(prompts)
         embeds, mask = self.encode_prompt(prompts + [negative_prompt] * B)   # one padded length
         cond, uncond = (embeds[:B], mask[:B]), (embeds[B:], mask[B:])
+        # 4. integrate the ODE from noise (t = 1) to data (t = 0), then decode
         z = sample(self.velocity_model, noise, cond, uncond if guidance != 1.0 else None,
                    steps=steps, guidance=guidance, method=method, shift=shift, progress=progress)
         videos = self.decode_latents(z)
@@ -221,14 +213,13 @@ class Pipeline:
 
 def load_pipeline(name_or_path: str | Path = "tiny", device: str | torch.device = "auto") -> Pipeline:
     """`"tiny"` → the shipped tiny model in `assets/tiny`; a path → a trained run folder."""
+    folder = asset_folder(name_or_path)
     if str(name_or_path) == "tiny":
-        folder = ASSETS / "tiny"
         if not (folder / "pipeline.json").is_file():
             raise FileNotFoundError(
                 f"the tiny model is missing from {folder}; train it with "
                 "`python -m minicog.train --preset tiny --out runs/tiny --export assets/tiny`")
         return Pipeline.from_pretrained(folder, device)
-    folder = Path(name_or_path)
     if not folder.exists():
         raise FileNotFoundError(f"no pipeline named {str(name_or_path)!r}: use 'tiny' or the folder "
                                 "of a trained run (e.g. runs/tiny)")

@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 
 from .utils import autocast as _autocast
 
@@ -305,7 +306,6 @@ def ode_step(velocity: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], x: 
 def _integrate(model, x, cond, uncond, grid, guidance, method, callback, progress, desc):
     if method not in ("euler", "heun"):
         raise ValueError(f"unknown method {method!r}: use 'euler' or 'heun'")
-    from tqdm.auto import tqdm
     grid = torch.as_tensor(grid, dtype=torch.float64).cpu()
     if grid.ndim != 1 or len(grid) < 2:
         raise ValueError(f"the time grid needs at least 2 points, got shape {tuple(grid.shape)}")

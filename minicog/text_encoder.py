@@ -16,10 +16,9 @@ crash: they map to `<unk>` and a `warnings.warn` lists them.
 """
 from __future__ import annotations
 
-import json
 import re
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -27,7 +26,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .utils import load_safetensors, load_state_dict_strict, save_safetensors_atomic
+from .utils import load_model_folder, load_state_dict_strict, save_model_folder
 
 PAD, UNK, BOS = "<pad>", "<unk>", "<bos>"
 SPECIALS = (PAD, UNK, BOS)
@@ -211,21 +210,13 @@ class TinyTextEncoder(nn.Module):
 
     # ------------------------------------------------------------------ save / load
     def save_pretrained(self, folder: str | Path, dtype: torch.dtype | None = None) -> Path:
-        from .utils import write_json_atomic
-        folder = Path(folder)
-        write_json_atomic(asdict(self.config), folder / "config.json")
-        save_safetensors_atomic(self.state_dict(), folder / "model.safetensors", dtype=dtype)
-        return folder
+        return save_model_folder(folder, self.config, self.state_dict(), dtype=dtype)
 
     @classmethod
-    def from_pretrained(cls, folder: str | Path, device: str | torch.device = "cpu"
-                        ) -> "TinyTextEncoder":
-        folder = Path(folder)
-        cfg_path = folder / "config.json"
-        if not cfg_path.is_file():
-            raise FileNotFoundError(f"{str(folder)!r} has no config.json; pass a folder written by "
-                                    "TinyTextEncoder.save_pretrained (e.g. assets/tiny/text_encoder)")
-        model = cls(TextEncoderConfig(**json.loads(cfg_path.read_text())))
-        load_state_dict_strict(model, load_safetensors(folder / "model.safetensors"),
-                               what=f"text encoder weights in {folder}")
-        return model.to(device).eval()
+    def from_pretrained(cls, folder: str | Path, device: str | torch.device | None = None,
+                        dtype: torch.dtype | None = None) -> "TinyTextEncoder":
+        config, state = load_model_folder(folder, TextEncoderConfig, "TinyTextEncoder",
+                                          " (e.g. assets/tiny/text_encoder)")
+        model = cls(config)
+        load_state_dict_strict(model, state, what=f"text encoder weights in {folder}")
+        return model.to(device=device, dtype=dtype).eval()

@@ -27,15 +27,16 @@ def asset_folder(name_or_path: str | os.PathLike, part: str | None = None) -> Pa
     return Path(name_or_path)
 
 
-def config_from_dict(cls, d: dict, what: str | None = None):
+def config_from_dict(cls, d: dict, what: str | None = None, source: str | os.PathLike | None = None):
     """Build the config dataclass `cls` from a dict — the package's one policy for unknown keys:
     keys starting with `_` are metadata (e.g. diffusers' `_class_name`) and skipped; any other key
     that is not a field is an error that lists the known fields (a typo never silently falls back
-    to a default). Lists become tuples where the field's default is a tuple."""
+    to a default)."""
     names = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(k for k in d if not str(k).startswith("_") and k not in names)
     if unknown:
-        raise ValueError(f"unknown {what or cls.__name__} fields {unknown}; known fields: {sorted(names)}")
+        where = f" in {source}" if source else ""
+        raise ValueError(f"unknown {what or cls.__name__} fields {unknown}{where}; known fields: {sorted(names)}")
     return cls(**{k: v for k, v in d.items() if k in names})
 
 
@@ -128,6 +129,35 @@ def load_safetensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
     return load_file(str(path))
+
+
+def save_model_folder(folder: str | os.PathLike, config, state: dict[str, torch.Tensor],
+                      dtype: torch.dtype | None = None) -> Path:
+    """minicog's own folder format: `config.json` (the config dataclass) + `model.safetensors`,
+    both written atomically."""
+    folder = Path(folder)
+    write_json_atomic(dataclasses.asdict(config), folder / "config.json")
+    save_safetensors_atomic(state, folder / "model.safetensors", dtype=dtype)
+    return folder
+
+
+def load_model_folder(folder: str | os.PathLike, config_cls, what: str, hint: str = ""
+                      ) -> tuple[object, dict[str, torch.Tensor]]:
+    """Read a folder written by `save_model_folder` → (config, state dict). The one loader contract
+    of minicog's models: `Model.from_pretrained(folder, device=None, dtype=None)` reads its folder
+    here, builds `Model(config)` and loads the state strictly (`load_state_dict_strict`); unknown
+    config keys follow `config_from_dict`. A missing file raises FileNotFoundError naming it."""
+    folder = Path(folder)
+    cfg_path, weights = folder / "config.json", folder / "model.safetensors"
+    if not cfg_path.is_file():
+        raise FileNotFoundError(f"{str(folder)!r} has no config.json; pass a folder written by "
+                                f"{what}.save_pretrained{hint}")
+    if not weights.is_file():
+        diffusers = (" — this looks like a diffusers folder: use from_diffusers(folder)"
+                     if any(folder.glob("diffusion_pytorch_model*")) else "")
+        raise FileNotFoundError(f"{str(folder)!r} has no model.safetensors{diffusers}")
+    config = config_from_dict(config_cls, json.loads(cfg_path.read_text()), source=cfg_path)
+    return config, load_safetensors(weights)
 
 
 def load_diffusers_folder(folder: str | os.PathLike, kind: str = "model"

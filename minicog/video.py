@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Sequence
 
+import imageio.v2 as imageio
 import numpy as np
 import torch
 
@@ -47,7 +48,6 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
 def save_video(video, path: str | os.PathLike, fps: int = 8) -> Path:
     """Save a uint8 (T, H, W, 3) video (or a float tensor, converted) as .gif or .mp4.
     The file is written to a temporary name first and renamed, so it is never half-written."""
-    import imageio.v2 as imageio
     if torch.is_tensor(video):
         video = to_uint8(video)
     v = _check_uint8_video(video)
@@ -79,7 +79,6 @@ def save_video(video, path: str | os.PathLike, fps: int = 8) -> Path:
 
 def load_video(path: str | os.PathLike) -> np.ndarray:
     """Read a .gif or .mp4 into uint8 (T, H, W, 3)."""
-    import imageio.v2 as imageio
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"video file {str(path)!r} does not exist")
@@ -112,7 +111,7 @@ def video_html(video, fps: int = 8, width: int = 192, fmt: str = "gif") -> str:
 def show_video(videos, captions: Sequence[str] | str | None = None, fps: int = 8, width: int = 160,
                fmt: str = "gif"):
     """Show one video or a list of videos side by side inline in Jupyter (returns the HTML object)."""
-    from IPython.display import HTML, display
+    from IPython.display import HTML, display    # lazy: only in a notebook
     if not isinstance(videos, (list, tuple)):
         videos, captions = [videos], [captions] if isinstance(captions, str) else captions
     captions = list(captions) if captions is not None else [""] * len(videos)
@@ -127,7 +126,7 @@ def show_video(videos, captions: Sequence[str] | str | None = None, fps: int = 8
 
 def frame_grid(videos, captions: Sequence[str] | None = None, max_frames: int = 9, scale: float = 1.0):
     """A matplotlib figure: one row per video, `max_frames` evenly spaced frames per row."""
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt              # lazy: slow to import, only for figures
     if not isinstance(videos, (list, tuple)):
         videos = [videos]
     videos = [to_uint8(v) if torch.is_tensor(v) else _check_uint8_video(v) for v in videos]
