@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from .causal_vae import CausalVAE
 from .dit import VideoDiT
 from .rectified_flow import sample, text_conditioned, to_model_timestep
-from .sizes import check_frames, check_size, latent_length
+from .sizes import check_frames, check_size
 from .text_encoder import TinyTextEncoder
 from .utils import ASSETS, as_batch, asset_folder, config_from_dict, resolve_device, write_json_atomic  # noqa: F401
 from .video import to_tensor, to_uint8
@@ -99,11 +99,11 @@ class Pipeline:
         return self.dit.config.in_channels
 
     def latent_shape(self, frames: int | None = None, size: int | None = None) -> tuple[int, ...]:
-        """(C, T_latent, h, w) of a clip of `frames` frames at `size`×`size` pixels."""
+        """(C, T_latent, h, w) of a clip of `frames` frames at `size`×`size` pixels: the VAE's
+        latent shape, with sizes a multiple of 16 (the DiT's 2×2 patches on the 8× VAE grid)."""
         frames = check_frames(frames or self.config.frames)
         h, w = check_size(size or self.config.size)
-        s = self.spatial_compression
-        return (self.latent_channels, latent_length(frames), h // s, w // s)
+        return self.vae.latent_shape(frames, h, w)
 
     @property
     def spatial_compression(self) -> int:
