@@ -23,17 +23,7 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 
-
-def valid_length(frames: int, temporal_compression: int = 4) -> int:
-    """Largest clip length ≤ `frames` that a causal VAE with this compression accepts (1 + k·4)."""
-    if frames < 1:
-        raise ValueError(f"a clip needs at least 1 frame, got {frames}")
-    return 1 + (frames - 1) // temporal_compression * temporal_compression
-
-
-def latent_length(frames: int, temporal_compression: int = 4) -> int:
-    """Latent frames of a (1 + k·4)-frame clip: the first frame alone, then one per 4 frames."""
-    return 1 + (valid_length(frames, temporal_compression) - 1) // temporal_compression
+from .sizes import latent_length, valid_length  # noqa: F401  (the 1+4k rule, re-exported here)
 
 
 # ----------------------------------------------------------------------------- padding path
