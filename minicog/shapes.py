@@ -296,10 +296,36 @@ class ShapesDataset(torch.utils.data.Dataset):
 
 
 # --------------------------------------------------------------------------- the oracle
-def _nearest(rgb: np.ndarray, table: dict[str, tuple[int, int, int]]) -> str:
+def nearest_color(rgb: np.ndarray, table: dict[str, tuple[int, int, int]]) -> str:
+    """The name in `table` (name → RGB, e.g. `COLORS` or `BACKGROUNDS`) whose colour is nearest to
+    `rgb` (3,) in Euclidean RGB distance."""
     names = list(table)
     d = np.linalg.norm(np.asarray([table[n] for n in names], np.float32) - rgb[None], axis=1)
     return names[int(np.argmin(d))]
+
+
+def background_distance(video: np.ndarray) -> tuple[str, np.ndarray, np.ndarray]:
+    """The oracle's first look at a uint8 video (T, H, W, 3): the background's name (nearest
+    background colour to the median border pixel), the 3x3-smoothed video (T, H, W, 3) float32,
+    and each smoothed pixel's RGB distance to that background (T, H, W)."""
+    v = np.asarray(video)
+    if v.ndim != 4 or v.shape[-1] != 3:
+        raise ValueError(f"expected a uint8 video (T, H, W, 3), got shape {v.shape}")
+    v = v.astype(np.float32)
+    H, W = v.shape[1:3]
+    border = np.concatenate([v[:, 0], v[:, -1], v[:, :, 0], v[:, :, -1]], axis=1).reshape(-1, 3)
+    bg_name = nearest_color(np.median(border, axis=0), BACKGROUNDS)
+    bg = np.asarray(BACKGROUNDS[bg_name], np.float32)
+    # a 3x3 box filter before thresholding keeps pixel noise from flooding the mask
+    pad = np.pad(v, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
+    smooth = sum(pad[:, i:i + H, j:j + W] for i in range(3) for j in range(3)) / 9.0   # (T, H, W, 3)
+    return bg_name, smooth, np.linalg.norm(smooth - bg, axis=-1)                        # (T, H, W)
+
+
+def object_mask(video: np.ndarray, threshold: float = 60.0) -> np.ndarray:
+    """(T, H, W) bool: the oracle's object mask — pixels of the 3x3-smoothed video farther than
+    `threshold` (RGB distance) from the background colour read off the border."""
+    return background_distance(video)[2] > threshold
 
 
 def read_attributes(video: np.ndarray, threshold: float = 60.0) -> dict[str, str | None]:
@@ -307,23 +333,13 @@ def read_attributes(video: np.ndarray, threshold: float = 60.0) -> dict[str, str
 
     background: nearest background colour to the median border pixel;
     object mask: pixels of the 3x3-smoothed video farther than `threshold` (RGB distance) from
-    that background; colour: nearest palette colour to the median of the object's core (the half
-    of its pixels farthest from the background, so blurred edges do not pull it);
+    that background (`object_mask`); colour: nearest palette colour to the median of the object's
+    core (the half of its pixels farthest from the background, so blurred edges do not pull it);
     shape: best mean IoU over frames against a circle / square / triangle of the same area and
     centroid; direction: sign of the dominant axis of the centroid's least-squares velocity.
     Attributes that cannot be read (no object found) are None."""
-    v = np.asarray(video)
-    if v.ndim != 4 or v.shape[-1] != 3:
-        raise ValueError(f"expected a uint8 video (T, H, W, 3), got shape {v.shape}")
-    v = v.astype(np.float32)
-    T, H, W, _ = v.shape
-    border = np.concatenate([v[:, 0], v[:, -1], v[:, :, 0], v[:, :, -1]], axis=1).reshape(-1, 3)
-    bg_name = _nearest(np.median(border, axis=0), BACKGROUNDS)
-    bg = np.asarray(BACKGROUNDS[bg_name], np.float32)
-    # a 3x3 box filter before thresholding keeps pixel noise from flooding the mask
-    pad = np.pad(v, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
-    smooth = sum(pad[:, i:i + H, j:j + W] for i in range(3) for j in range(3)) / 9.0
-    dist = np.linalg.norm(smooth - bg, axis=-1)                       # (T, H, W)
+    bg_name, smooth, dist = background_distance(video)                # (T, H, W, 3), (T, H, W)
+    H, W = dist.shape[1:]
     mask = dist > threshold
     out: dict[str, str | None] = dict(color=None, shape=None, direction=None, background=bg_name)
     min_area = 0.25 * np.pi * (SIZE_RANGE[0] * min(H, W)) ** 2       # a quarter of the smallest shape
@@ -332,7 +348,7 @@ def read_attributes(video: np.ndarray, threshold: float = 60.0) -> dict[str, str
     if not good.any():
         return out
     core = mask & (dist >= np.quantile(dist[mask], 0.5))              # skip blurred/mixed edges
-    out["color"] = _nearest(np.median(smooth[core], axis=0), COLORS)
+    out["color"] = nearest_color(np.median(smooth[core], axis=0), COLORS)
     ys, xs = np.mgrid[0:H, 0:W].astype(np.float32) + 0.5
     t_idx = np.nonzero(good)[0]
     cx = np.array([xs[mask[t]].mean() for t in t_idx])

@@ -143,3 +143,25 @@ def test_add_shape_draws_a_static_second_object():
     assert (out[far] == clip[far]).all()
     with pytest.raises(ValueError, match="color"):
         shapes.add_shape(clip, "pink", "square", 6.0, (50.0, 12.0))
+
+
+
+def test_object_mask_and_nearest_color_are_the_oracles_own():
+    """The oracle's object mask (what the editing measure tracks) is the drawn shape up to its
+    smoothed edge, on every background; `nearest_color` names palette and background colours."""
+    assert shapes.nearest_color(np.array([200.0, 60.0, 50.0]), shapes.COLORS) == "red"
+    assert shapes.nearest_color(np.array([120.0, 130.0, 125.0]), shapes.BACKGROUNDS) == "gray"
+    motion = shapes.sample_motion("left", rng=2)
+    c = motion.centers(shapes.DEFAULT_FRAMES)                                  # (T, 2) x, y
+    ys, xs = np.mgrid[0:64, 0:64] + 0.5
+
+    def square(r):                                                            # (T, H, W)
+        return shapes.shape_mask("square", c[:, 0, None, None], c[:, 1, None, None], r, xs[None], ys[None])
+
+    for background in shapes.BACKGROUNDS:
+        clip = shapes.render("blue", "square", "left", background, motion=motion)
+        m = shapes.object_mask(clip)
+        name, smooth, dist = shapes.background_distance(clip)
+        assert name == background and smooth.shape == clip.shape and np.array_equal(m, dist > 60.0)
+        assert m[square(motion.radius - 1.5)].all() and not m[~square(motion.radius + 1.5)].any()
+    assert not shapes.object_mask(np.zeros((5, 16, 16, 3), np.uint8)).any()
