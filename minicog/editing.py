@@ -1,11 +1,14 @@
-"""Editing a video with a text-to-video flow model: three ways to start, one API.
+"""Editing a video with a text-to-video flow model: the three ways to start (week 7).
 
     edited = pipe.edit(video, source_prompt="a red circle ...", target_prompt="a blue circle ...",
                        seed=0, method="flowdirector")          # uint8 (T, H, W, 3) in and out
 
-Everything below works on *latents* X_src (1, C, T, h, w) and any rectified-flow velocity
-`velocity(z, t, embeds, mask)` with t ∈ [0, 1] (t = 0 data, t = 1 noise; see `rectified_flow`), so
-the same code drives the tiny pipeline, the scaled CogVideoX path and the mock models of the tests.
+`pipe.edit` is `minicog.edit.edit`, which picks one of the procedures below or FlowDirector
+(`minicog.flowdirector`, week 8, built on `editing_ode`); the Shapes-world measure of an edit
+lives in `minicog.edit_eval`. Everything below works on *latents* X_src (1, C, T, h, w) and any
+rectified-flow velocity `velocity(z, t, embeds, mask)` with t ∈ [0, 1] (t = 0 data, t = 1 noise;
+see `rectified_flow`), so the same code drives the tiny pipeline, the scaled CogVideoX path and
+the mock models of the tests.
 
 1. **random-noise start** (SDEdit, Meng et al. 2022 §3): Z_t0 = (1 − t0)·X_src + t0·ε, then integrate
    the target-prompt ODE from t0 to 0. One pass, but the noise erases what made the clip *this* clip:
@@ -32,15 +35,15 @@ with one preset per method (`EditConfig.preset(method)`); keyword arguments over
 """
 from __future__ import annotations
 
-import time
-from contextlib import contextmanager
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from typing import Callable, NamedTuple, Sequence
 
-import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from .dit import ATTN_MAPS
+from .rectified_flow import cfg_velocity, interpolate, invert, sample, text_conditioned, timesteps
+from .utils import autocast, config_from_dict
 
 METHODS = ("random_noise", "inversion", "flowedit", "flowdirector")
 SRC, TAR, NEG = 0, 1, 2          # rows of `Prompts`: source, target, negative (unconditional)
@@ -152,11 +155,7 @@ class EditConfig:
                                  use_mask=True, use_dag=True, n_worse=6, omega=3.0,
                                  mask_threshold=0.3, mask_kernel=1),
         }[method]
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(overrides) - names)
-        if unknown:
-            raise ValueError(f"unknown edit settings {unknown}; known: {sorted(names)}")
-        return cls(**{**base, **overrides})
+        return config_from_dict(cls, {**base, **overrides}, what="edit settings")
 
 
 def check_method(method: str) -> str:
@@ -190,11 +189,6 @@ def encode_prompts(encode: Callable, source_prompt: str, target_prompt: str,
     out = encode([source_prompt, target_prompt, negative_prompt])
     embeds, mask = out if isinstance(out, (tuple, list)) else (out, None)
     return Prompts(embeds, mask, (source_prompt, target_prompt, negative_prompt))
-
-
-def _autocast(device: torch.device):
-    from .utils import autocast
-    return autocast(device)
 
 
 class GuidedVelocities(NamedTuple):
@@ -232,7 +226,7 @@ def guided_velocities(velocity: Callable, z: torch.Tensor, t: float, prompts: Pr
         b = min(n, a + chunk)
         e, m = prompts.select(all_rows[a:b])
         tt = torch.full((b - a,), float(t), device=z.device, dtype=torch.float32)
-        with _autocast(z.device):
+        with autocast(z.device):
             if record is None:
                 outs.append(velocity(zz[a:b], tt, e, m).float())
             else:
@@ -257,7 +251,6 @@ def guided_velocities(velocity: Callable, z: torch.Tensor, t: float, prompts: Pr
 
 def time_grid(cfg: EditConfig, shift: float = 1.0) -> torch.Tensor:
     """The (steps + 1,) grid from t = 1 to 0 (float64, CPU); the edit uses grid[cfg.start_index:]."""
-    from .rectified_flow import timesteps
     return timesteps(cfg.steps, shift).double().cpu()
 
 
@@ -266,28 +259,19 @@ def _noise(shape, generator: torch.Generator, device) -> torch.Tensor:
     return torch.randn(tuple(shape), generator=generator).to(device)
 
 
-def _rf_model(velocity: Callable) -> Callable:
-    """(z, t, cond=(embeds, mask)) → v: the form `rectified_flow.sample/invert` expect."""
-    def model(x, t, cond):
-        embeds, mask = cond
-        with _autocast(x.device):
-            return velocity(x, t, embeds, mask).float()
-    return model
-
-
 @torch.no_grad()
 def random_noise_edit(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg: EditConfig,
                       generator: torch.Generator, shift: float = 1.0,
                       callback: Callable | None = None, progress: bool = False) -> torch.Tensor:
     """SDEdit: noise X_src to t0 = grid[steps − n_max], then sample the target ODE to t = 0."""
-    from .rectified_flow import interpolate, sample
     grid = time_grid(cfg, shift)[cfg.start_index:]
     t0 = float(grid[0])
     z = interpolate(x_src, _noise(x_src.shape, generator, x_src.device), t0)
     if callback is not None:
         callback(dict(method="random_noise", phase="start", step=-1, t=t0, z=z))
     g = cfg.tar_guidance
-    return sample(_rf_model(velocity), z, prompts.select([TAR]), prompts.select([NEG]) if g != 1 else None,
+    model = text_conditioned(velocity, autocast=True)
+    return sample(model, z, prompts.select([TAR]), prompts.select([NEG]) if g != 1 else None,
                   guidance=g, times=grid, progress=progress, callback=_rf_callback(callback, "random_noise", "sample"))
 
 
@@ -296,9 +280,8 @@ def inversion_edit(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cf
                    shift: float = 1.0, callback: Callable | None = None, progress: bool = False
                    ) -> torch.Tensor:
     """ODE inversion with the source prompt from t = 0 up to t0, then target sampling back to 0."""
-    from .rectified_flow import invert, sample
     grid = time_grid(cfg, shift)[cfg.start_index:]
-    model = _rf_model(velocity)
+    model = text_conditioned(velocity, autocast=True)
     gi, g = cfg.inv_guidance, cfg.tar_guidance
     z = invert(model, x_src, prompts.select([SRC]), uncond=prompts.select([NEG]) if gi != 1 else None,
                guidance=gi, times=grid.flip(0), progress=progress,
@@ -364,33 +347,36 @@ def editing_ode(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg: 
     V = mean_k V_k, or V = combine(info) when given (FlowDirector's mask and guidance; `info` holds
     step, t, z, candidates, z_src, z_tar and the recorded attention `maps`). The last n_min steps
     sample the target ODE from Z_tar = Z_edit + Z_src − X_src (FlowEdit's "n_min" phase)."""
-    from tqdm.auto import tqdm
+    # 1. check inputs
     if x_src.ndim != 5 or x_src.shape[0] != 1:
         raise ValueError(f"x_src must be the latents of one clip (1, C, T, h, w), got {tuple(x_src.shape)}")
+    # 2. time grid: the edit starts at t_max = grid[steps − n_max], with Z_edit = X_src
     grid = time_grid(cfg, shift)
     T = cfg.steps
     z = x_src.clone()
     z_tar = None
-    model = _rf_model(velocity)
+    model = text_conditioned(velocity, autocast=True)
     for i in tqdm(range(cfg.start_index, T), desc=method, disable=not progress, leave=False):
         t, t_next = float(grid[i]), float(grid[i + 1])
-        if T - i > cfg.n_min:                                   # editing phase
+        if T - i > cfg.n_min:
+            # 3. editing phase: n_avg noise draws → candidate velocities V_k (N, C, T, h, w)
             noise = _noise((cfg.n_avg, *x_src.shape[1:]), generator, x_src.device)
             out = editing_velocities(velocity, x_src, z, t, noise, prompts, cfg, record)
             V_k, z_src, z_tar_k = out[:3]
             info = dict(method=method, phase="edit", step=i, t=t, t_next=t_next, z=z,
                         candidates=V_k, z_src=z_src, z_tar=z_tar_k,
                         maps=out[3] if record is not None else None)
-            V = V_k.mean(0, keepdim=True) if combine is None else combine(info)
+            # 4. combine the candidates (mean, or FlowDirector's mask and DAG) and take the Euler step
+            V = V_k.mean(0, keepdim=True) if combine is None else combine(info)   # (1, C, T, h, w)
             z = z + (t_next - t) * V
             info.update(v=V, z=z)
             if callback is not None:
                 callback(info)
-        else:                                                   # n_min phase: plain sampling
+        else:
+            # 5. n_min phase: noise the edit once with a fresh draw, then plain target sampling
             if z_tar is None:
                 eps = _noise(x_src.shape, generator, x_src.device)
                 z_tar = z + ((1 - t) * x_src + t * eps - x_src)
-            from .rectified_flow import cfg_velocity
             g = cfg.tar_guidance
             v = cfg_velocity(model, z_tar, torch.tensor(t, device=z.device), prompts.select([TAR]),
                              prompts.select([NEG]) if g != 1 else None, g)
@@ -407,319 +393,3 @@ def flowedit(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg: Edi
     """FlowEdit (Kulikov et al. 2024): the editing ODE with plain noise averaging."""
     return editing_ode(velocity, x_src, prompts, cfg, generator, shift, callback=callback,
                        progress=progress, method="flowedit")
-
-
-# ----------------------------------------------------------------------------- the public entry
-
-def _check_video(video) -> np.ndarray:
-    if torch.is_tensor(video):
-        raise ValueError("edit() takes a uint8 numpy video (T, H, W, 3) as `generate` returns; "
-                         "convert a float tensor with minicog.video.to_uint8 first")
-    v = np.asarray(video)
-    if v.ndim != 4 or v.shape[-1] != 3 or v.dtype != np.uint8:
-        raise ValueError(f"video must be uint8 (T, H, W, 3) as `generate` returns, got "
-                         f"{v.dtype} {v.shape}")
-    return v
-
-
-def _pipe_shift(pipe) -> float:
-    cfg = getattr(pipe, "config", None)
-    return float(getattr(cfg, "shift", 1.0) or 1.0)
-
-
-@torch.no_grad()
-def edit_latents(pipe, x_src: torch.Tensor, source_prompt: str, target_prompt: str, seed: int = 0,
-                 method: str = "flowdirector", config: EditConfig | None = None,
-                 source_words: Sequence[str] | str | None = None,
-                 target_words: Sequence[str] | str | None = None,
-                 callback: Callable | None = None, progress: bool = False, mask=None,
-                 **overrides) -> torch.Tensor:
-    """`edit` on scaled latents (1, C, T, h, w) → edited scaled latents (no VAE)."""
-    check_method(method)
-    cfg = EditConfig.preset(method, **overrides) if config is None else (
-        replace(config, **overrides) if overrides else config)
-    if mask is not None and method != "flowdirector":
-        raise ValueError(f"mask= replaces FlowDirector's attention mask; method {method!r} has no "
-                         "mask — use method='flowdirector'")
-    shift = _pipe_shift(pipe) if cfg.shift is None else cfg.shift
-    x_src = x_src.float()                      # the ODE runs in fp32 (the model may be bf16)
-    prompts = encode_prompts(pipe.encode_prompt, source_prompt, target_prompt, cfg.negative_prompt)
-    generator = torch.Generator().manual_seed(int(seed))
-    velocity = pipe.velocity
-    if method == "random_noise":
-        return random_noise_edit(velocity, x_src, prompts, cfg, generator, shift, callback, progress)
-    if method == "inversion":
-        return inversion_edit(velocity, x_src, prompts, cfg, shift, callback, progress)
-    if method == "flowedit" and not (cfg.use_mask or cfg.use_dag):
-        return flowedit(velocity, x_src, prompts, cfg, generator, shift, callback, progress)
-    from .flowdirector import flowdirector_for_pipeline
-    return flowdirector_for_pipeline(pipe, x_src, prompts, cfg, generator, shift, source_words,
-                                     target_words, callback, progress, mask=mask)
-
-
-@torch.no_grad()
-def edit(pipe, video, source_prompt: str, target_prompt: str, seed: int = 0,
-         method: str = "flowdirector", config: EditConfig | None = None,
-         source_words: Sequence[str] | str | None = None,
-         target_words: Sequence[str] | str | None = None, callback: Callable | None = None,
-         progress: bool = False, return_latents: bool = False, mask=None, **overrides):
-    """Edit a uint8 video (T, H, W, 3) from `source_prompt` to `target_prompt`.
-
-    method: "random_noise" | "inversion" | "flowedit" | "flowdirector" (default; the tuned preset
-            `EditConfig.preset(method)` unless `config` is given). Keyword arguments override config
-            fields, e.g. `use_mask=False` or `use_dag=False` for FlowDirector's ablations.
-    source_words / target_words: the words whose attention gives FlowDirector's mask; found by
-            diffing the two prompts when not given.
-    mask:   FlowDirector only — a fixed mask in place of the attention mask: (T, H, W) over the
-            video's pixels (bool or [0, 1]; e.g. a segmentation) or (T', h, w) over the latent grid
-            (`flowdirector.latent_mask`); the edit moves only where it is on.
-    callback(info: dict): called after every step with the state (see `editing_ode`).
-    Returns the edited uint8 video (and the edited scaled latents with return_latents=True)."""
-    v = _check_video(video)
-    check_method(method)
-    cfg = EditConfig.preset(method, **overrides) if config is None else (
-        replace(config, **overrides) if overrides else config)           # validate before encoding
-    x_src = pipe.encode_video(v)
-    z = edit_latents(pipe, x_src, source_prompt, target_prompt, seed, method, cfg, source_words,
-                     target_words, callback, progress, mask=mask)
-    out = pipe.decode_latents(z)
-    return (out, z) if return_latents else out
-
-
-# ----------------------------------------------------------------------------- measuring an edit
-# Shapes world only (ground truth exists): the oracle, the object's track and the background.
-
-def object_mask(video: np.ndarray, threshold: float = 60.0) -> np.ndarray:
-    """(T, H, W) bool: pixels of the 3×3-smoothed video farther than `threshold` (RGB distance) from
-    the background colour read off the border — the oracle's object mask (`shapes.read_attributes`)."""
-    from .shapes import BACKGROUNDS, _nearest
-    v = np.asarray(video, np.float32)
-    T, H, W, _ = v.shape
-    border = np.concatenate([v[:, 0], v[:, -1], v[:, :, 0], v[:, :, -1]], axis=1).reshape(-1, 3)
-    bg = np.asarray(BACKGROUNDS[_nearest(np.median(border, axis=0), BACKGROUNDS)], np.float32)
-    pad = np.pad(v, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
-    smooth = sum(pad[:, i:i + H, j:j + W] for i in range(3) for j in range(3)) / 9.0
-    return np.linalg.norm(smooth - bg, axis=-1) > threshold
-
-
-def object_centers(video: np.ndarray, threshold: float = 60.0, min_pixels: int = 8) -> np.ndarray:
-    """(T, 2) (x, y) centre of the object's bounding box per frame (NaN where no object).
-
-    The box centre, not the area centroid: a triangle's centroid sits r/3 below the centre it is
-    drawn around, so a perfect circle → triangle edit would otherwise look like a 3 px drift."""
-    m = object_mask(video, threshold)
-    out = np.full((m.shape[0], 2), np.nan)
-    for t in range(m.shape[0]):
-        ys, xs = np.nonzero(m[t])
-        if len(xs) >= min_pixels:
-            out[t] = ((xs.min() + xs.max() + 1) / 2, (ys.min() + ys.max() + 1) / 2)
-    return out
-
-
-def background_psnr(source: np.ndarray, edited: np.ndarray, threshold: float = 60.0,
-                    margin: int = 2) -> float:
-    """PSNR (dB) between two clips over the pixels that are background in *both* (the objects'
-    masks dilated by `margin` px are left out)."""
-    import torch.nn.functional as F
-    m = object_mask(source, threshold) | object_mask(edited, threshold)
-    if margin:
-        mt = torch.from_numpy(m).float()[:, None]
-        m = F.max_pool2d(mt, 2 * margin + 1, 1, margin)[:, 0].bool().numpy()
-    return region_psnr(source, edited, ~m)
-
-
-def region_psnr(a: np.ndarray, b: np.ndarray, region: np.ndarray) -> float:
-    """PSNR (dB) between two uint8 clips over the (T, H, W) pixels of `region` (nan when it is
-    empty, inf when the clips agree there)."""
-    if not region.any():
-        return float("nan")
-    err = (a.astype(np.float64) - b.astype(np.float64))[region]
-    mse = float(np.mean(err ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
-
-
-def ideal_edit(target_prompt: str, seed: int) -> np.ndarray:
-    """The perfect edit of the Shapes clip `render_caption(source_prompt, rng=seed)`: the target
-    prompt's attributes rendered on the source's own motion (size, start and travel depend only on
-    the direction and `seed`, and an edit of colour or shape keeps the direction)."""
-    from .shapes import render_caption
-    return render_caption(target_prompt, rng=seed)
-
-
-def _centre_distance(c_a: np.ndarray, c_b: np.ndarray) -> float:
-    both = ~np.isnan(c_a).any(1) & ~np.isnan(c_b).any(1)
-    return float(np.linalg.norm(c_a[both] - c_b[both], axis=1).mean()) if both.any() else float("inf")
-
-
-def trajectory_drift(a: np.ndarray, b: np.ndarray, threshold: float = 60.0) -> float:
-    """Mean distance (px) between the object's box centres in two clips, over the frames where both
-    show it (inf when one of them has lost the object)."""
-    return _centre_distance(object_centers(a, threshold), object_centers(b, threshold))
-
-
-def edit_metrics(source: np.ndarray, edited: np.ndarray, source_prompt: str, target_prompt: str,
-                 threshold: float = 60.0, reference: np.ndarray | None = None) -> dict:
-    """How good is one Shapes edit?  success: the oracle reads every attribute the target prompt
-    changes; preserved: it reads every other attribute as in the source prompt; bg_psnr: background
-    PSNR (dB) outside both objects; drift_src: `trajectory_drift` between the source and the edited
-    clip; drift: the same against `reference`, the perfect edit (`ideal_edit`), when given.
-
-    Why a reference: box centres are read off a thresholded, smoothed mask, which trims a
-    triangle's thin apex but not a square's corner, and a colour's contrast with the background
-    moves the box edge, so a *perfect* edit to or from a triangle is ~0.75 px from the source's
-    centres and a perfect colour edit ~0.2 px (tests/test_editing.py). Against the ideal edit,
-    measured the same way, those offsets cancel and a perfect edit drifts 0 px. Without a reference
-    (a clip whose motion is not known) drift = drift_src."""
-    from .shapes import ATTRIBUTES, parse_caption, read_attributes
-    src, tar = parse_caption(source_prompt), parse_caption(target_prompt)
-    changed = [a for a in ATTRIBUTES if src[a] != tar[a]]
-    kept = [a for a in ATTRIBUTES if a not in changed]
-    read = read_attributes(edited, threshold)
-    c_ed = object_centers(edited, threshold)
-    drift_src = _centre_distance(object_centers(source, threshold), c_ed)
-    drift = drift_src if reference is None else _centre_distance(object_centers(reference, threshold), c_ed)
-    return dict(success=all(read[a] == tar[a] for a in changed),
-                preserved=all(read[a] == src[a] for a in kept),
-                drift=drift, drift_src=drift_src, bg_psnr=background_psnr(source, edited, threshold),
-                changed=changed, read=read)
-
-
-@contextmanager
-def count_model_calls(pipe):
-    """Count the DiT passes of everything run inside: yields a dict with `calls` (sequential model
-    calls) and `rows` (latents pushed through the model, i.e. NFE summed over the batch)."""
-    stats = dict(calls=0, rows=0)
-    orig = pipe.velocity
-
-    def counted(z, *args, **kw):
-        stats["calls"] += 1
-        stats["rows"] += int(z.shape[0])
-        return orig(z, *args, **kw)
-    pipe.velocity = counted                      # an instance attribute shadows the method
-    try:
-        yield stats
-    finally:
-        del pipe.velocity
-
-
-def timed_edit(pipe, video, source_prompt: str, target_prompt: str, **kw) -> tuple[np.ndarray, float, dict]:
-    """`edit(pipe, ...)`, its wall-clock seconds (CUDA synchronised; VAE encode/decode included)
-    and its model-call counts (`count_model_calls`)."""
-    dev = torch.device(getattr(pipe, "device", "cpu"))
-    if dev.type == "cuda":
-        torch.cuda.synchronize()
-    with count_model_calls(pipe) as calls:
-        t0 = time.perf_counter()
-        out = edit(pipe, video, source_prompt, target_prompt, **kw)
-        if dev.type == "cuda":
-            torch.cuda.synchronize()
-        sec = time.perf_counter() - t0
-    return out, sec, calls
-
-
-# ----------------------------------------------------------------------------- the measure
-
-ABLATIONS = {                       # name → (method, overrides): the rows of the measure table
-    "random_noise": ("random_noise", {}),
-    "inversion": ("inversion", {}),
-    "flowedit": ("flowedit", {}),
-    "flowdirector": ("flowdirector", {}),
-    "flowdirector −mask": ("flowdirector", {"use_mask": False}),
-    "flowdirector −DAG": ("flowdirector", {"use_dag": False}),
-    "flowdirector −both": ("flowdirector", {"use_mask": False, "use_dag": False}),
-}
-
-
-def shapes_edits(n: int, kinds: Sequence[str] = ("color", "shape"), seed: int = 0) -> list[dict]:
-    """`n` Shapes edits per kind: a random source clip (attributes and geometry from `seed`) and a
-    target prompt that changes only that attribute. Items: kind, seed, source, target (captions)."""
-    from .shapes import COLORS, SHAPES, all_combinations, caption
-    values = {"color": list(COLORS), "shape": list(SHAPES)}
-    bad = [k for k in kinds if k not in values]
-    if bad:
-        raise ValueError(f"unknown edit kinds {bad}; use 'color' and/or 'shape'")
-    rng = np.random.default_rng(seed)
-    combos = all_combinations()
-    out = []
-    for kind in kinds:
-        for i in range(n):
-            src = dict(combos[rng.integers(len(combos))])
-            tar = dict(src)
-            tar[kind] = str(rng.choice([v for v in values[kind] if v != src[kind]]))
-            out.append(dict(kind=kind, seed=int(rng.integers(2**31)), source=caption(**src),
-                            target=caption(**tar)))
-    return out
-
-
-def measure(pipe, edits: Sequence[dict], variants: dict | None = None, seed: int = 0,
-            progress: bool = True, **overrides) -> list[dict]:
-    """Run every variant (name → (method, overrides); default `ABLATIONS`) on every edit of
-    `shapes_edits`; one row per (variant, edit) with `edit_metrics` and the seconds it took.
-    A "reconstruction" row per edit (encode → decode, no edit) gives the VAE's ceiling."""
-    from tqdm.auto import tqdm
-    from .shapes import render_caption
-    variants = ABLATIONS if variants is None else variants
-    rows = []
-    bar = tqdm(total=len(edits) * (len(variants) + 1), desc="measure", disable=not progress)
-    for e in edits:
-        src = render_caption(e["source"], rng=e["seed"])
-        ideal = ideal_edit(e["target"], e["seed"])
-        recon = pipe.decode_latents(pipe.encode_video(src))
-        m = edit_metrics(src, recon, e["source"], e["source"])      # no edit: the source is the ideal
-        m["success"] = float("nan")                 # nothing to edit: only preservation counts
-        rows.append(dict(variant="reconstruction", kind=e["kind"], seconds=float("nan"),
-                         calls=0, nfe=0, **m))
-        bar.update()
-        for name, (method, kw) in variants.items():
-            out, sec, calls = timed_edit(pipe, src, e["source"], e["target"], seed=seed,
-                                         method=method, **{**kw, **overrides})
-            rows.append(dict(variant=name, kind=e["kind"], seconds=sec, calls=calls["calls"],
-                             nfe=calls["rows"], **edit_metrics(src, out, e["source"], e["target"],
-                                                                reference=ideal)))
-            bar.update()
-    bar.close()
-    return rows
-
-
-def summarise(rows: Sequence[dict]) -> dict[str, dict]:
-    """Per variant: success (colour, shape, all), preservation, median / mean drift against the
-    ideal edit (px; mean with lost objects counted as 64 px), median drift against the source
-    clip, median background PSNR (dB), mean model calls, NFE (latents
-    through the DiT) and seconds per edit."""
-    out: dict[str, dict] = {}
-    for name in dict.fromkeys(r["variant"] for r in rows):
-        rs = [r for r in rows if r["variant"] == name]
-        by = lambda k: [r for r in rs if r["kind"] == k]          # noqa: E731
-        drift = np.array([r["drift"] for r in rs], dtype=float)
-        psnr = np.array([r["bg_psnr"] for r in rs], dtype=float)
-        ok = lambda rr: float(np.mean([float(r["success"]) for r in rr])) if rr else float("nan")  # noqa: E731
-        out[name] = dict(
-            n=len(rs),
-            success_color=ok(by("color")), success_shape=ok(by("shape")), success=ok(rs),
-            calls=float(np.mean([r.get("calls", 0) for r in rs])),
-            nfe=float(np.mean([r.get("nfe", 0) for r in rs])),
-            preserved=float(np.mean([r["preserved"] for r in rs])),
-            drift_median=float(np.median(drift)), drift_mean=float(np.mean(np.minimum(drift, 64.0))),
-            drift_src_median=float(np.median([r["drift_src"] for r in rs])),
-            bg_psnr=float(np.median(np.minimum(psnr, 99.0))),
-            seconds=float(np.nanmean([r["seconds"] for r in rs])) if name != "reconstruction" else float("nan"))
-    return out
-
-
-def results_table(summary: dict[str, dict], reference: str = "inversion") -> str:
-    """The measure as a markdown table; 'time ×' is seconds per edit relative to `reference`."""
-    ref = summary.get(reference, {}).get("seconds", float("nan"))
-    lines = ["| method | success colour | success shape | success | preserved | drift median (px) "
-             "| drift mean (px) | drift vs source, median (px) | bg PSNR (dB) | model calls | NFE "
-             "| s / edit | time × " + reference + " |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    pct = lambda x: "—" if x != x else f"{100 * x:.0f} %"           # noqa: E731
-    num = lambda x, f: "—" if x != x else format(x, f)              # noqa: E731
-    for name, s in summary.items():
-        lines.append(f"| {name} | {pct(s['success_color'])} | {pct(s['success_shape'])} | "
-                     f"{pct(s['success'])} | {pct(s['preserved'])} | {num(s['drift_median'], '.2f')} | "
-                     f"{num(s['drift_mean'], '.2f')} | {num(s['drift_src_median'], '.2f')} | "
-                     f"{num(s['bg_psnr'], '.1f')} | "
-                     f"{s['calls']:.0f} | {s['nfe']:.0f} | "
-                     f"{num(s['seconds'], '.2f')} | {num(s['seconds'] / ref, '.2f')} |")
-    return "\n".join(lines)

@@ -35,22 +35,17 @@ segmentation, or the Shapes world's true object) in place of the attention mask.
 from __future__ import annotations
 
 import difflib
-import re
 from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 
-from .editing import ATTN_MAPS, EditConfig, Prompts, editing_ode
-
-_WORD = re.compile(r"[a-z0-9]+")
+from .dit import ATTN_MAPS
+from .editing import EditConfig, Prompts, editing_ode
+from .text_encoder import split_words, token_positions
 
 
 # ----------------------------------------------------------------------------- which words
-
-def split_words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
-
 
 def diff_words(source_prompt: str, target_prompt: str) -> tuple[list[str], list[str]]:
     """The words that differ between the prompts (a word-level diff): ("a red circle ...",
@@ -63,13 +58,6 @@ def diff_words(source_prompt: str, target_prompt: str) -> tuple[list[str], list[
             src += a[i1:i2]
             tar += b[j1:j2]
     return src, tar
-
-
-def _find(seq: list[int], sub: list[int]) -> int | None:
-    for i in range(len(seq) - len(sub) + 1):
-        if seq[i:i + len(sub)] == sub:
-            return i
-    return None
 
 
 def _tokenizer_ids(pipe) -> Callable[[str, bool], list[int]]:
@@ -93,21 +81,13 @@ def _tokenizer_ids(pipe) -> Callable[[str, bool], list[int]]:
 
 
 def token_indices(pipe, prompt: str, words: Sequence[str]) -> list[int]:
-    """Positions of `words` in the encoded `prompt` (the text axis of the attention maps)."""
+    """Positions of `words` in the encoded `prompt` (the text axis of the attention maps): the
+    pipeline's own `token_indices(prompt, words)` when it has one, else
+    `text_encoder.token_positions` on its tokenizer (`_tokenizer_ids`)."""
     fn = getattr(pipe, "token_indices", None)
     if callable(fn):
         return list(fn(prompt, list(words)))
-    ids = _tokenizer_ids(pipe)
-    seq = ids(prompt, True)
-    out: list[int] = []
-    for w in words:
-        sub = ids(w, False)
-        at = _find(seq, sub) if sub else None
-        if at is None:
-            raise ValueError(f"word {w!r} is not in the prompt {prompt!r} (token ids {seq}); "
-                             "pass words that appear in the prompt")
-        out += [i for i in range(at, at + len(sub)) if i not in out]
-    return out
+    return token_positions(_tokenizer_ids(pipe), prompt, words)
 
 
 def default_attention_layers(num_layers: int) -> list[int]:
@@ -264,8 +244,9 @@ def flowdirector(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg:
     (T, h, w) mask in [0, 1] on the latent grid used *instead of* the attention mask (e.g. a
     segmentation, or the true object in the Shapes world: the ceiling of SAFC); no attention is
     recorded then. The callback's info dict gains `mask`, `v_better`, `v_worse` and `word_maps`."""
+    # 1. check inputs: a given mask on the latent grid, or what the attention mask needs
     N = cfg.n_avg
-    size = tuple(x_src.shape[-3:])
+    size = tuple(x_src.shape[-3:])                       # latent grid (T, h, w)
     if mask is not None:
         if not cfg.use_mask:
             raise ValueError("a mask was given but use_mask=False: drop the mask, or leave use_mask on")
@@ -277,13 +258,16 @@ def flowdirector(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg:
         raise ValueError("use_mask=True needs attention maps: pass `record` (a factory of "
                          "attention recorders, e.g. lambda: dit.record_attention(...))")
 
+    # 2. each step's velocity from its N candidates (N, C, T, h, w) → V (1, C, T, h, w)
     def combine(info: dict) -> torch.Tensor:
         V_k = info["candidates"]
+        # 2a. DAG (or plain averaging)
         if cfg.use_dag:
             V, better, worse = differential_averaging(V_k, cfg.n_worse, cfg.omega)
             info.update(v_better=better, v_worse=worse)
         else:
             V = V_k.mean(0, keepdim=True)
+        # 2b. SAFC: the mask from this step's word attention (or the given mask)
         if use_mask:
             maps = info["maps"]                          # rows: N source passes, then N target
             parts = [word_attention({l: m[rows] for l, m in maps.items()}, tokens, layers, kind=cfg.attn_map)
@@ -299,6 +283,7 @@ def flowdirector(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg:
             V = V * mask.to(V)
         return V
 
+    # 3. the editing ODE with that velocity
     return editing_ode(velocity, x_src, prompts, cfg, generator, shift, combine=combine,
                        record=record if use_mask else None, callback=callback, progress=progress,
                        method="flowdirector")
@@ -313,16 +298,19 @@ def flowdirector_for_pipeline(pipe, x_src: torch.Tensor, prompts: Prompts, cfg: 
     """Resolve the edited words (diff of the prompts unless given) and the pipeline DiT's attention
     hook, then run `flowdirector`. mask: a fixed mask (pixels of the video or the latent grid, see
     `latent_mask`) in place of the attention mask."""
+    # 1. a given mask: (T, H, W) pixels or (T', h, w) latents → (T', h, w) soft mask; no attention
     if mask is not None:
         M = latent_mask(mask, tuple(x_src.shape[-3:]), cfg.mask_decay).to(x_src.device)
         return flowdirector(pipe.velocity, x_src, prompts, cfg, generator, shift, callback=callback,
                             progress=progress, mask=M)
+    # 2. the edited words: the prompts' diff unless given
     src_text, tar_text, _ = prompts.texts
     d_src, d_tar = diff_words(src_text, tar_text)
     sw = d_src if source_words is None else ([source_words] if isinstance(source_words, str) else list(source_words))
     tw = d_tar if target_words is None else ([target_words] if isinstance(target_words, str) else list(target_words))
     sw = [w for s in sw for w in split_words(s)]
     tw = [w for s in tw for w in split_words(s)]
+    # 3. the DiT's attention recorder on the mask's layers
     record, layers = None, None
     if cfg.use_mask and (sw or tw):
         dit = getattr(pipe, "dit", None)
@@ -335,6 +323,7 @@ def flowdirector_for_pipeline(pipe, x_src: torch.Tensor, prompts: Prompts, cfg: 
         if bad:
             raise ValueError(f"attn_layers {bad} out of range for a DiT with {n_layers} layers")
         record = lambda: dit.record_attention(layers=layers, reduce_heads="mean")   # noqa: E731
+    # 4. the words' token positions in each prompt, then FlowDirector
     src_tok = token_indices(pipe, src_text, sw) if (record is not None and sw) else []
     tar_tok = token_indices(pipe, tar_text, tw) if (record is not None and tw) else []
     return flowdirector(pipe.velocity, x_src, prompts, cfg, generator, shift, record, src_tok,
