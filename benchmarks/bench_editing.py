@@ -26,7 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from minicog import editing  # noqa: E402
+from minicog import edit_eval  # noqa: E402
 from minicog.pipeline import load_pipeline  # noqa: E402
 
 
@@ -35,8 +35,8 @@ def main(argv=None):
     ap.add_argument("--pipeline", default="tiny", help="'tiny' (assets/tiny) or a trained run folder")
     ap.add_argument("--n", type=int, default=12, help="edits per kind (colour, shape)")
     ap.add_argument("--kinds", nargs="+", default=["color", "shape"])
-    ap.add_argument("--variants", nargs="+", default=list(editing.ABLATIONS),
-                    help=f"rows to run, from: {', '.join(editing.ABLATIONS)}")
+    ap.add_argument("--variants", nargs="+", default=list(edit_eval.ABLATIONS),
+                    help=f"rows to run, from: {', '.join(edit_eval.ABLATIONS)}")
     ap.add_argument("--seed", type=int, default=0, help="edit noise seed")
     ap.add_argument("--edit-seed", type=int, default=1, help="seed of the edit set (sources, targets)")
     ap.add_argument("--threads", type=int, default=1,
@@ -46,13 +46,13 @@ def main(argv=None):
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                     help="EditConfig overrides for every variant, values as JSON (e.g. n_max=12)")
     args = ap.parse_args(argv)
-    unknown = [v for v in args.variants if v not in editing.ABLATIONS]
+    unknown = [v for v in args.variants if v not in edit_eval.ABLATIONS]
     if unknown:
-        ap.error(f"unknown variants {unknown}; choose from {list(editing.ABLATIONS)}")
+        ap.error(f"unknown variants {unknown}; choose from {list(edit_eval.ABLATIONS)}")
     torch.set_num_threads(args.threads)
     pipe = load_pipeline(args.pipeline, device=args.device)
-    edits = editing.shapes_edits(args.n, args.kinds, seed=args.edit_seed)
-    variants = {v: editing.ABLATIONS[v] for v in args.variants}
+    edits = edit_eval.shapes_edits(args.n, args.kinds, seed=args.edit_seed)
+    variants = {v: edit_eval.ABLATIONS[v] for v in args.variants}
     overrides = {}
     for item in args.set:
         key, sep, value = item.partition("=")
@@ -62,11 +62,11 @@ def main(argv=None):
             overrides[key] = json.loads(value)
         except json.JSONDecodeError:
             overrides[key] = value                      # a bare string, e.g. mask_threshold=mean
-    rows = editing.measure(pipe, edits, variants, seed=args.seed, **overrides)
-    summary = editing.summarise(rows)
+    rows = edit_eval.measure(pipe, edits, variants, seed=args.seed, **overrides)
+    summary = edit_eval.summarise(rows)
     ref = "inversion" if "inversion" in summary else next(iter(summary))
     print(f"\n{len(edits)} edits ({args.n} per kind: {', '.join(args.kinds)}), device {pipe.device}\n")
-    print(editing.results_table(summary, reference=ref))
+    print(edit_eval.results_table(summary, reference=ref))
     if args.json:
         Path(args.json).write_text(json.dumps(dict(args=vars(args), summary=summary, rows=rows),
                                               indent=1, default=str))

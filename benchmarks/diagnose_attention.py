@@ -28,13 +28,14 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from minicog import editing, flowdirector as fd, shapes  # noqa: E402
+from minicog.dit import ATTN_MAPS  # noqa: E402
 from minicog.pipeline import load_pipeline  # noqa: E402
 
 
 def object_tokens(video: np.ndarray, grid: tuple[int, int, int]) -> torch.Tensor:
     """(T', H', W') share of object pixels per video token; latent frame k covers pixel frames
     4k − 3 … 4k (frame 0 alone), as the causal VAE groups them."""
-    m = torch.from_numpy(editing.object_mask(video)).float()           # (T, H, W)
+    m = torch.from_numpy(shapes.object_mask(video)).float()            # (T, H, W)
     Tl, Hg, Wg = grid
     per = fd.per_latent_frame(m, Tl, "max")                              # (T', H, W)
     return F.adaptive_avg_pool2d(per[:, None], (Hg, Wg))[:, 0]
@@ -56,7 +57,7 @@ def main(argv=None):
     rng = np.random.default_rng(args.seed)
     combos = shapes.all_combinations()
     words = ("color", "shape")
-    kinds = fd.ATTN_MAPS
+    kinds = ATTN_MAPS
     rule = editing.EditConfig.preset("flowdirector")      # the preset's mask rule (threshold, box filter)
     # score[(kind, layer, word, t)] -> lists of per-clip numbers
     score: dict[tuple, dict[str, list]] = {}

@@ -7,7 +7,7 @@
 
 On a plain background the only thing an edit can spoil outside the object is a uniform colour,
 which every method keeps (docs/flowdirector.md §3.1), so "better preservation than FlowEdit" cannot
-show there. Here each source clip of `editing.shapes_edits` gets a *distractor*: a static shape of a
+show there. Here each source clip of `edit_eval.shapes_edits` gets a *distractor*: a static shape of a
 third colour (neither the source's nor the target's), placed where it never comes within 6 px of
 the moving object, and not named in either prompt. The model was trained on one object per clip,
 so this is out of its distribution — which is the point: FlowEdit's velocity difference is free to
@@ -33,7 +33,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from minicog import editing, flowdirector as fd, shapes  # noqa: E402
+from minicog import edit_eval, flowdirector as fd, shapes  # noqa: E402
 from minicog.pipeline import load_pipeline  # noqa: E402
 
 MARGIN = 6.0          # px between the distractor and the moving object, at every frame
@@ -66,8 +66,8 @@ def paint_out(video: np.ndarray, mask: np.ndarray, background: str, grow: int = 
 
 
 def distractor_stats(source: np.ndarray, edited: np.ndarray, mask: np.ndarray, colour: str) -> dict:
-    read = shapes._nearest(np.median(edited[mask].astype(np.float32), axis=0), shapes.COLORS)
-    return dict(kept=read == colour, psnr=editing.region_psnr(source, edited, mask))
+    read = shapes.nearest_color(np.median(edited[mask].astype(np.float32), axis=0), shapes.COLORS)
+    return dict(kept=read == colour, psnr=edit_eval.region_psnr(source, edited, mask))
 
 
 def latent_share(mask: np.ndarray, size: tuple[int, int, int]) -> torch.Tensor:
@@ -83,7 +83,7 @@ def main(argv=None):
     ap.add_argument("--edit-seed", type=int, default=7)
     ap.add_argument("--seed", type=int, default=0, help="edit noise seed (and distractor placement)")
     ap.add_argument("--variants", nargs="+", default=["flowedit", "flowdirector", "flowdirector −mask"],
-                    help=f"from: {', '.join(editing.ABLATIONS)}")
+                    help=f"from: {', '.join(edit_eval.ABLATIONS)}")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
@@ -94,15 +94,15 @@ def main(argv=None):
                          "the attention mask (`pipe.edit(..., mask=)`: the ceiling of SAFC)")
     args = ap.parse_args(argv)
     fd_overrides = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in args.set)}
-    unknown = [v for v in args.variants if v not in editing.ABLATIONS]
+    unknown = [v for v in args.variants if v not in edit_eval.ABLATIONS]
     if unknown:
-        ap.error(f"unknown variants {unknown}; choose from {list(editing.ABLATIONS)}")
+        ap.error(f"unknown variants {unknown}; choose from {list(edit_eval.ABLATIONS)}")
     torch.set_num_threads(args.threads)
     from tqdm.auto import tqdm
     pipe = load_pipeline(args.pipeline, device=args.device)
     rng = np.random.default_rng(args.seed)
     rows, skipped = [], 0
-    edits = editing.shapes_edits(args.n, seed=args.edit_seed)
+    edits = edit_eval.shapes_edits(args.n, seed=args.edit_seed)
     for e in tqdm(edits, desc="edits"):
         d = place_distractor(e, rng)
         if d is None:
@@ -111,7 +111,7 @@ def main(argv=None):
         colour, shape, r, pos = d
         bg = shapes.parse_caption(e["source"])["background"]
         src, dm = shapes.add_shape(shapes.render_caption(e["source"], rng=e["seed"]), colour, shape, r, pos)
-        ideal = editing.ideal_edit(e["target"], e["seed"])
+        ideal = edit_eval.ideal_edit(e["target"], e["seed"])
         z = pipe.encode_video(src)                                           # (1, C, T', h, w)
         outs = {"reconstruction": pipe.decode_latents(z)}
         dm_lat = latent_share(dm, tuple(z.shape[-3:]))
@@ -127,13 +127,13 @@ def main(argv=None):
                 cover[name] = (float((M * dm_lat).sum() / dm_lat.sum()), float(M.mean()))
 
         for name in args.variants:
-            method, kw = editing.ABLATIONS[name]
+            method, kw = edit_eval.ABLATIONS[name]
             run(name, method, {**fd_overrides, **kw} if method == "flowdirector" else kw)
         if args.oracle_mask:                            # the moving object's true mask
             plain = shapes.render_caption(e["source"], rng=e["seed"])
-            run("flowdirector, oracle mask", "flowdirector", fd_overrides, mask=editing.object_mask(plain))
+            run("flowdirector, oracle mask", "flowdirector", fd_overrides, mask=shapes.object_mask(plain))
         for name, out in outs.items():
-            m = editing.edit_metrics(paint_out(src, dm, bg), paint_out(out, dm, bg), e["source"],
+            m = edit_eval.edit_metrics(paint_out(src, dm, bg), paint_out(out, dm, bg), e["source"],
                                      e["source"] if name == "reconstruction" else e["target"],
                                      reference=None if name == "reconstruction" else ideal)
             on_d, on_all = cover.get(name, (float("nan"), float("nan")))

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 import minicog
-from minicog import editing, rectified_flow, shapes
+from minicog import edit, edit_eval, editing, rectified_flow, shapes
 from minicog.video import frame_grid, show_video
 from minicog.utils import FAST, seed_everything
 
@@ -181,7 +181,7 @@ for method in ("random_noise", "inversion", "flowedit"):
     def record(info, states=states, ts=ts):
         states.append(info["z"].flatten().clone())
         ts.append(float(info["t_next"] if "t_next" in info else info["t"]))
-    editing.edit_latents(pipe, x_src, SRC, TAR, seed=0, method=method, callback=record)   # presets
+    edit.edit_latents(pipe, x_src, SRC, TAR, seed=0, method=method, callback=record)   # presets
     tracks[method] = (torch.stack(states), ts)
 
 allz = torch.cat([s for s, _ in tracks.values()])
@@ -213,7 +213,7 @@ rows, vids = [], []
 for k in t0s:
     n_max = round(k * STEPS / 10)
     out = pipe.edit(source, SRC, TAR, seed=0, method="random_noise", steps=STEPS, n_max=n_max)
-    m = editing.edit_metrics(source, out, SRC, TAR, reference=editing.ideal_edit(TAR, CLIP_SEED))
+    m = edit_eval.edit_metrics(source, out, SRC, TAR, reference=edit_eval.ideal_edit(TAR, CLIP_SEED))
     vids.append(out)
     rows.append((round(float(editing.time_grid(editing.EditConfig(steps=STEPS, n_max=n_max))[STEPS - n_max]), 2),
                  m["read"]["color"], round(m["drift"], 1)))
@@ -226,7 +226,7 @@ for r in rows:
 # The measure of `benchmarks/bench_editing.py`, on a few edits here (the full table is in
 # `docs/flowdirector.md`): **success** — the oracle reads the target colour / shape;
 # **preserved** — it reads everything else as before; **drift** — how far (px) the object's
-# centre is from where the perfect edit (`editing.ideal_edit`: the target prompt rendered on the
+# centre is from where the perfect edit (`edit_eval.ideal_edit`: the target prompt rendered on the
 # source's own path) puts it, and "drift vs source" the same against the source clip (which a
 # perfect edit to a triangle misses by ~0.75 px: the box of a triangle loses its thin apex);
 # **bg PSNR** — the background outside the object;
@@ -234,11 +234,11 @@ for r in rows:
 
 # %%
 N = 2 if FAST else 8
-edits_set = editing.shapes_edits(N, seed=1)
-variants = {k: editing.ABLATIONS[k] for k in ("random_noise", "inversion", "flowedit")}
-rows = editing.measure(pipe, edits_set, variants, progress=not FAST)
-summary = editing.summarise(rows)
-print(editing.results_table(summary))
+edits_set = edit_eval.shapes_edits(N, seed=1)
+variants = {k: edit_eval.ABLATIONS[k] for k in ("random_noise", "inversion", "flowedit")}
+rows = edit_eval.measure(pipe, edits_set, variants, progress=not FAST)
+summary = edit_eval.summarise(rows)
+print(edit_eval.results_table(summary))
 assert summary["flowedit"]["drift_median"] <= summary["random_noise"]["drift_median"]
 
 # %% [markdown]

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from IPython.display import display
 
 import minicog
-from minicog import editing, flowdirector, shapes
+from minicog import edit_eval, editing, flowdirector, shapes
 from minicog.video import frame_grid, show_video
 from minicog.utils import FAST, seed_everything
 
@@ -95,7 +95,7 @@ fig.suptitle(f"attention of {src_words} (video → text), t = {t}", fontsize=10)
 # even a *perfect* object mask lowers the median drift by only 0.2–0.6 px (docs/flowdirector.md §3.1).
 
 # %%
-truth = torch.from_numpy(editing.object_mask(source)).float()[None, None]           # (1, 1, 17, 64, 64)
+truth = torch.from_numpy(shapes.object_mask(source)).float()[None, None]           # (1, 1, 17, 64, 64)
 truth_tok = F.adaptive_avg_pool3d(truth, tuple(word_maps.shape[1:]))[0, 0]           # (T', H', W')
 
 def corr(a, b):
@@ -247,12 +247,12 @@ print(f"{len(subsets)} subsets; all-subset guidance term ≈ 0:", bool(trend_all
 
 # %%
 N = 1 if FAST else 8
-rows = editing.measure(pipe, editing.shapes_edits(N, seed=1),
-                       {k: editing.ABLATIONS[k] for k in ("flowedit", "flowdirector", "flowdirector −mask",
-                                                          "flowdirector −DAG", "flowdirector −both")},
-                       progress=not FAST)
-summary = editing.summarise(rows)
-print(editing.results_table(summary, reference="flowedit"))
+rows = edit_eval.measure(pipe, edit_eval.shapes_edits(N, seed=1),
+                         {k: edit_eval.ABLATIONS[k] for k in ("flowedit", "flowdirector", "flowdirector −mask",
+                                                            "flowdirector −DAG", "flowdirector −both")},
+                         progress=not FAST)
+summary = edit_eval.summarise(rows)
+print(edit_eval.results_table(summary, reference="flowedit"))
 assert summary["flowdirector"]["bg_psnr"] >= summary["flowdirector −mask"]["bg_psnr"] - 0.5
 
 # %% [markdown]
@@ -317,7 +317,7 @@ plt.tight_layout()
 lams = [0.0, 2.0, 5.0]
 outs = [pipe.edit(square, SQ, CI, seed=0, method="flowdirector", edit_guidance=lam) for lam in lams]
 for lam, o in zip(lams, outs):
-    r = editing.edit_metrics(square, o, SQ, CI, reference=editing.ideal_edit(CI, SQ_SEED))
+    r = edit_eval.edit_metrics(square, o, SQ, CI, reference=edit_eval.ideal_edit(CI, SQ_SEED))
     print(f"λ = {lam}: oracle reads {r['read']['shape']:7s} | drift {r['drift']:.2f} px")
 fig = frame_grid([square] + outs, ["source"] + [f"λ = {lam}" for lam in lams], max_frames=6, scale=0.8)
 
@@ -340,13 +340,13 @@ def keep_last_mask(name):
 
 runs = {"flowedit": dict(method="flowedit"),
         "flowdirector": dict(method="flowdirector", callback=keep_last_mask("attention")),
-        "flowdirector, true mask": dict(method="flowdirector", mask=editing.object_mask(source),
+        "flowdirector, true mask": dict(method="flowdirector", mask=shapes.object_mask(source),
                                         callback=keep_last_mask("true"))}
 edited = {name: pipe.edit(two, SRC, TAR_C, seed=0, **kw) for name, kw in runs.items()}
 recon = pipe.decode_latents(pipe.encode_video(two))
 
 # PSNR inside the square's own pixels, against the source
-psnrs = {name: editing.region_psnr(two, v, square_px) for name, v in {"VAE reconstruction": recon, **edited}.items()}
+psnrs = {name: edit_eval.region_psnr(two, v, square_px) for name, v in {"VAE reconstruction": recon, **edited}.items()}
 for name, p in psnrs.items():
     print(f"{name:25s} square PSNR {p:5.1f} dB")
 fig = frame_grid([two] + list(edited.values()), ["source + square"] + list(edited), max_frames=6, scale=0.8)
@@ -403,8 +403,8 @@ def on_edit(_):
             extra = dict(edit_guidance=lam_box.value) if method_box.value in ("flowedit", "flowdirector") else {}
             out_clip = pipe.edit(clip, src_box.value, tar_box.value, seed=seed_box.value,
                                  method=method_box.value, **extra)
-            r = editing.edit_metrics(clip, out_clip, src_box.value, tar_box.value,
-                                     reference=editing.ideal_edit(tar_box.value, seed_box.value))
+            r = edit_eval.edit_metrics(clip, out_clip, src_box.value, tar_box.value,
+                                       reference=edit_eval.ideal_edit(tar_box.value, seed_box.value))
             show_video([clip, out_clip], ["source", f"{method_box.value}"], width=192)
             print(f"oracle reads {r['read']} | success {r['success']} | drift {r['drift']:.1f} px | "
                   f"background PSNR {r['bg_psnr']:.1f} dB")
