@@ -27,12 +27,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from minicog.causal_vae import CausalVAE, minicog_to_diffusers  # noqa: E402
+
 
 def build(args, folder: Path):
     """Write a diffusers VAE folder with the chosen weights (once) and load both implementations."""
-    from diffusers import AutoencoderKLCogVideoX
+    from diffusers import AutoencoderKLCogVideoX      # lazy: the oracle is optional
 
-    from minicog.causal_vae import CausalVAE, minicog_to_diffusers
     if not (folder / "config.json").exists():
         if args.preset == "tiny":
             vae = CausalVAE.from_pretrained("tiny")

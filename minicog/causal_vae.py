@@ -21,23 +21,22 @@ Module names are minicog's own; `from_diffusers` renames the diffusers keys (`_R
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Callable
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from einops import rearrange
 
-from .utils import (check_state_keys, load_diffusers_folder, load_safetensors, load_state_dict_strict,
-                    save_safetensors_atomic, write_json_atomic)
-
-TINY_VAE_DIR = Path(__file__).resolve().parents[1] / "assets" / "tiny" / "vae"
+from .sizes import check_frames
+from .utils import (asset_folder, check_state_keys, load_diffusers_folder, load_model_folder,
+                    load_state_dict_strict, save_safetensors_atomic, write_json_atomic)
 
 
 # ----------------------------------------------------------------------------- config
@@ -409,6 +408,15 @@ def _chunks(n: int, size: int | None) -> list[tuple[int, int]]:
     return [(0, size + extra)] + [(s, s + size) for s in range(size + extra, n, size)]
 
 
+def _tile_fits(px: int, overlap: float, s: int) -> bool:
+    """Whether tiles of `px` pixels with this overlap line up in the tiled encode and decode (ours and
+    diffusers'): the stride of the input tiles equals what is kept of each output tile."""
+    lat = px // s
+    decode_ok = int(lat * (1 - overlap)) * s == px - int(px * overlap)
+    encode_ok = int(px * (1 - overlap)) == (lat - int(lat * overlap)) * s
+    return decode_ok and encode_ok
+
+
 def _blend(a: torch.Tensor, b: torch.Tensor, extent: int, dim: int) -> None:
     """Cross-fade the start of tile b (in place) with the end of its neighbour a along `dim`."""
     extent = min(a.shape[dim], b.shape[dim], extent)
@@ -504,12 +512,26 @@ class CausalVAE(nn.Module):
     def disable_tiling(self) -> None:
         self.use_tiling = False
 
+    def check_tiles_line_up(self, tile_height: int, tile_width: int, overlap_height: float = 1 / 6,
+                            overlap_width: float = 1 / 5) -> None:
+        """Refuse tile sizes whose overlap does not fall on whole latent pixels: the tiles would not line
+        up and the video would change size (as in diffusers, whose tiling has the same arithmetic).
+        `enable_tiling` allows them; the scaled pipeline checks first and suggests sizes that work."""
+        s = self.spatial_compression
+        for name, px, ov in (("tile_height", tile_height, overlap_height), ("tile_width", tile_width, overlap_width)):
+            if px % s == 0 and px >= 2 * s and not _tile_fits(px, ov, s):
+                good = [p for p in range(2 * s, 4 * px + 1, s) if _tile_fits(p, ov, s)]
+                near = sorted(good, key=lambda p: abs(p - px))[:3]
+                raise ValueError(f"{name}={px} px with overlap {ov:.3g} does not tile evenly (after rounding to "
+                                 f"latent pixels the tile stride and the kept part of each tile differ, so the "
+                                 f"tiles would not line up and the video would change size); use e.g. "
+                                 f"{name} in {sorted(near)}")
+
     # -------- validation
     def _check_video_dims(self, frames: int, height: int, width: int) -> None:
-        t, s = self.temporal_compression, self.spatial_compression
-        if frames < 1 or (frames - 1) % t:
-            raise ValueError(f"a clip must have 1+{t}k frames (1, {1 + t}, {1 + 2 * t}, ...), got {frames}; "
-                             f"trim or pad it, e.g. to {1 + (max(frames, 1) - 1) // t * t} frames")
+        s = self.spatial_compression
+        check_frames(frames, self.temporal_compression, name="a clip's frames")
+        # the VAE alone needs multiples of its own 8x (the 16 of `sizes.check_side` adds the DiT's patches)
         if height % s or width % s:
             raise ValueError(f"frame size {height}x{width} is not a multiple of {s}; "
                              f"resize or crop it, e.g. to {height // s * s}x{width // s * s}")
@@ -522,13 +544,16 @@ class CausalVAE(nn.Module):
             raise ValueError(f"{what} must have {channels} channels (dim 1 of (B, C, T, H, W)), "
                              f"got shape {tuple(x.shape)}")
 
-    # -------- frame-chunked passes (conv cache between chunks)
-    def _encode_frames(self, x: torch.Tensor) -> torch.Tensor:
+    # -------- frame-chunked passes (conv cache between chunks), on a whole frame or on one tile
+    def encode_frames(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, 3, 1+4k, H, W) -> moments (B, 2·C_lat, 1+k, H/8, W/8), `chunk_sample_frames` at a time."""
         with conv_cache(self.encoder):
             return torch.cat([self.encoder(x[:, :, a:b], first=(a == 0))
                               for a, b in _chunks(x.shape[2], self.chunk_sample_frames)], dim=2)
 
-    def _decode_frames(self, z: torch.Tensor) -> torch.Tensor:
+    def decode_frames(self, z: torch.Tensor) -> torch.Tensor:
+        """z (B, C_lat, 1+k, h, w) -> video (B, 3, 1+4k, 8h, 8w), `chunk_latent_frames` at a time. `decode`
+        runs it on the whole frame or on each spatial tile."""
         with conv_cache(self.decoder):
             return torch.cat([self.decoder(z[:, :, a:b], first=(a == 0))
                               for a, b in _chunks(z.shape[2], self.chunk_latent_frames)], dim=2)
@@ -562,19 +587,25 @@ class CausalVAE(nn.Module):
         th, tw = self.tile_sample_height, self.tile_sample_width
         if self.use_tiling and (x.shape[-2] > th or x.shape[-1] > tw):
             s = self.spatial_compression
-            moments = self._tiled(x, self._encode_frames, (th, tw), (th // s, tw // s))
+            moments = self._tiled(x, self.encode_frames, (th, tw), (th // s, tw // s))
         else:
-            moments = self._encode_frames(x)
+            moments = self.encode_frames(x)
         return DiagonalGaussian(moments)
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """z (B, C_lat, 1+k, h, w) (unscaled) -> video (B, 3, 1+4k, 8h, 8w), roughly in [-1, 1]."""
+    def decode(self, z: torch.Tensor, decode_frames: Callable[[torch.Tensor], torch.Tensor] | None = None
+               ) -> torch.Tensor:
+        """z (B, C_lat, 1+k, h, w) (unscaled) -> video (B, 3, 1+4k, 8h, 8w), roughly in [-1, 1].
+
+        `decode_frames` (default `self.decode_frames`) decodes the whole frame, or each tile with tiling
+        on: a hook for tools that watch or replace the per-tile pass (`minicog.memory` traces each tile
+        shape once with it)."""
         self._check_input(z, self.latent_channels, "decode input z")
+        decode_frames = decode_frames or self.decode_frames
         s = self.spatial_compression
         th, tw = self.tile_sample_height // s, self.tile_sample_width // s
         if self.use_tiling and (z.shape[-2] > th or z.shape[-1] > tw):
-            return self._tiled(z, self._decode_frames, (th, tw), (th * s, tw * s))
-        return self._decode_frames(z)
+            return self._tiled(z, decode_frames, (th, tw), (th * s, tw * s))
+        return decode_frames(z)
 
     def forward(self, x: torch.Tensor, sample_posterior: bool = True,
                 generator: torch.Generator | None = None) -> tuple[torch.Tensor, DiagonalGaussian]:
@@ -585,8 +616,8 @@ class CausalVAE(nn.Module):
 
     # -------- checkpoints
     @classmethod
-    def from_diffusers(cls, folder: str | os.PathLike, dtype: torch.dtype | None = None,
-                       device: str | torch.device | None = None) -> "CausalVAE":
+    def from_diffusers(cls, folder: str | os.PathLike, device: str | torch.device | None = None,
+                       dtype: torch.dtype | None = None) -> "CausalVAE":
         """Build from a diffusers-layout folder (config.json + diffusion_pytorch_model.safetensors,
         or shards + index json), e.g. `<CogVideoX-2b>/vae`."""
         cfg_dict, state = load_diffusers_folder(folder, kind="VAE")
@@ -610,24 +641,15 @@ class CausalVAE(nn.Module):
         return folder
 
     @classmethod
-    def from_pretrained(cls, folder: str | os.PathLike = "tiny", device: str | torch.device | None = None
-                        ) -> "CausalVAE":
+    def from_pretrained(cls, folder: str | os.PathLike = "tiny", device: str | torch.device | None = None,
+                        dtype: torch.dtype | None = None) -> "CausalVAE":
         """Load a minicog-format folder (`save_pretrained`); "tiny" is the shipped Shapes VAE."""
-        folder = TINY_VAE_DIR if str(folder) == "tiny" else Path(folder)
+        folder = asset_folder(folder, "vae")
         if not folder.is_dir():
             raise FileNotFoundError(f"VAE folder {str(folder)!r} does not exist; pass a folder written "
                                     "by CausalVAE.save_pretrained (or 'tiny'); for diffusers weights "
                                     "use CausalVAE.from_diffusers")
-        cfg_path, weights = folder / "config.json", folder / "model.safetensors"
-        if not cfg_path.is_file() or not weights.is_file():
-            hint = (" (this looks like a diffusers folder: use CausalVAE.from_diffusers)"
-                    if (folder / "diffusion_pytorch_model.safetensors").exists() else "")
-            raise FileNotFoundError(f"VAE folder {str(folder)!r} needs config.json and model.safetensors"
-                                    f"{hint}; it holds {sorted(p.name for p in folder.iterdir())}")
-        cfg = json.loads(cfg_path.read_text())
-        known = {f.name for f in fields(VAEConfig)}
-        if set(cfg) - known:
-            raise ValueError(f"{cfg_path} has unknown VAEConfig fields {sorted(set(cfg) - known)}")
-        model = cls(VAEConfig(**cfg))
-        load_state_dict_strict(model, load_safetensors(weights), what=f"VAE checkpoint {weights}")
-        return model.to(device) if device is not None else model
+        config, state = load_model_folder(folder, VAEConfig, "CausalVAE")
+        model = cls(config)
+        load_state_dict_strict(model, state, what=f"VAE checkpoint {folder / 'model.safetensors'}")
+        return model.to(device=device, dtype=dtype)

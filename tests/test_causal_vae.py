@@ -5,7 +5,7 @@ import random
 import pytest
 import torch
 
-from minicog.causal_vae import (TINY_VAE_DIR, CausalConv3d, CausalVAE, VAEConfig, conv_cache, diffusers_to_minicog,
+from minicog.causal_vae import (CausalConv3d, CausalVAE, VAEConfig, conv_cache, diffusers_to_minicog,
                                 minicog_to_diffusers)
 
 diffusers = pytest.importorskip("diffusers")
@@ -87,6 +87,9 @@ def test_parity_with_diffusers_tiling():
         assert rel_err(m, m_ref) < TOL
         z = torch.randn(1, kwargs["latent_channels"], m.shape[2], 64 // s, 96 // s)
         v_ref, v = ref.decode(z).sample, vae.decode(z)
+        tiles = []                         # the public per-tile hook (minicog.memory traces tiles with it)
+        hooked = vae.decode(z, decode_frames=lambda t: tiles.append(tuple(t.shape)) or vae.decode_frames(t))
+    assert torch.equal(hooked, v) and len(tiles) > 1 and all(t[-2:] <= (32 // s, 32 // s) for t in tiles)
     assert v.shape == v_ref.shape == (1, 3, 9, 64, 96)
     assert rel_err(v, v_ref) < TOL
     # tiles are a (blended) approximation of the untiled pass, not a copy of it
@@ -160,7 +163,7 @@ def test_key_renames_roundtrip():
 def test_input_validation():
     vae = CausalVAE(VAEConfig.tiny()).eval()
     assert (vae.spatial_compression, vae.temporal_compression) == (8, 4)
-    with pytest.raises(ValueError, match="1\\+4k frames"):
+    with pytest.raises(ValueError, match="1\\+4k"):
         vae.encode(torch.zeros(1, 3, 8, 64, 64))
     with pytest.raises(ValueError, match="multiple of 8"):
         vae.encode(torch.zeros(1, 3, 9, 60, 64))
@@ -267,6 +270,13 @@ def test_save_and_from_pretrained(tmp_path):
         assert torch.equal(back.encode(x).mean, vae.encode(x).mean)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         CausalVAE.from_pretrained(tmp_path / "missing")
+    assert next(CausalVAE.from_pretrained(tmp_path / "v", dtype=torch.float64).parameters()).dtype == torch.float64
+    cfg = json.loads((tmp_path / "v" / "config.json").read_text())
+    (tmp_path / "v" / "config.json").write_text(json.dumps({**cfg, "_note": "metadata is skipped"}))
+    assert CausalVAE.from_pretrained(tmp_path / "v").config == vae.config
+    (tmp_path / "v" / "config.json").write_text(json.dumps({**cfg, "latent_chanels": 4}))
+    with pytest.raises(ValueError, match="unknown VAEConfig fields"):      # a typo is an error, not a default
+        CausalVAE.from_pretrained(tmp_path / "v")
 
 
 def test_training_reduces_loss(tmp_path):
