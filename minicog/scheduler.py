@@ -15,9 +15,10 @@ and sampled with deterministic DDIM (Song et al. 2021, eq. 12, η = 0) on "trail
 optionally, the official pipeline's "dynamic CFG".
 
 `CogVideoXDDIM` re-implements diffusers' `CogVideoXDDIMScheduler` (without importing diffusers) from the
-same `scheduler/scheduler_config.json` and matches it step for step. `v_to_velocity` converts the model's
-v-prediction into a rectified-flow velocity in minicog's convention, so the RF machinery
-(`minicog.rectified_flow`, editing, FlowDirector) can drive the pretrained model too.
+same `scheduler/scheduler_config.json` and matches it step for step. `rf_velocity` (the one copy of the
+VP → RF conversion) turns the model's v-prediction into a rectified-flow velocity in minicog's
+convention, so the RF machinery (`minicog.rectified_flow`, editing, FlowDirector) can drive the
+pretrained model too: `CogVideoX.velocity` and `velocity_model` both call it.
 """
 from __future__ import annotations
 
@@ -28,7 +29,6 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -72,6 +72,18 @@ class SchedulerConfig:
             raise ValueError(f"prediction_type {self.prediction_type!r} is not supported; use one of {_PREDICTIONS}")
         if self.num_train_timesteps < 1:
             raise ValueError(f"num_train_timesteps must be >= 1, got {self.num_train_timesteps}")
+
+    @classmethod
+    def from_diffusers_config(cls, config: dict) -> "SchedulerConfig":
+        """From a diffusers scheduler config dict: keys starting with "_" are metadata and skipped;
+        diffusers keys this sampler does not use are ignored with a warning, like diffusers does.
+        (The package's `utils.config_from_dict` refuses unknown keys instead; diffusers' scheduler
+        configs carry keys of other schedulers, so this one loader warns — see issue 22.)"""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(k for k in config if not k.startswith("_") and k not in fields)
+        if unknown:
+            warnings.warn(f"ignoring unknown scheduler config keys: {unknown}")
+        return cls(**{k: v for k, v in config.items() if k in fields})
 
 
 def _scaled_linear_betas(cfg: SchedulerConfig) -> torch.Tensor:
@@ -139,6 +151,12 @@ def model_timesteps(t: int | torch.Tensor, batch: int, device: torch.device | st
     return torch.as_tensor(t, dtype=torch.int64, device=device).reshape(()).expand(batch)
 
 
+def _velocity_from_v(x_t: torch.Tensor, v: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """u = ε̂ − x̂0 = (b − a)·x_t + (a + b)·v for a VP state x_t = a·x0 + b·ε and v = a·ε − b·x0
+    (derivation in `CogVideoXDDIM.v_to_velocity`)."""
+    return (b - a) * x_t + (a + b) * v
+
+
 class CogVideoXDDIM:
     """Deterministic (η = 0) DDIM for CogVideoX, equal to diffusers' CogVideoXDDIMScheduler.
 
@@ -182,7 +200,7 @@ class CogVideoXDDIM:
     @classmethod
     def from_config(cls, config: dict | SchedulerConfig) -> "CogVideoXDDIM":
         """From a diffusers scheduler config dict (keys starting with "_" are metadata and skipped;
-        unknown keys are ignored with a warning, like diffusers does)."""
+        unknown keys are ignored with a warning: `SchedulerConfig.from_diffusers_config`)."""
         if isinstance(config, SchedulerConfig):
             return cls(config)
         if not isinstance(config, dict):
@@ -190,11 +208,7 @@ class CogVideoXDDIM:
         cls_name = config.get("_class_name")
         if cls_name not in (None, "CogVideoXDDIMScheduler", "CogVideoXDPMScheduler", "DDIMScheduler"):
             warnings.warn(f"config is for {cls_name}; building a CogVideoX DDIM sampler from it anyway")
-        fields = {f.name for f in dataclasses.fields(SchedulerConfig)}
-        unknown = sorted(k for k in config if not k.startswith("_") and k not in fields)
-        if unknown:
-            warnings.warn(f"ignoring unknown scheduler config keys: {unknown}")
-        return cls(SchedulerConfig(**{k: v for k, v in config.items() if k in fields}))
+        return cls(SchedulerConfig.from_diffusers_config(config))
 
     @classmethod
     def from_folder(cls, folder: str | os.PathLike) -> "CogVideoXDDIM":
@@ -363,7 +377,7 @@ class CogVideoXDDIM:
         dz/ds along the path is
             u = ε̂ − x̂0 = (b − a)·x_t + (a + b)·v.
         For the exact v of a known (x0, ε) this is exactly ε − x0. With `vp_to_rf` / `rf_to_vp` the
-        pretrained model becomes an RF velocity model (see `velocity_model`), and DDIM (η = 0) is then
+        pretrained model becomes an RF velocity model (`rf_velocity`), and DDIM (η = 0) is then
         *exactly* RF Euler: both move along the line (1 − s)·x̂0 + s·ε̂ through the current state, so
         Euler on the grid s_i = rf_time(t_i), ending at s = 0, reproduces the DDIM loop (tested).
         `sample` is the VP state x_t the model was given; t is a scalar or (B,) per-sample timesteps."""
@@ -373,22 +387,45 @@ class CogVideoXDDIM:
             warnings.warn(f"this scheduler's prediction_type is {self.config.prediction_type!r}, "
                           "but v_to_velocity assumes a v-prediction model output")
         a, b = self._ab(t, sample)
-        return ((b - a) * sample + (a + b) * v_pred).to(sample.dtype)
+        return _velocity_from_v(sample, v_pred, a, b).to(sample.dtype)
+
+    def rf_velocity(self, model, z: torch.Tensor, s: float | torch.Tensor, cond, clamp_low: bool = False,
+                    model_dtype: torch.dtype | None = None, out_dtype: torch.dtype | None = None) -> torch.Tensor:
+        """The rectified-flow velocity u(z, s) of a v-prediction model `model(x_t, timestep (B,), cond)`
+        (DDPM timesteps) at RF state z (B, ...) and RF time s (a scalar or (B,), 0 = data, 1 = noise).
+
+        For RF time s the VP state is x_t = (a + b)·z with a = (1 − s)/r, b = s/r, r = sqrt((1 − s)² + s²)
+        (so a² + b² = 1 and b/a = s/(1 − s)); the model runs at the fractional DDPM timestep of the same
+        noise level (`timestep_for_rf_time`) and its v becomes u = (b − a)·x_t + (a + b)·v (`v_to_velocity`).
+        a, b, and u are computed in float64.
+
+        The two callers differ at the ends, each on purpose (their numbers are kept):
+        * the low end: RF time below s(0) = rf_time(0) ≈ 0.05 is cleaner than any training timestep.
+          `CogVideoX.velocity` (clamp_low=True) queries the model at timestep 0 there, because RF editors
+          (FlowEdit, inversion) evaluate it all the way down to s = 0; `velocity_model` (clamp_low=False)
+          refuses such s, because the DDIM grid it reproduces never evaluates below s(0).
+        * the dtypes: the pipeline's state goes to its model in `model_dtype` (bf16 on a GPU) and u comes
+          back as `out_dtype` float32 for the fp32 ODE; the plain wrapper keeps z's dtype for both."""
+        s = torch.as_tensor(s, dtype=torch.float64).detach().reshape(-1).cpu()
+        if s.numel() == 1:
+            s = s.expand(z.shape[0])
+        if s.shape != (z.shape[0],):
+            raise ValueError(f"t must be a scalar or (B,)=({z.shape[0]},) RF times, got shape {tuple(s.shape)}")
+        if ((s < 0) | (s > 1)).any():
+            raise ValueError(f"RF time must lie in [0, 1] (0 = data, 1 = noise), got {s.tolist()}")
+        timestep = self.timestep_for_rf_time(s.clamp(min=float(self.rf_time(0))) if clamp_low else s)  # (B,)
+        shape = (-1, *([1] * (z.ndim - 1)))
+        norm = ((1 - s) ** 2 + s ** 2).rsqrt()
+        a = ((1 - s) * norm).reshape(shape).to(z.device)                       # (B, 1, ..., 1)
+        b = (s * norm).reshape(shape).to(z.device)
+        x_t = ((a + b) * z.double()).to(model_dtype or z.dtype)               # the VP state
+        v = model(x_t, timestep.to(z.device, torch.float32), cond).double()
+        return _velocity_from_v(x_t.double(), v, a, b).to(out_dtype or z.dtype)
 
     def velocity_model(self, model):
         """Wrap a v-prediction model `model(x_t, timestep (B,), cond)` (DDPM timesteps) into a minicog
-        velocity model `f(z, s (B,), cond)` on RF states and times, usable with `rectified_flow.sample`:
-        x_t = rf_to_vp(z, s), timestep = timestep_for_rf_time(s) (fractional), u = v_to_velocity."""
+        velocity model `f(z, s (B,), cond)` on RF states and times, usable with `rectified_flow.sample`
+        (`rf_velocity` with the state's dtype, refusing s below rf_time(0))."""
         def f(z, s, cond):
-            s = torch.as_tensor(s, dtype=torch.float64).reshape(-1).cpu()
-            if s.numel() == 1:
-                s = s.expand(z.shape[0])
-            t = self.timestep_for_rf_time(s)                      # (B,) fractional DDPM timesteps
-            shape = (-1, *([1] * (z.ndim - 1)))
-            ab = 1 / ((1 - s) ** 2 + s ** 2).sqrt()               # a + b
-            a = ((1 - s) * ab).reshape(shape).to(z.device)
-            b = (s * ab).reshape(shape).to(z.device)
-            x_t = ((a + b) * z).to(z.dtype)
-            v = model(x_t, t.to(device=z.device, dtype=torch.float32), cond)
-            return ((b - a) * x_t + (a + b) * v).to(z.dtype)
+            return self.rf_velocity(model, z, s, cond)
         return f

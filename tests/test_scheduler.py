@@ -199,3 +199,35 @@ def test_from_folder_and_bad_input(tmp_path):
     with pytest.raises(ValueError, match="num_inference_steps"):
         s.set_timesteps(0)
     assert math.isfinite(float(s.rf_time(0)))
+
+
+def test_rf_velocity_ends_and_dtypes():
+    """The one VP → RF conversion: below s(0) = rf_time(0) the pipeline's form (clamp_low=True) queries
+    timestep 0, the plain `velocity_model` refuses; model_dtype / out_dtype set the model's input and u."""
+    s = CogVideoXDDIM.from_config(COG_2B)
+    seen = []
+
+    def v_model(x_t, t, cond):
+        seen.append((x_t.dtype, t.clone()))
+        return 0.5 * x_t + cond
+
+    z = torch.randn(2, 3, 4, generator=torch.Generator().manual_seed(0))
+    u = s.rf_velocity(v_model, z, torch.tensor([0.0, 0.5]), 0.1, clamp_low=True, model_dtype=torch.float64,
+                      out_dtype=torch.float32)
+    assert u.dtype == torch.float32 and seen[-1][0] == torch.float64 and seen[-1][1][0] == 0.0
+    # at s = 0 the state is the data (a = 1, b = 0): u = v − x
+    torch.testing.assert_close(u[0], (0.5 * z[0].double() + 0.1 - z[0].double()).float())
+    with pytest.raises(ValueError, match="RF time must lie in"):
+        s.velocity_model(v_model)(z, torch.tensor([0.0, 0.5]), 0.1)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        s.rf_velocity(v_model, z, 1.5, 0.1, clamp_low=True)
+    # the plain wrapper keeps the state's dtype and equals the pipeline's form where both are defined
+    grid = torch.tensor([0.9, 0.3])
+    torch.testing.assert_close(s.velocity_model(v_model)(z, grid, 0.1),
+                               s.rf_velocity(v_model, z, grid, 0.1, clamp_low=True), rtol=0, atol=0)
+
+
+def test_unknown_diffusers_keys_warn_through_one_loader():
+    with pytest.warns(UserWarning, match=r"ignoring unknown scheduler config keys: \['thresholding'\]"):
+        cfg = SchedulerConfig.from_diffusers_config({**COG_2B, "thresholding": False, "_class_name": "X"})
+    assert cfg == SchedulerConfig.cogvideox_2b()
