@@ -30,7 +30,7 @@ import os
 import sys
 import time
 import warnings
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -38,10 +38,21 @@ import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn as nn
+from safetensors import safe_open
+from tqdm.auto import tqdm
 
-from .frame_pack import latent_length, pack, valid_length
-from .utils import (autocast, load_safetensors, load_state_dict_strict, resolve_device,
-                    save_safetensors_atomic, write_json_atomic)
+from . import shapes
+from .causal_vae import CausalVAE
+from .data import LatentCache, holdout_captions
+from .dit import DiTConfig, VideoDiT
+from .frame_pack import pack
+from .pipeline import Pipeline, PipelineConfig
+from .rectified_flow import TimestepSampler, rf_loss, to_model_timestep
+from .sizes import check_frames, check_size, latent_length
+from .text_encoder import TextEncoderConfig, TinyTextEncoder, WordTokenizer
+from .utils import (ASSETS, asset_folder, autocast, config_from_dict, load_safetensors,
+                    load_state_dict_strict, resolve_device, save_safetensors_atomic, write_json_atomic)
+from .video import save_video
 
 SAMPLE_PROMPTS = ("a red circle moving left on a black background",
                   "a blue square moving up on a white background",
@@ -63,7 +74,6 @@ class Stage:
     clips: tuple[int, ...] | None = None
 
     def __post_init__(self):
-        from .shapes import check_frames, check_size
         self.frames = tuple(check_frames(int(f)) for f in self.frames)
         check_size(self.size)
         for name in ("mix", "clips"):
@@ -89,7 +99,7 @@ class Stage:
 @dataclass
 class TrainConfig:
     out_dir: str = "runs/tiny"
-    data: str = "shapes"                 # "shapes" or a folder of clips + captions (see ClipFolder)
+    data: str = "shapes"                 # "shapes" or a folder of clips + captions (see data.ClipFolder)
     vae: str = "assets/tiny/vae"         # CausalVAE folder (frozen)
     dit: str = "tiny"                    # DiTConfig preset name
     dit_overrides: dict = field(default_factory=dict)
@@ -156,20 +166,20 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown TrainConfig fields {sorted(unknown)}; known: {sorted(known)}")
-        return cls(**d)
+        """The inverse of `to_dict` (e.g. a run's train_config.json); unknown keys are an error
+        (`utils.config_from_dict`, the package's one policy)."""
+        return config_from_dict(cls, d, "TrainConfig")
 
     # ------------------------------------------------------------------ presets
+    # Each preset spells out its whole recipe; `**kw` overrides any field. The shipped model is the
+    # chain tiny → tiny_finetune → tiny_finetune2 → tiny_finetune3: each stage starts (`init`) from
+    # the previous run's export and reuses the first run's cached latents.
     @classmethod
     def tiny(cls, **kw) -> "TrainConfig":
         """The shipped tiny model: progressive 32 px → 64 px, images + 9- and 17-frame clips mixed."""
-        stages = [Stage(until=800, size=32, frames=(1, 9, 17), mix=(0.2, 0.3, 0.5)),
-                  Stage(until=4000, size=64, frames=(1, 9, 17), mix=(0.1, 0.2, 0.7))]
-        return cls(**{**dict(out_dir="runs/tiny", stages=stages, num_clips=4096, batch_size=32,
-                             lr=1e-3, warmup=100, sample_every=500, save_every=250), **kw})
+        return cls.from_dict({**dict(out_dir="runs/tiny", stages=progressive_stages(), num_clips=4096,
+                                     batch_size=32, lr=1e-3, warmup=100, sample_every=500,
+                                     save_every=250), **kw})
 
     @classmethod
     def tiny_finetune(cls, **kw) -> "TrainConfig":
@@ -177,259 +187,70 @@ class TrainConfig:
         on at 64 px with a fresh optimiser, a third of the learning rate decaying to a tenth of that,
         and a shorter EMA — a cool-down that is what sharpens the squares (docs/training.md). Reuses
         the latents of the `tiny` run (runs/tiny/latents) when they are there."""
-        stages = [Stage(until=3000, size=64, frames=(1, 9, 17), mix=(0.1, 0.2, 0.7))]
-        return cls.tiny(**{**dict(out_dir="runs/tiny_ft", init="runs/tiny", latent_dir="runs/tiny/latents",
-                                  stages=stages, lr=3e-4, warmup=50, ema_decay=0.998, seed=1), **kw})
+        return cls.from_dict({**dict(out_dir="runs/tiny_ft", init="runs/tiny", latent_dir="runs/tiny/latents",
+                                     stages=cooldown_stages(until=3000), num_clips=4096, batch_size=32,
+                                     lr=3e-4, warmup=50, ema_decay=0.998, seed=1, sample_every=500,
+                                     save_every=250), **kw})
 
     @classmethod
     def tiny_finetune2(cls, **kw) -> "TrainConfig":
         """Stage 4 of the shipped model: a second, longer cool-down from the exported stage-3 run
         (runs/tiny_ft): 9000 steps, lr 2e-4 decaying to 1e-5, EMA 0.999, new batch draws (seed 2)."""
-        stages = [replace(s, until=9000) for s in cls.tiny_finetune().stages]   # stage 3's, longer
-        return cls.tiny_finetune(**{**dict(out_dir="runs/tiny_ft2", init="runs/tiny_ft", stages=stages,
-                                           lr=2e-4, min_lr_ratio=0.05, ema_decay=0.999, seed=2), **kw})
+        return cls.from_dict({**dict(out_dir="runs/tiny_ft2", init="runs/tiny_ft", latent_dir="runs/tiny/latents",
+                                     stages=cooldown_stages(until=9000), num_clips=4096, batch_size=32,
+                                     lr=2e-4, min_lr_ratio=0.05, warmup=50, ema_decay=0.999, seed=2,
+                                     sample_every=500, save_every=250), **kw})
 
     @classmethod
     def tiny_finetune3(cls, **kw) -> "TrainConfig":
         """Stage 5 of the shipped model: a third cool-down from the exported stage-4 run
         (runs/tiny_ft2): 7000 steps, lr 1e-4 decaying to 5e-6, EMA 0.999, new batch draws (seed 3)."""
-        stages = [replace(s, until=7000) for s in cls.tiny_finetune().stages]
-        return cls.tiny_finetune2(**{**dict(out_dir="runs/tiny_ft3", init="runs/tiny_ft2", stages=stages,
-                                            lr=1e-4, seed=3), **kw})
+        return cls.from_dict({**dict(out_dir="runs/tiny_ft3", init="runs/tiny_ft2", latent_dir="runs/tiny/latents",
+                                     stages=cooldown_stages(until=7000), num_clips=4096, batch_size=32,
+                                     lr=1e-4, min_lr_ratio=0.05, warmup=50, ema_decay=0.999, seed=3,
+                                     sample_every=500, save_every=250), **kw})
 
     @classmethod
     def fast(cls, **kw) -> "TrainConfig":
         """A short run for notebooks and CI: a few dozen steps, the same stages in small."""
         stages = [Stage(until=10, size=32, frames=(1, 9), mix=(0.3, 0.7)),
                   Stage(until=30, size=64, frames=(1, 9, 17), mix=(0.1, 0.3, 0.6))]
-        return cls(**{**dict(out_dir="runs/fast", stages=stages, num_clips=64, batch_size=8,
-                             warmup=5, ema_decay=0.9, sample_every=0, save_every=30, log_every=1,
-                             sample_steps=4, sample_prompts=list(SAMPLE_PROMPTS[:2])), **kw})
+        return cls.from_dict({**dict(out_dir="runs/fast", stages=stages, num_clips=64, batch_size=8,
+                                     warmup=5, ema_decay=0.9, sample_every=0, save_every=30, log_every=1,
+                                     sample_steps=4, sample_prompts=list(SAMPLE_PROMPTS[:2])), **kw})
 
     @classmethod
     def holdout_experiment(cls, **kw) -> "TrainConfig":
-        """`tiny` with 24 of the 216 combinations never shown (compositional generalisation)."""
-        return cls.tiny(**{**dict(out_dir="runs/holdout", holdout=holdout_captions()), **kw})
+        """The `tiny` recipe with 24 of the 216 combinations never shown (compositional
+        generalisation)."""
+        return cls.from_dict({**dict(out_dir="runs/holdout", holdout=holdout_captions(),
+                                     stages=progressive_stages(), num_clips=4096, batch_size=32, lr=1e-3,
+                                     warmup=100, sample_every=500, save_every=250), **kw})
 
     @classmethod
     def folder(cls, data: str = "clips", **kw) -> "TrainConfig":
-        """Real clips from a folder (see ClipFolder); the same schedule as `tiny`."""
-        return cls.tiny(**{**dict(out_dir="runs/folder", data=data, sample_prompts=[]), **kw})
+        """Real clips from a folder (see data.ClipFolder) with the `tiny` recipe; no sample prompts."""
+        return cls.from_dict({**dict(out_dir="runs/folder", data=data, sample_prompts=[],
+                                     stages=progressive_stages(), num_clips=4096, batch_size=32, lr=1e-3,
+                                     warmup=100, sample_every=500, save_every=250), **kw})
+
+
+def progressive_stages() -> list[Stage]:
+    """The shipped schedule (CogVideoX's progressive training): 800 steps at 32 px, then 64 px to
+    step 4000; images and 9- and 17-frame clips mixed, more long clips at 64 px."""
+    return [Stage(until=800, size=32, frames=(1, 9, 17), mix=(0.2, 0.3, 0.5)),
+            Stage(until=4000, size=64, frames=(1, 9, 17), mix=(0.1, 0.2, 0.7))]
+
+
+def cooldown_stages(until: int) -> list[Stage]:
+    """A fine-tuning cool-down: one stage at 64 px with the mix of the last progressive stage."""
+    return [Stage(until=until, size=64, frames=(1, 9, 17), mix=(0.1, 0.2, 0.7))]
 
 
 PRESETS = {"tiny": TrainConfig.tiny, "tiny_finetune": TrainConfig.tiny_finetune,
            "tiny_finetune2": TrainConfig.tiny_finetune2,
            "tiny_finetune3": TrainConfig.tiny_finetune3, "fast": TrainConfig.fast,
            "holdout": TrainConfig.holdout_experiment, "folder": TrainConfig.folder}
-
-
-def holdout_captions(every: int = 9) -> list[str]:
-    """Every 9th Shapes combination (24 of 216): each colour, shape, direction and background is
-    still seen in training, only these particular combinations are not."""
-    from . import shapes
-    return [shapes.caption(**c) for c in shapes.all_combinations()[::every]]
-
-
-# ----------------------------------------------------------------------------- data
-
-VIDEO_EXTS = (".mp4", ".gif", ".webm", ".mov", ".avi")
-IMAGE_EXTS = (".png", ".jpg", ".jpeg")
-
-
-def resize_crop(video: np.ndarray, size: int) -> torch.Tensor:
-    """uint8 (T, H, W, 3) → float (C, T, size, size) in [-1, 1]: scale the short side to `size`
-    (antialiased) then centre-crop — large frames are cropped, never squashed."""
-    from .video import to_tensor
-    x = to_tensor(video).permute(1, 0, 2, 3)                                # (T, C, H, W)
-    H, W = x.shape[-2:]
-    s = size / min(H, W)
-    if (H, W) != (size, size):
-        new = (max(size, round(H * s)), max(size, round(W * s)))
-        x = torch.nn.functional.interpolate(x, size=new, mode="bilinear", antialias=True,
-                                            align_corners=False)
-        top, left = (x.shape[-2] - size) // 2, (x.shape[-1] - size) // 2
-        x = x[..., top: top + size, left: left + size]
-    return x.permute(1, 0, 2, 3).clamp(-1, 1)                               # (C, T, size, size)
-
-
-class ClipFolder:
-    """A folder of real clips (MP4/GIF/...) or images (PNG/JPG) with captions, in either file:
-
-    - `captions.json`: {"clip1.mp4": "a caption", ...}
-    - `captions.txt`:  one `file<TAB>caption` per line (lines starting with # are skipped)
-
-    Each item is (uint8 video (T, H, W, 3), caption); images are 1-frame videos."""
-
-    def __init__(self, root: str | Path):
-        self.root = Path(root)
-        if not self.root.is_dir():
-            raise FileNotFoundError(f"data folder {str(root)!r} does not exist")
-        js, txt = self.root / "captions.json", self.root / "captions.txt"
-        if js.is_file():
-            entries = list(json.loads(js.read_text()).items())
-        elif txt.is_file():
-            entries = []
-            for n, line in enumerate(txt.read_text().splitlines(), 1):
-                if not line.strip() or line.startswith("#"):
-                    continue
-                if "\t" not in line:
-                    raise ValueError(f"{txt}:{n}: expected 'file<TAB>caption', got {line!r}")
-                name, cap = line.split("\t", 1)
-                entries.append((name.strip(), cap.strip()))
-        else:
-            raise FileNotFoundError(f"{str(root)!r} has no captions.json or captions.txt; write one "
-                                    "line 'clip.mp4<TAB>a caption' per clip in captions.txt")
-        missing = [n for n, _ in entries if not (self.root / n).is_file()]
-        if missing:
-            raise FileNotFoundError(f"captioned files missing from {root}: {missing[:5]}")
-        bad = [n for n, _ in entries if Path(n).suffix.lower() not in VIDEO_EXTS + IMAGE_EXTS]
-        if bad:
-            raise ValueError(f"unsupported files {bad[:5]}: use {VIDEO_EXTS + IMAGE_EXTS}")
-        if not entries:
-            raise ValueError(f"{root}: the captions file lists no clips")
-        self.entries = entries
-
-    def __len__(self) -> int:
-        return len(self.entries)
-
-    @property
-    def captions(self) -> list[str]:
-        return [c for _, c in self.entries]
-
-    def __getitem__(self, i: int) -> tuple[np.ndarray, str]:
-        name, cap = self.entries[i]
-        path = self.root / name
-        if path.suffix.lower() in IMAGE_EXTS:
-            import imageio.v2 as imageio
-            img = np.asarray(imageio.imread(path))
-            img = np.repeat(img[..., None], 3, -1) if img.ndim == 2 else img[..., :3]
-            return img[None].astype(np.uint8), cap
-        from .video import load_video
-        return load_video(path), cap
-
-
-def export_shapes_folder(root: str | Path, n: int = 16, frames: int = 17, size: int = 64,
-                         seed: int = 123) -> Path:
-    """Write `n` Shapes clips as GIFs plus captions.txt — an example of the folder format."""
-    from . import shapes
-    from .video import save_video
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    ds = shapes.ShapesDataset(n, frames=frames, size=size, seed=seed)
-    lines = []
-    for i in range(n):
-        attrs, rng = ds.attributes(i)
-        save_video(shapes.render(**attrs, frames=frames, size=size, rng=rng), root / f"clip{i:03d}.gif")
-        lines.append(f"clip{i:03d}.gif\t{shapes.caption(**attrs)}")
-    (root / "captions.txt").write_text("\n".join(lines) + "\n")
-    return root
-
-
-class LatentCache:
-    """Frozen-VAE latents of the training clips, per (size, duration), computed on first use.
-
-    With `config.latent_dir` they are also written to disk (one safetensors file per size and
-    duration, named by a fingerprint of the data settings and the VAE weights), so a resumed run or a
-    fine-tuning run on the same data skips the encoding (minutes on a CPU).
-
-    Clips longer than a duration keep their first frames ("large ones cropped"); shorter real clips
-    keep their own (1+4k) length and are padded later by Frame Pack ("small ones padded")."""
-
-    def __init__(self, config: TrainConfig, vae, device: torch.device, progress: bool = True):
-        self.cfg, self.vae, self.device, self.progress = config, vae, device, progress
-        self.store: dict[tuple[int, int], list[torch.Tensor]] = {}
-        d = config.latent_dir
-        self.dir = None if d is None else Path(d) if d else Path(config.out_dir) / "latents"
-        self._source: str | None = None          # see _fingerprint
-        if config.data == "shapes":
-            from .shapes import ShapesDataset
-            self.folder = None
-            self.shapes_args = dict(length=config.num_clips, seed=config.data_seed,
-                                    holdout=config.holdout, paraphrase=config.paraphrase)
-            ds = ShapesDataset(frames=1, size=16, **self.shapes_args)
-            self.captions = [self._shapes_caption(ds, i) for i in range(len(ds))]
-        else:
-            self.folder = ClipFolder(config.data)
-            self.captions = self.folder.captions
-
-    @staticmethod
-    def _shapes_caption(ds, i: int) -> str:
-        from .shapes import CAPTION_TEMPLATE, PARAPHRASES, caption
-        attrs, rng = ds.attributes(i)
-        tmpl = PARAPHRASES[rng.integers(len(PARAPHRASES))] if ds.paraphrase else CAPTION_TEMPLATE
-        return caption(**attrs, template=tmpl)
-
-    def __len__(self) -> int:
-        return len(self.captions)
-
-    def _video(self, i: int, size: int, frames: int) -> torch.Tensor:
-        """Clip i as (C, T, size, size) float, at most `frames` long (its first frames)."""
-        if self.folder is None:
-            from .shapes import ShapesDataset, render
-            if getattr(self, "_ds", None) is None:
-                self._ds = ShapesDataset(frames=1, size=16, **self.shapes_args)
-            attrs, rng = self._ds.attributes(i)
-            return resize_crop(render(**attrs, frames=frames, size=size, rng=rng), size)
-        v, _ = self.folder[i]
-        return resize_crop(v[: valid_length(min(len(v), frames))], size)
-
-    @torch.no_grad()
-    def get(self, size: int, frames: int, count: int | None = None) -> list[torch.Tensor]:
-        """Scaled latents (C, T_latent, h, w) of the first `count` clips (default all) at this
-        size and duration, encoded by the frozen VAE on first use (64 clips per VAE call)."""
-        from tqdm.auto import tqdm
-        count = len(self) if count is None else min(count, len(self))
-        out = self.store.setdefault((size, frames), [])
-        if len(out) < count and self.dir is not None:
-            out.extend(self._load(size, frames)[len(out):])
-        todo = range(len(out), count)
-        bar = tqdm(total=len(todo), desc=f"VAE latents {size}px {frames}f", leave=False,
-                   disable=not self.progress or not todo)
-        for lo in range(todo.start, todo.stop, 64):
-            clips = [self._video(i, size, frames) for i in range(lo, min(lo + 64, todo.stop))]
-            by_len: dict[int, list[int]] = {}          # real clips may differ in length
-            for j, c in enumerate(clips):
-                by_len.setdefault(c.shape[1], []).append(j)
-            res: list = [None] * len(clips)
-            for idx in by_len.values():
-                x = torch.stack([clips[j] for j in idx]).to(self.device)
-                z = self.vae.encode(x).mean * self.vae.scaling_factor   # (n, C, T_lat, h, w)
-                for j, zz in zip(idx, z):
-                    res[j] = zz.float().cpu()
-            out.extend(res)
-            bar.update(len(clips))
-        bar.close()
-        if todo and self.dir is not None:
-            self._save(size, frames, out)
-        return out
-
-    # on disk: one safetensors file per (size, duration), named by a fingerprint of what made it
-    def _fingerprint(self, size: int, frames: int) -> str:
-        import hashlib
-        if self._source is None:                 # data settings + VAE weights, hashed once
-            h = hashlib.sha1()
-            for k, v in sorted(self.vae.state_dict().items()):
-                h.update(k.encode())
-                h.update(v.detach().float().cpu().numpy().tobytes())
-            c = self.cfg
-            data = ([(n, (self.folder.root / n).stat().st_size, cap) for n, cap in self.folder.entries]
-                    if self.folder is not None else "shapes")
-            self._source = json.dumps([data, c.num_clips, c.data_seed, list(c.holdout), c.paraphrase,
-                                       h.hexdigest()])
-        return hashlib.sha1(f"{self._source}|{size}|{frames}".encode()).hexdigest()[:16]
-
-    def _path(self, size: int, frames: int) -> Path:
-        return self.dir / f"{size}px_{frames}f_{self._fingerprint(size, frames)}.safetensors"
-
-    def _load(self, size: int, frames: int) -> list[torch.Tensor]:
-        path = self._path(size, frames)
-        if not path.is_file():
-            return []
-        t = load_safetensors(path)
-        return [t[str(i)] for i in range(len(t))]
-
-    def _save(self, size: int, frames: int, latents: list[torch.Tensor]) -> None:
-        save_safetensors_atomic({str(i): z for i, z in enumerate(latents)}, self._path(size, frames))
 
 
 # ----------------------------------------------------------------------------- model
@@ -445,14 +266,11 @@ class TextToVideo(nn.Module):
         self.dit = dit
 
     def forward(self, x, t, ids, ids_mask, video_mask=None):
-        from .rectified_flow import to_model_timestep
         text = self.text_encoder(ids, ids_mask)                             # (B, L, D)
         return self.dit(x, to_model_timestep(t), text, text_mask=ids_mask, video_mask=video_mask)
 
 
 def build_model(config: TrainConfig, vocab: Sequence[str]) -> TextToVideo:
-    from .dit import DiTConfig, VideoDiT
-    from .text_encoder import TextEncoderConfig, TinyTextEncoder
     preset = getattr(DiTConfig, config.dit, None)
     if preset is None:
         raise ValueError(f"unknown DiT preset {config.dit!r}; use a DiTConfig classmethod, e.g. 'tiny'")
@@ -468,7 +286,6 @@ def init_model(folder: str) -> TextToVideo:
     """The text encoder and DiT of a pipeline folder (e.g. a finished run), in float32, trainable —
     the starting point of a fine-tuning run (`TrainConfig.init`). Architecture and vocabulary are
     the folder's; `dit`, `dit_overrides` and `text_depth` of the config are not used."""
-    from .pipeline import Pipeline
     path = resolve_repo_path(folder)
     if not (Path(path) / "pipeline.json").is_file():
         raise FileNotFoundError(f"TrainConfig.init={folder!r} is not a pipeline folder (no "
@@ -489,31 +306,62 @@ def training_history(folder: str) -> dict | None:
     return None
 
 
-def resolve_repo_path(path: str) -> str:
-    """A relative path that does not exist here but does in the repository root (e.g. the default
-    "assets/tiny/vae" when running from notebooks/) resolves to the latter."""
+def resolve_repo_path(path: str, part: str | None = None) -> str:
+    """"tiny" → the shipped weights (`utils.asset_folder`, its sub-folder `part`). A relative path
+    that does not exist here but does in the repository root (e.g. the default "assets/tiny/vae"
+    when running from notebooks/) resolves to the latter."""
+    if str(path) == "tiny":
+        return str(asset_folder("tiny", part))
     p = Path(path)
-    root = Path(__file__).resolve().parent.parent
+    root = ASSETS.parent
     return str(root / p) if not p.exists() and not p.is_absolute() and (root / p).exists() else path
 
 
-def load_vae(path: str, device):
-    from .causal_vae import CausalVAE
-    path = resolve_repo_path(path)
+def load_vae(path: str, device) -> CausalVAE:
+    path = resolve_repo_path(path, "vae")
     if not Path(path).is_dir():
         raise FileNotFoundError(f"VAE folder {path!r} does not exist; train it with "
                                 "`python -m minicog.train_vae` or point TrainConfig.vae at one")
     return CausalVAE.from_pretrained(path).to(device).eval().requires_grad_(False)
 
 
+def vocabulary(config: TrainConfig, cache: LatentCache) -> list[str]:
+    """The text encoder's words: the Shapes vocabulary, plus every caption word of a clip folder."""
+    vocab = shapes.vocabulary()
+    if config.data != "shapes":
+        vocab = sorted(set(vocab) | set(WordTokenizer.from_captions(cache.captions).vocab[3:]))
+    return vocab
+
+
+def configure_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.AdamW:
+    """AdamW with weight decay on the weight matrices, none on biases, norms and embeddings."""
+    decay, no_decay = [], []
+    for n, p in model.named_parameters():
+        (no_decay if p.ndim < 2 or "emb" in n or "norm" in n else decay).append(p)
+    return torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
+                              {"params": no_decay, "weight_decay": 0.0}],
+                             lr=config.lr, betas=config.betas)
+
+
 # ----------------------------------------------------------------------------- schedule helpers
+
+def warmup_cosine(step: int, total: int, lr: float, warmup: int, min_ratio: float,
+                  decay_start: int | None = None) -> float:
+    """The learning rate of `step` (of `total`): linear warm-up over the first `warmup` steps, held
+    at `lr` until `decay_start` (default: the end of warm-up), then a cosine decay to
+    `lr·min_ratio` at the last step. The one LR schedule of both trainers (train, train_vae)."""
+    if step < warmup:
+        return lr * (step + 1) / warmup
+    start = warmup if decay_start is None else decay_start
+    if step < start:
+        return lr
+    p = (step - start) / max(1, total - start)
+    return lr * (min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * p)))
+
 
 def lr_at(config: TrainConfig, step: int) -> float:
     """Linear warm-up to `lr`, then cosine decay to `lr·min_lr_ratio` at the last step."""
-    if step < config.warmup:
-        return config.lr * (step + 1) / config.warmup
-    p = (step - config.warmup) / max(1, config.steps - config.warmup)
-    return config.lr * (config.min_lr_ratio + (1 - config.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * p)))
+    return warmup_cosine(step, config.steps, config.lr, config.warmup, config.min_lr_ratio)
 
 
 @torch.no_grad()
@@ -533,7 +381,6 @@ def step_generator(config: TrainConfig, step: int) -> torch.Generator:
 def make_batch(config: TrainConfig, cache: LatentCache, step: int, rank: int = 0, world: int = 1):
     """The slice of the global batch of `step` owned by `rank`: a Frame Pack `PackedBatch`,
     captions (with dropout to ""), times t and noise."""
-    from .rectified_flow import TimestepSampler
     stage = config.stage_at(step)
     g = step_generator(config, step)
     B = config.batch_size
@@ -546,7 +393,7 @@ def make_batch(config: TrainConfig, cache: LatentCache, step: int, rank: int = 0
     mine = list(range(rank, B, world))
     latents = [cache.get(stage.size, stage.frames[int(dur[i])], int(counts[dur[i]]))[int(idx[i])]
                for i in mine]
-    batch = pack(latents)
+    batch = pack(latents)                                # x (b, C, T, h, w), mask (b, T)
     C, T, h, w = batch.x.shape[1:]
     noise = torch.randn(B, C, latent_length(max(stage.frames)), h, w, generator=g)[mine][:, :, :T]
     captions = ["" if drop[i] else cache.captions[int(idx[i])] for i in mine]
@@ -570,7 +417,6 @@ def save_checkpoint(path: Path, model: nn.Module, ema: nn.Module, opt: torch.opt
 
 def load_checkpoint(path: Path, model: nn.Module, ema: nn.Module, opt: torch.optim.Optimizer
                     ) -> tuple[int, dict]:
-    from safetensors import safe_open
     with safe_open(str(path), "pt") as f:
         meta = f.metadata()
     tensors = load_safetensors(path)
@@ -583,6 +429,87 @@ def load_checkpoint(path: Path, model: nn.Module, ema: nn.Module, opt: torch.opt
         state.setdefault(int(pid), {})[name] = v
     opt.load_state_dict({"state": state, "param_groups": json.loads(meta["param_groups"])})
     return int(meta["step"]), json.loads(meta["config"])
+
+
+def resume(out_dir: Path, model: nn.Module, ema: nn.Module, opt: torch.optim.Optimizer,
+           config: TrainConfig, rank: int = 0) -> tuple[int, list]:
+    """Load `out_dir`'s checkpoint, if there is one, into the model, EMA and optimizer; returns the
+    step to start from and the logged (step, loss) history before it. Warns about changed settings."""
+    ckpt_path = out_dir / "checkpoint.safetensors"
+    if not ckpt_path.is_file():
+        return 0, []
+    start, old = load_checkpoint(ckpt_path, model, ema, opt)
+    changed = {k for k, v in config.to_dict().items()
+               if k not in ("progress", "device", "threads") and json.dumps(old.get(k)) != json.dumps(v)}
+    if changed and rank == 0:
+        warnings.warn(f"resuming {ckpt_path} (step {start}) with changed settings: {sorted(changed)}")
+    history = []
+    log = out_dir / "log.jsonl"
+    if log.is_file():
+        history = [(r["step"], r["loss"]) for r in map(json.loads, log.read_text().splitlines())
+                   if r["step"] < start]
+    return start, history
+
+
+def start_run_folder(out_dir: Path, config: TrainConfig, start: int) -> None:
+    """Write the run's train_config.json; a run that starts at step 0 starts an empty log."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(config.to_dict(), out_dir / "train_config.json")
+    if start == 0:
+        (out_dir / "log.jsonl").write_text("")
+
+
+def log_step(out_dir: Path, step: int, loss: float, lr: float, stage: Stage, t0: float) -> None:
+    """Append one line to the run's log.jsonl."""
+    with open(out_dir / "log.jsonl", "a") as f:
+        f.write(json.dumps(dict(step=step, loss=loss, lr=lr, size=stage.size,
+                                sec=round(time.time() - t0, 2))) + "\n")
+
+
+# ----------------------------------------------------------------------------- export and samples
+
+def _sample_pipeline_config(config: TrainConfig) -> PipelineConfig:
+    """The exported pipeline's defaults: the last stage's longest clip and size, the config's
+    sampling steps and guidance."""
+    last = config.stages[-1]
+    return PipelineConfig(frames=max(last.frames), size=last.size, steps=config.sample_steps,
+                          guidance=config.guidance)
+
+
+def _export(out_dir: Path, ema: TextToVideo, vae, config: TrainConfig, dtype=None) -> None:
+    """Write the EMA model as a pipeline folder (`dtype=torch.float16` for the shipped copy)."""
+    pipe = Pipeline(vae, copy.deepcopy(ema.dit), copy.deepcopy(ema.text_encoder), device="cpu",
+                    config=_sample_pipeline_config(config))
+    vae_src = resolve_repo_path(config.vae, "vae")
+    vae_src = vae_src if Path(vae_src).is_dir() else None
+    pipe.save_pretrained(out_dir, vae_source=vae_src, dtype=dtype)
+    vae.to(next(ema.parameters()).device)       # the Pipeline moved it to the CPU
+
+
+def export_run(out_dir: Path, ema: TextToVideo, vae, config: TrainConfig, export: str | Path | None,
+               init_info: dict | None, step: int, seconds: float) -> None:
+    """A finished run: the EMA weights as a pipeline folder in `out_dir`, and — half-size float16,
+    with train_info.json recording what trained it — in `export` when given (e.g. assets/tiny)."""
+    _export(out_dir, ema, vae, config)
+    if export is None:
+        return
+    export = Path(export)
+    _export(export, ema, vae, config, dtype=torch.float16)   # shipped: half-size weights
+    info = dict(config=config.to_dict(), steps=step, seconds=round(seconds, 1))
+    if init_info is not None:
+        info["init"] = init_info            # the run this one fine-tuned, and so on back
+    write_json_atomic(info, export / "train_info.json")
+
+
+@torch.no_grad()
+def save_samples(path: Path, ema: TextToVideo, vae, config: TrainConfig, device) -> Path | None:
+    """A GIF grid: one sample per `config.sample_prompts` (seed 0, EMA weights), side by side."""
+    if not config.sample_prompts:
+        return None
+    pipe = Pipeline(vae, ema.dit, ema.text_encoder, device=device, config=_sample_pipeline_config(config))
+    videos = pipe.generate(list(config.sample_prompts), seed=0)
+    grid = np.concatenate(videos, axis=2)                                    # (T, H, n·W, 3)
+    return save_video(grid, path)
 
 
 # ----------------------------------------------------------------------------- training
@@ -599,7 +526,6 @@ class TrainResult:
 
     def pipeline(self, device="cpu"):
         """The exported pipeline (EMA weights) of a finished run."""
-        from .pipeline import Pipeline
         return Pipeline.from_pretrained(self.out_dir, device=device)
 
 
@@ -609,34 +535,39 @@ def _dist() -> tuple[int, int]:
     return 0, 1
 
 
-def _export(out_dir: Path, ema: TextToVideo, vae, config: TrainConfig, dtype=None) -> None:
-    """Write the EMA model as a pipeline folder (`dtype=torch.float16` for the shipped copy)."""
-    from .pipeline import Pipeline, PipelineConfig
-    last = config.stages[-1]
-    pcfg = PipelineConfig(frames=max(last.frames), size=last.size, steps=config.sample_steps,
-                          guidance=config.guidance)
-    pipe = Pipeline(vae, copy.deepcopy(ema.dit), copy.deepcopy(ema.text_encoder), device="cpu",
-                    config=pcfg)
-    vae_src = resolve_repo_path(config.vae)
-    vae_src = vae_src if Path(vae_src).is_dir() else None
-    pipe.save_pretrained(out_dir, vae_source=vae_src, dtype=dtype)
-    vae.to(next(ema.parameters()).device)       # the Pipeline moved it to the CPU
+def setup_process(config: TrainConfig, rank: int, world: int) -> torch.device:
+    """CPU threads and this process's device (under torchrun with CUDA: the GPU of its local rank)."""
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    if dist.is_available() and dist.is_initialized() and torch.cuda.is_available() and config.device == "auto":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank)))
+        torch.cuda.set_device(device)
+    else:
+        device = resolve_device(config.device)
+    if config.batch_size % world:
+        raise ValueError(f"batch_size={config.batch_size} must be divisible by the number of "
+                         f"processes ({world})")
+    return device
 
 
-@torch.no_grad()
-def save_samples(path: Path, ema: TextToVideo, vae, config: TrainConfig, device) -> Path | None:
-    """A GIF grid: one sample per `config.sample_prompts` (seed 0, EMA weights), side by side."""
-    from .pipeline import Pipeline, PipelineConfig
-    from .video import save_video
-    if not config.sample_prompts:
-        return None
-    last = config.stages[-1]
-    pipe = Pipeline(vae, ema.dit, ema.text_encoder, device=device,
-                    config=PipelineConfig(frames=max(last.frames), size=last.size,
-                                          steps=config.sample_steps, guidance=config.guidance))
-    videos = pipe.generate(list(config.sample_prompts), seed=0)
-    grid = np.concatenate(videos, axis=2)                                    # (T, H, n·W, 3)
-    return save_video(grid, path)
+def _mean_loss(loss: torch.Tensor, world: int) -> float:
+    """The step's loss as a float, averaged over the DDP processes."""
+    value = loss.detach().float()
+    if world > 1:
+        dist.all_reduce(value)
+        value /= world
+    return value.item()
+
+
+def _check_finite(loss: float, grad_norm: torch.Tensor, step: int, stage: Stage, lr: float,
+                  ckpt_path: Path) -> None:
+    if not (math.isfinite(loss) and torch.isfinite(grad_norm)):
+        where = (f"resume from the last good checkpoint {ckpt_path} (not overwritten)"
+                 if ckpt_path.is_file() else "no checkpoint was written yet")
+        raise FloatingPointError(
+            f"training diverged: loss={loss} (grad norm {float(grad_norm)}) at step {step}, "
+            f"stage size={stage.size} frames={stage.frames}, lr={lr:.2e}. "
+            f"Lower TrainConfig.lr or grad_clip, or check the data for NaN/inf; {where}.")
 
 
 def train(config: TrainConfig, vae=None, export: str | Path | None = None,
@@ -648,73 +579,42 @@ def train(config: TrainConfig, vae=None, export: str | Path | None = None,
     (`out_dir/pipeline.json`, `text_encoder/`, `dit/`, `vae/`) that `load_pipeline(out_dir)` opens,
     and also into `export` when given (e.g. assets/tiny). `stop_after=n` checkpoints and stops at
     step n, as if the run had been interrupted there (resume by calling `train` again)."""
-    from tqdm.auto import tqdm
-    from .rectified_flow import rf_loss
-    from .text_encoder import WordTokenizer
-    from .shapes import vocabulary as shapes_vocabulary
+    # 1. setup: process and device, the frozen VAE and its latents of the training clips
     rank, world = _dist()
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    if dist.is_available() and dist.is_initialized() and torch.cuda.is_available() and config.device == "auto":
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank)))
-        torch.cuda.set_device(device)
-    else:
-        device = resolve_device(config.device)
-    if config.batch_size % world:
-        raise ValueError(f"batch_size={config.batch_size} must be divisible by the number of "
-                         f"processes ({world})")
+    device = setup_process(config, rank, world)
     out_dir = Path(config.out_dir)
     ckpt_path = out_dir / "checkpoint.safetensors"
     vae = load_vae(config.vae, device) if vae is None else vae.to(device).eval().requires_grad_(False)
     if cache is None:
         cache = LatentCache(config, vae, device, progress=config.progress and rank == 0)
-    vocab = shapes_vocabulary()
-    if config.data != "shapes":
-        vocab = sorted(set(vocab) | set(WordTokenizer.from_captions(cache.captions).vocab[3:]))
+    # 2. the model (new, or a finished run's weights), its EMA copy and the optimizer
+    vocab = vocabulary(config, cache)
     init_info = training_history(config.init) if config.init is not None else None
     torch.manual_seed(config.seed)                      # same initial weights on every rank
     model = (build_model(config, vocab) if config.init is None else init_model(config.init)).to(device)
     ema = copy.deepcopy(model).requires_grad_(False).eval()
-    decay, no_decay = [], []
-    for n, p in model.named_parameters():
-        (no_decay if p.ndim < 2 or "emb" in n or "norm" in n else decay).append(p)
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}],
-                            lr=config.lr, betas=config.betas)
-    start, history = 0, []
-    if ckpt_path.is_file():
-        start, old = load_checkpoint(ckpt_path, model, ema, opt)
-        changed = {k for k, v in config.to_dict().items()
-                   if k not in ("progress", "device", "threads") and json.dumps(old.get(k)) != json.dumps(v)}
-        if changed and rank == 0:
-            warnings.warn(f"resuming {ckpt_path} (step {start}) with changed settings: {sorted(changed)}")
-        log = out_dir / "log.jsonl"
-        if log.is_file():
-            history = [(r["step"], r["loss"]) for r in map(json.loads, log.read_text().splitlines())
-                       if r["step"] < start]
+    opt = configure_optimizer(model, config)
+    # 3. resume from out_dir's checkpoint, if any
+    start, history = resume(out_dir, model, ema, opt, config, rank)
     if rank == 0:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(config.to_dict(), out_dir / "train_config.json")
-        if start == 0:
-            (out_dir / "log.jsonl").write_text("")
-    ddp = model
-    if world > 1:
-        ddp = nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None)
+        start_run_folder(out_dir, config, start)
+    ddp = model if world == 1 else nn.parallel.DistributedDataParallel(
+        model, device_ids=[device.index] if device.type == "cuda" else None)
 
     def velocity(x, t, cond):
         return ddp(x, t, *cond)
 
+    # 4. the loop: rectified-flow loss on Frame Pack batches, AdamW, EMA; log, sample, checkpoint
     model.train()
     t0 = time.time()
     bar = tqdm(range(start, config.steps), initial=start, total=config.steps, desc="train",
                disable=not (config.progress and rank == 0), dynamic_ncols=True)
     step = start
     for step in bar:
-        stage = config.stage_at(step)
+        stage, lr = config.stage_at(step), lr_at(config, step)
         for g in opt.param_groups:
-            g["lr"] = lr_at(config, step)
-        batch, captions, t, noise = make_batch(config, cache, step, rank, world)
+            g["lr"] = lr
+        batch, captions, t, noise = make_batch(config, cache, step, rank, world)   # this rank's slice
         ids, ids_mask = model.text_encoder.tokenizer(captions)
         batch = batch.to(device)
         cond = (ids.to(device), ids_mask.to(device), batch.mask)
@@ -724,28 +624,16 @@ def train(config: TrainConfig, vae=None, export: str | Path | None = None,
         opt.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        value = loss.detach().float()
-        if world > 1:
-            dist.all_reduce(value)
-            value /= world
-        value = value.item()
-        if not (math.isfinite(value) and torch.isfinite(grad_norm)):
-            where = (f"resume from the last good checkpoint {ckpt_path} (not overwritten)"
-                     if ckpt_path.is_file() else "no checkpoint was written yet")
-            raise FloatingPointError(
-                f"training diverged: loss={value} (grad norm {float(grad_norm)}) at step {step}, "
-                f"stage size={stage.size} frames={stage.frames}, lr={lr_at(config, step):.2e}. "
-                f"Lower TrainConfig.lr or grad_clip, or check the data for NaN/inf; {where}.")
+        value = _mean_loss(loss, world)
+        _check_finite(value, grad_norm, step, stage, lr, ckpt_path)
         opt.step()
         ema_update(ema, model, min(config.ema_decay, (1 + step) / (10 + step)))
         history.append((step, value))
-        bar.set_postfix(loss=f"{value:.4f}", lr=f"{lr_at(config, step):.1e}", px=stage.size)
+        bar.set_postfix(loss=f"{value:.4f}", lr=f"{lr:.1e}", px=stage.size)
         done = step + 1
         if rank == 0:
             if done % config.log_every == 0 or done == config.steps:
-                with open(out_dir / "log.jsonl", "a") as f:
-                    f.write(json.dumps(dict(step=step, loss=value, lr=lr_at(config, step),
-                                            size=stage.size, sec=round(time.time() - t0, 2))) + "\n")
+                log_step(out_dir, step, value, lr, stage, t0)
             if config.sample_every and done % config.sample_every == 0 and done < config.steps:
                 save_samples(out_dir / "samples" / f"step_{done:06d}.gif", ema, vae, config, device)
             if done % config.save_every == 0 or done == config.steps or done == stop_after:
@@ -755,15 +643,9 @@ def train(config: TrainConfig, vae=None, export: str | Path | None = None,
             break
     bar.close()
     seconds = time.time() - t0
+    # 5. a finished run: export the EMA weights and draw the last samples
     if rank == 0 and step >= config.steps:
-        _export(out_dir, ema, vae, config)
-        if export is not None:
-            export = Path(export)
-            _export(export, ema, vae, config, dtype=torch.float16)   # shipped: half-size weights
-            info = dict(config=config.to_dict(), steps=step, seconds=round(seconds, 1))
-            if init_info is not None:
-                info["init"] = init_info            # the run this one fine-tuned, and so on back
-            write_json_atomic(info, export / "train_info.json")
+        export_run(out_dir, ema, vae, config, export, init_info, step, seconds)
         save_samples(out_dir / "samples" / f"step_{step:06d}.gif", ema, vae, config, device)
     if world > 1:
         dist.barrier()
@@ -803,10 +685,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             kw[k] = v
     if args.no_progress:
         kw["progress"] = False
-    known = {f.name for f in fields(TrainConfig)}
-    if set(kw) - known:
-        p.error(f"unknown config fields {sorted(set(kw) - known)}")
-    config = PRESETS[args.preset](**kw)
+    try:
+        config = PRESETS[args.preset](**kw)
+    except ValueError as e:                              # unknown fields, invalid values
+        p.error(str(e))
     if args.steps:
         config = config.with_steps(args.steps)
     world = int(os.environ.get("WORLD_SIZE", "1"))

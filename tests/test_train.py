@@ -10,10 +10,10 @@ import torch
 import torch.multiprocessing as mp
 
 from minicog.causal_vae import CausalVAE, VAEConfig
-from minicog.train import (ClipFolder, Stage, TrainConfig, export_shapes_folder, init_model, lr_at,
-                           main, make_batch, LatentCache, train)
+from minicog.data import ClipFolder, LatentCache, export_shapes_folder
 from minicog.shapes import vocabulary
-from minicog.train import build_model
+from minicog.train import (PRESETS, Stage, TrainConfig, build_model, init_model, lr_at, main, make_batch,
+                           train, warmup_cosine)
 from minicog.utils import load_safetensors
 
 PROMPT = "a red circle moving left on a black background"
@@ -62,6 +62,8 @@ def test_config_schedule_and_validation(tmp_path, vae_dir):
     assert back == cfg
     with pytest.raises(ValueError, match="unknown TrainConfig fields"):
         TrainConfig.from_dict({"learning_rate": 1})
+    with pytest.raises(ValueError, match="unknown TrainConfig fields"):
+        TrainConfig.tiny(learning_rate=1)                                   # presets: the same policy
     tiny = TrainConfig.tiny()
     assert tiny.stages[0].size < tiny.stages[-1].size                       # progressive resolution
     assert 1 in tiny.stages[-1].frames and len(tiny.stages[-1].frames) > 1   # images + videos mixed
@@ -72,6 +74,29 @@ def test_config_schedule_and_validation(tmp_path, vae_dir):
     assert ft.latent_dir == ft2.latent_dir == f"{tiny.out_dir}/latents"
     assert [lr_at(c, c.steps - 1) < lr_at(c, c.warmup) for c in (ft, ft2)] == [True, True]
     assert lr_at(ft2, ft2.steps - 1) < lr_at(ft, ft.steps - 1)
+
+
+def test_presets_are_flat_and_complete():
+    """Every preset builds alone; the chain of the shipped model is spelled out in each of them."""
+    configs = {name: make() for name, make in PRESETS.items()}
+    assert configs["tiny"].steps == 4000 and configs["fast"].steps == 30
+    assert [configs[n].init for n in ("tiny_finetune", "tiny_finetune2", "tiny_finetune3")] == \
+        ["runs/tiny", "runs/tiny_ft", "runs/tiny_ft2"]
+    assert [configs[n].steps for n in ("tiny_finetune", "tiny_finetune2", "tiny_finetune3")] == [3000, 9000, 7000]
+    assert [configs[n].lr for n in ("tiny_finetune", "tiny_finetune2", "tiny_finetune3")] == [3e-4, 2e-4, 1e-4]
+    assert configs["holdout"].stages == configs["tiny"].stages == configs["folder"].stages
+    assert len(configs["holdout"].holdout) == 24 and configs["folder"].sample_prompts == []
+    assert TrainConfig.folder("mine").data == "mine" and TrainConfig.tiny(seed=7).seed == 7
+
+
+def test_one_lr_schedule_for_both_trainers():
+    # warm-up from lr/warmup, then cosine from lr down to lr·min_ratio at the last step
+    lrs = [warmup_cosine(s, 100, 1.0, warmup=10, min_ratio=0.1) for s in range(100)]
+    assert lrs[0] == pytest.approx(0.1) and lrs[9] == pytest.approx(1.0)
+    assert all(a >= b for a, b in zip(lrs[9:], lrs[10:])) and lrs[-1] == pytest.approx(0.1, abs=1e-3)
+    # a hold at lr until decay_start (the VAE's schedule)
+    held = [warmup_cosine(s, 100, 1.0, warmup=10, min_ratio=0.05, decay_start=60) for s in range(100)]
+    assert held[10:60] == [1.0] * 50 and 0.05 < held[-1] < 0.06
 
 
 def test_batches_mix_durations_and_are_deterministic(tmp_path, vae_dir):
