@@ -11,29 +11,70 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
+from tqdm.auto import tqdm
 
+from . import shapes
 from .causal_vae import CausalVAE, VAEConfig
-from .utils import autocast, resolve_device, seed_everything
+from .data import EVAL_SEED, shapes_batches, shapes_clips
+from .train import warmup_cosine
+from .utils import autocast, config_from_dict, resolve_device, seed_everything
+from .video import to_uint8
 
-EVAL_SEED = 10_000  # held-out clips come from ShapesDataset(seed=EVAL_SEED), training uses seed 0..
+
+@dataclass
+class VAETrainConfig:
+    """Stage 1 of the VAE recipe (`train_vae`): the whole VAE on fresh Shapes clips. The defaults are
+    the function's; `python -m minicog.train_vae` sets its own (`--save-every 1000`, ...)."""
+    steps: int = 2500
+    batch_size: int = 16                 # clips per step (8x as many single frames)
+    frames: tuple = (1, 9)               # clip lengths (1+4k), one length per step, in turn
+    lr: float = 1e-3                     # AdamW peak; warm-up, hold, cosine decay to 5 % (vae_lr_at)
+    kl_weight: float = 1e-4
+    fg_weight: float = 4.0               # extra loss weight on object pixels (reconstruction_loss)
+    size: int = 64
+    eval_frames: int = 17                # held-out PSNR and scaling_factor are measured on these
+    seed: int = 0
+    device: str = "auto"
+    threads: int = 0                     # torch CPU threads (0: torch's default)
+    workers: int = 2                     # DataLoader processes rendering clips
+    sample_posterior: bool = True        # decode a posterior sample (False: the mean)
+    eval_clips: int = 32                 # held-out clips of the final evaluation
+    eval_every: int = 0                  # held-out PSNR on 8 probe clips every n steps (0: never)
+    save_every: int = 0                  # with out_dir: a checkpoint every n steps (0: only the last)
+    progress: bool = True
+
+    def __post_init__(self):
+        self.frames = (self.frames,) if isinstance(self.frames, int) else tuple(self.frames)
+        if self.steps < 1 or self.batch_size < 1:
+            raise ValueError(f"need steps >= 1 and batch_size >= 1, got steps={self.steps}, "
+                             f"batch_size={self.batch_size}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "VAETrainConfig":
+        """From a dict (JSON, CLI); unknown keys are an error (`utils.config_from_dict`)."""
+        return config_from_dict(cls, d, "VAETrainConfig")
+
+
+def vae_lr_at(step: int, steps: int, lr: float, max_warmup: int = 200, decay_from: float = 0.6) -> float:
+    """Warm up (over a tenth of the steps, at most `max_warmup`), hold, then cosine-decay to 5 % over
+    the last (1 - decay_from) of training — `train.warmup_cosine` with the VAE's settings."""
+    return warmup_cosine(step, steps, lr, warmup=min(max_warmup, steps // 10 + 1), min_ratio=0.05,
+                         decay_start=int(decay_from * steps))
 
 
 def psnr(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """PSNR in dB per clip of videos in [-1, 1] (B, C, T, H, W), measured on the [0, 1] scale."""
     mse = ((x.float().clamp(-1, 1) - y.float()) / 2).pow(2).flatten(1).mean(1)
     return -10 * torch.log10(mse.clamp_min(1e-12))
-
-
-def shapes_clips(n: int, seed: int = EVAL_SEED, frames: int = 17, size: int = 64) -> torch.Tensor:
-    """n Shapes clips as one tensor (n, 3, T, H, W) in [-1, 1]."""
-    from .shapes import ShapesDataset
-    ds = ShapesDataset(n, frames=frames, size=size, seed=seed)
-    return torch.stack([ds[i]["video"] for i in range(n)])
 
 
 @torch.no_grad()
@@ -62,38 +103,6 @@ def measure_scaling_factor(vae: CausalVAE, videos: torch.Tensor, batch_size: int
     return float(1.0 / torch.cat(zs).std())
 
 
-def _lr_at(step: int, total: int, lr: float, warmup: int = 100, decay_from: float = 0.6) -> float:
-    """Warm up, hold, then cosine-decay to 5 % over the last (1 - decay_from) of training."""
-    if step < warmup:
-        return lr * (step + 1) / warmup
-    start = int(decay_from * total)
-    if step < start:
-        return lr
-    p = (step - start) / max(1, total - start)
-    return lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * p)))
-
-
-class _Clips(torch.utils.data.Dataset):
-    """Shapes clips of one length, rendered on the fly (by DataLoader workers)."""
-
-    def __init__(self, frames: int, size: int, seed: int):
-        from .shapes import ShapesDataset
-        self.ds = ShapesDataset(10**8, frames=frames, size=size, seed=seed)
-
-    def __len__(self) -> int:
-        return len(self.ds)
-
-    def __getitem__(self, i: int) -> torch.Tensor:
-        return self.ds[i]["video"]
-
-
-def _batches(frames: int, size: int, seed: int, batch_size: int, workers: int):
-    loader = torch.utils.data.DataLoader(_Clips(frames, size, seed), batch_size=batch_size, shuffle=False,
-                                         num_workers=workers, persistent_workers=workers > 0,
-                                         prefetch_factor=4 if workers else None)
-    return iter(loader)
-
-
 def reconstruction_loss(recon: torch.Tensor, x: torch.Tensor, fg_weight: float = 0.0) -> torch.Tensor:
     """Mean of (|e| + e^2) per pixel, e = recon - x, weighted by 1 + fg_weight on the object.
 
@@ -113,15 +122,13 @@ def reconstruction_loss(recon: torch.Tensor, x: torch.Tensor, fg_weight: float =
 @torch.no_grad()
 def oracle_accuracy(vae: CausalVAE, videos: torch.Tensor, attributes: list[dict], batch_size: int = 8) -> dict:
     """The Shapes oracle on reconstructions: can every attribute still be read back?"""
-    from .shapes import evaluate
-    from .video import to_uint8
     vae.eval()
     dev = next(vae.parameters()).device
     recons = []
     for i in range(0, len(videos), batch_size):
         x = videos[i:i + batch_size].to(dev)
         recons += [to_uint8(r) for r in vae.decode(vae.encode(x).mean).float().cpu()]
-    rep = evaluate(recons, attributes)
+    rep = shapes.evaluate(recons, attributes)
     return dict(prompt=rep.prompt_accuracy, **rep.per_attribute)
 
 
@@ -129,8 +136,7 @@ def evaluate_vae(vae: CausalVAE, eval_clips: int = 32, eval_frames: int = 17, si
                  log=print) -> dict:
     """Held-out PSNR (posterior mean and a sample) and the oracle on reconstructions, on
     `eval_clips` clips of ShapesDataset(seed=EVAL_SEED), never used in training."""
-    from .shapes import ShapesDataset
-    ds = ShapesDataset(eval_clips, frames=eval_frames, size=size, seed=EVAL_SEED)
+    ds = shapes.ShapesDataset(eval_clips, frames=eval_frames, size=size, seed=EVAL_SEED)
     held_out = torch.stack([ds[i]["video"] for i in range(eval_clips)])
     scores = evaluate_psnr(vae, held_out)
     oracle = oracle_accuracy(vae, held_out, [ds[i]["attributes"] for i in range(eval_clips)])
@@ -144,13 +150,13 @@ def evaluate_vae(vae: CausalVAE, eval_clips: int = 32, eval_frames: int = 17, si
 
 
 def train_vae(config: VAEConfig | None = None, out_dir: str | Path | None = None,
-              steps: int = 2500, batch_size: int = 16, frames: int | tuple[int, ...] = (1, 9),
-              lr: float = 1e-3, kl_weight: float = 1e-4, fg_weight: float = 4.0, size: int = 64,
-              eval_frames: int = 17, seed: int = 0, device: str = "auto", num_threads: int | None = None,
-              workers: int = 2, sample_posterior: bool = True, init: CausalVAE | None = None,
-              eval_clips: int = 32, eval_every: int = 0, save_every: int = 0, progress: bool = True,
-              log=print) -> tuple[CausalVAE, dict]:
+              train_config: VAETrainConfig | None = None, *, init: CausalVAE | None = None,
+              log=print, **overrides) -> tuple[CausalVAE, dict]:
     """Train a CausalVAE (default: the `tiny` preset) on Shapes clips; returns (vae, metrics).
+
+    The recipe is `train_config` (a `VAETrainConfig`, default its defaults) with any of its fields
+    overridden by keyword, e.g. `train_vae(VAEConfig.tiny(), steps=30, workers=0)`; `init` starts
+    from a trained VAE instead of random weights.
 
     Each step draws a batch of clips whose length is one of `frames` (1+4k each, in turn): single
     frames (the first frame of a clip is encoded on its own) teach colours and shapes cheaply,
@@ -162,37 +168,35 @@ def train_vae(config: VAEConfig | None = None, out_dir: str | Path | None = None
     noise (LDM §3, CogVideoX §2.1). AdamW, warm-up, cosine decay, bf16 autocast on GPU.
     With `out_dir`, a minicog checkpoint (config.json + model.safetensors) is written there
     (every `save_every` steps if > 0, and at the end with the measured scaling_factor)."""
-    from tqdm.auto import tqdm
-
-    if num_threads:
-        torch.set_num_threads(num_threads)
-    if steps < 1 or batch_size < 1:
-        raise ValueError(f"need steps >= 1 and batch_size >= 1, got steps={steps}, batch_size={batch_size}")
-    lengths = (frames,) if isinstance(frames, int) else tuple(frames)
-    dev = resolve_device(device)
-    seed_everything(seed)
+    c = VAETrainConfig.from_dict({**asdict(train_config or VAETrainConfig()), **overrides})
+    # 1. setup: the VAE, one endless Shapes loader per clip length, AdamW
+    if c.threads:
+        torch.set_num_threads(c.threads)
+    dev = resolve_device(c.device)
+    seed_everything(c.seed)
     vae = (init if init is not None else CausalVAE(config or VAEConfig.tiny())).to(dev)
     # image batches are cheap: 8x the clips per step so every step sees many colours and shapes
-    sizes = {f: batch_size * (8 if f == 1 else 1) for f in lengths}
-    loaders = {f: _batches(f, size, seed + 101 * f, sizes[f], workers) for f in lengths}
-    opt = torch.optim.AdamW(vae.parameters(), lr=lr, betas=(0.9, 0.99), weight_decay=0.0)
-    gen = torch.Generator(dev).manual_seed(seed)
+    sizes = {f: c.batch_size * (8 if f == 1 else 1) for f in c.frames}
+    loaders = {f: shapes_batches(f, c.size, c.seed + 101 * f, sizes[f], c.workers) for f in c.frames}
+    opt = torch.optim.AdamW(vae.parameters(), lr=c.lr, betas=(0.9, 0.99), weight_decay=0.0)
+    gen = torch.Generator(dev).manual_seed(c.seed)
     history: list[dict] = []
     probe = None
     t0, cpu0 = time.time(), time.process_time()
 
-    bar = tqdm(range(steps), desc="train VAE", disable=not progress)
+    # 2. the loop: reconstruction + KL on a posterior sample, one clip length per step
+    bar = tqdm(range(c.steps), desc="train VAE", disable=not c.progress)
     for step in bar:
-        f = lengths[step % len(lengths)]
-        x = next(loaders[f]).to(dev, non_blocking=True)
+        f = c.frames[step % len(c.frames)]
+        x = next(loaders[f]).to(dev, non_blocking=True)                     # (B, 3, f, H, W)
         for group in opt.param_groups:
-            group["lr"] = _lr_at(step, steps, lr, warmup=min(200, steps // 10 + 1))
+            group["lr"] = vae_lr_at(step, c.steps, c.lr)
         vae.train()
         with autocast(dev):
-            recon, post = vae(x, sample_posterior=sample_posterior, generator=gen)
-        rec = reconstruction_loss(recon, x, fg_weight)
+            recon, post = vae(x, sample_posterior=c.sample_posterior, generator=gen)
+        rec = reconstruction_loss(recon, x, c.fg_weight)
         kl = post.kl().float().mean() / post.mean[0].numel()  # per latent element
-        loss = rec + kl_weight * kl
+        loss = rec + c.kl_weight * kl
         if not torch.isfinite(loss):
             raise FloatingPointError(f"VAE loss became {loss.item()} at step {step}; lower --lr")
         opt.zero_grad(set_to_none=True)
@@ -200,28 +204,29 @@ def train_vae(config: VAEConfig | None = None, out_dir: str | Path | None = None
         torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
         opt.step()
         history.append(dict(step=step, frames=f, loss=loss.item(), rec=rec.item(), kl=kl.item()))
-        if step % 10 == 0 or step == steps - 1:
+        if step % 10 == 0 or step == c.steps - 1:
             history[-1]["psnr"] = p = psnr(recon.detach(), x).mean().item()
             bar.set_postfix(frames=f, psnr=f"{p:.1f}", kl=f"{kl.item():.2f}")
-        if eval_every and (step + 1) % eval_every == 0 and step + 1 < steps:
+        if c.eval_every and (step + 1) % c.eval_every == 0 and step + 1 < c.steps:
             if probe is None:
-                probe = shapes_clips(8, seed=EVAL_SEED + 2, frames=eval_frames, size=size)
+                probe = shapes_clips(8, seed=EVAL_SEED + 2, frames=c.eval_frames, size=c.size)
             p_eval = evaluate_psnr(vae, probe).mean().item()
             history.append(dict(step=step, heldout_psnr=p_eval))
-            log(f"step {step + 1}: held-out PSNR {p_eval:.2f} dB ({len(probe)} clips of {eval_frames} "
+            log(f"step {step + 1}: held-out PSNR {p_eval:.2f} dB ({len(probe)} clips of {c.eval_frames} "
                 f"frames), {(time.time() - t0) / 60:.1f} min")
-        if out_dir is not None and save_every and (step + 1) % save_every == 0 and step + 1 < steps:
+        if out_dir is not None and c.save_every and (step + 1) % c.save_every == 0 and step + 1 < c.steps:
             vae.save_pretrained(out_dir, metadata={"step": str(step + 1), "final": "False"})
 
+    # 3. scaling_factor on fresh clips, held-out evaluation, the final checkpoint
     train_seconds, cpu_seconds = time.time() - t0, time.process_time() - cpu0
     vae.config.scaling_factor = measure_scaling_factor(vae, shapes_clips(32, seed=EVAL_SEED + 1,
-                                                                         frames=eval_frames, size=size))
-    metrics = dict(steps=steps, batch_size=batch_size, frames=list(lengths), lr=lr, kl_weight=kl_weight,
-                   fg_weight=fg_weight, seed=seed, wall_minutes=train_seconds / 60,
-                   cpu_minutes=cpu_seconds / 60, threads=torch.get_num_threads(), device=str(dev),
-                   scaling_factor=vae.config.scaling_factor,
+                                                                         frames=c.eval_frames, size=c.size))
+    metrics = dict(steps=c.steps, batch_size=c.batch_size, frames=list(c.frames), lr=c.lr,
+                   kl_weight=c.kl_weight, fg_weight=c.fg_weight, seed=c.seed,
+                   wall_minutes=train_seconds / 60, cpu_minutes=cpu_seconds / 60,
+                   threads=torch.get_num_threads(), device=str(dev), scaling_factor=vae.config.scaling_factor,
                    final_train_loss=sum(h["loss"] for h in history[-20:]) / len(history[-20:]),
-                   **evaluate_vae(vae, eval_clips, eval_frames, size, log))
+                   **evaluate_vae(vae, c.eval_clips, c.eval_frames, c.size, log))
     if out_dir is not None:
         vae.save_pretrained(out_dir, metadata={k: str(v) for k, v in metrics.items()})
     metrics["history"] = history
@@ -236,19 +241,18 @@ def finetune_decoder(vae: CausalVAE, steps: int = 300, batch_size: int = 4, fram
     Diffusion's ft-MSE decoders were tuned after the autoencoder). The latent space, and with it
     `scaling_factor` and any diffusion model trained on it, stays exactly the same; only
     decode(z) gets sharper. Trains on full `frames`-frame clips, the length the pipeline decodes."""
-    from tqdm.auto import tqdm
     dev = resolve_device(device)
     vae = vae.to(dev)
     vae.encoder.requires_grad_(False)
     params = [p for n, p in vae.named_parameters() if not n.startswith("encoder.")]
     opt = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.99), weight_decay=0.0)
-    batches = _batches(frames, size, seed + 7919, batch_size, workers)
+    batches = shapes_batches(frames, size, seed + 7919, batch_size, workers)
     probe = shapes_clips(8, seed=EVAL_SEED + 3, frames=frames, size=size) if eval_every else None
     history, t0, cpu0 = [], time.time(), time.process_time()
     for step in tqdm(range(steps), desc="fine-tune decoder", disable=not progress):
         x = next(batches).to(dev, non_blocking=True)
         for group in opt.param_groups:
-            group["lr"] = _lr_at(step, steps, lr, warmup=min(50, steps // 10 + 1), decay_from=0.0)
+            group["lr"] = vae_lr_at(step, steps, lr, max_warmup=50, decay_from=0.0)
         with torch.no_grad():
             vae.eval()
             z = vae.encode(x).mean
@@ -305,14 +309,14 @@ def main(argv=None) -> int:
     config = VAEConfig(**{**VAEConfig.tiny().__dict__, **over})
     vae = CausalVAE.from_pretrained(a.init) if a.init else None
     if a.steps:
-        vae, metrics = train_vae(config, init=vae, steps=a.steps, batch_size=a.batch_size,
-                                 frames=tuple(a.frames), lr=a.lr, kl_weight=a.kl_weight, fg_weight=a.fg_weight,
-                                 seed=a.seed, device=a.device, workers=a.workers, eval_every=a.eval_every,
-                                 save_every=a.save_every, out_dir=a.out if a.save_every else None)
+        train_config = VAETrainConfig.from_dict(dict(
+            steps=a.steps, batch_size=a.batch_size, frames=tuple(a.frames), lr=a.lr, kl_weight=a.kl_weight,
+            fg_weight=a.fg_weight, seed=a.seed, device=a.device, workers=a.workers,
+            eval_every=a.eval_every, save_every=a.save_every))
+        vae, metrics = train_vae(config, a.out if a.save_every else None, train_config, init=vae)
     elif vae is None:
         p.error("--steps 0 needs --init (a checkpoint whose decoder to fine-tune)")
     else:
-        from safetensors import safe_open
         with safe_open(str(Path(a.init) / "model.safetensors"), "pt") as f:   # stage-1 metrics, kept
             metrics = {k: v for k, v in (f.metadata() or {}).items() if k != "format"}
     if a.decoder_steps:
