@@ -7,7 +7,7 @@ errors of the transformer, the VAE, the loop and `generate`.
 
 GPU part (only with CUDA): measure the peak GPU memory of each memory-saver setting for the real
 2B / 5B *architectures* with random bf16 weights (weight values do not change memory; the real T5-XXL
-architecture too), stage by stage, next to `minicog.cogvideox.estimate_memory`'s computed number.
+architecture too), stage by stage, next to `minicog.memory.estimate_memory`'s computed number.
 
     python benchmarks/bench_cogvideox.py                       # CPU part
     python benchmarks/bench_cogvideox.py --gpu --preset 5b     # + measured memory (needs a GPU)
@@ -21,7 +21,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
+
+from minicog import memory
+from minicog.causal_vae import CausalVAE, VAEConfig
+from minicog.cogvideox import CogVideoX
+from minicog.dit import DiTConfig, VideoDiT
+from minicog.scheduler import CogVideoXDDIM, SchedulerConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -33,11 +40,10 @@ def rel_err(a, b):
 
 
 def cpu_part(steps: int = 50, repeats: int = 1):
-    import numpy as np
+    # lazy: the oracle (diffusers) and the fixtures that build folders with it are optional
     from cogvideox_fixtures import build_cogvideox_folder
     from diffusers import CogVideoXPipeline
 
-    from minicog.cogvideox import CogVideoX
     h, w = 32, 48
     with tempfile.TemporaryDirectory() as tmp:
         for variant in ("2b", "5b"):
@@ -82,10 +88,6 @@ def cpu_part(steps: int = 50, repeats: int = 1):
 
 def gpu_part(preset: str, frames: int, height: int, width: int, dry_run: bool = False):
     """Measured peak memory per setting and stage vs the computed estimate."""
-    from minicog import cogvideox
-    from minicog.causal_vae import CausalVAE, VAEConfig
-    from minicog.dit import DiTConfig, VideoDiT
-    from minicog.scheduler import CogVideoXDDIM, SchedulerConfig
     cuda = torch.cuda.is_available() and not dry_run
     if not cuda and not dry_run:
         print("no CUDA GPU: skipping the measured-memory part (use --dry-run to exercise it on the CPU)")
@@ -101,8 +103,8 @@ def gpu_part(preset: str, frames: int, height: int, width: int, dry_run: bool = 
         t5 = dict(vocab_size=64, d_model=32, d_kv=8, num_heads=4, d_ff=64, num_layers=2)
         frames, height, width = 9, 32, 48
     else:
-        dit_cfg, vae_cfg = cogvideox.preset_configs(preset)
-        t5 = dict(cogvideox.T5_XXL)
+        dit_cfg, vae_cfg = memory.preset_configs(preset)
+        t5 = dict(memory.T5_XXL)
 
     def random_module(build):
         with torch.device("meta"):
@@ -116,7 +118,7 @@ def gpu_part(preset: str, frames: int, height: int, width: int, dry_run: bool = 
                     p.fill_(1.0 if "norm" in name and name.endswith("weight") else 0.0)
         return m.eval()
 
-    from transformers import T5Config, T5EncoderModel
+    from transformers import T5Config, T5EncoderModel      # lazy: optional, heavy
     t5_cfg = T5Config(**t5, feed_forward_proj="gated-gelu", is_encoder_decoder=False, use_cache=False,
                       tie_word_embeddings=False)
     print(f"building random {preset} modules ({dtype}) ...", flush=True)
@@ -124,10 +126,10 @@ def gpu_part(preset: str, frames: int, height: int, width: int, dry_run: bool = 
     vae = random_module(lambda: CausalVAE(vae_cfg))
     te = random_module(lambda: T5EncoderModel(t5_cfg))
     sched = CogVideoXDDIM(SchedulerConfig.cogvideox_2b())
-    settings = [s for s in cogvideox.MEMORY_SETTINGS if s[1].get("dtype", torch.bfloat16) == torch.bfloat16]
+    settings = [s for s in memory.MEMORY_SETTINGS if s[1].get("dtype", torch.bfloat16) == torch.bfloat16]
     for name, kw in settings:
-        pipe = cogvideox.CogVideoX(dit, vae, sched, text_encoder=te, device=device, dtype=dtype,
-                                   cpu_offload=kw.get("offload", False))
+        pipe = CogVideoX(dit, vae, sched, text_encoder=te, device=device, dtype=dtype,
+                         cpu_offload=kw.get("offload", False))
         pipe.enable_vae_frame_chunking() if kw.get("vae_chunking", True) else pipe.disable_vae_frame_chunking()
         pipe.enable_vae_tiling() if kw.get("vae_tiling") else pipe.disable_vae_tiling()
         est = pipe.estimate_memory(frames, height, width)

@@ -22,8 +22,8 @@ latents / scaling_factor. `denoise` matches diffusers to < 1e-4 relative error i
 
 Memory (docs/scaled_path.md): bf16 weights, the VAE's frame chunking and spatial tiling, and model CPU
 offload (only the model in use sits on the GPU). `estimate_memory` computes the peak GPU memory of a
-setting from parameter counts and a trace of activation sizes on the meta device (no memory used);
-`generate` refuses to start on a GPU that is too small and says which saver to turn on.
+setting with `minicog.memory` (parameter counts and a trace of activation sizes on the meta device, no
+memory used); `generate` refuses to start on a GPU that is too small and says which saver to turn on.
 
 FlowDirector / RF editing run on this pipeline through `velocity(z, s, embeds)`: the VP v-prediction
 of the pretrained model converted into a rectified-flow velocity (see `minicog.scheduler`).
@@ -35,31 +35,31 @@ import json
 import os
 import sys
 import warnings
-import weakref
-from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass, replace
-from functools import lru_cache
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 import torch
 import torch.nn as nn
+from tqdm.auto import tqdm
 
-from .utils import resolve_device
-from .video import save_video  # noqa: F401  (re-exported: `minicog.cogvideox.save_video`, MP4 at 8 fps)
+from .causal_vae import CausalVAE, VAEConfig
+from .dit import DiTConfig, VideoDiT
+from .edit import edit as edit_video
+from .memory import (DTYPES, GPUMemoryError, MemoryEstimate, estimate_memory, saver_advice, t5_dims,
+                     with_margin)
+from .rectified_flow import text_conditioned
+from .scheduler import CogVideoXDDIM, apply_cfg, dynamic_guidance_scale, model_timesteps
+from .sizes import check_video_size
+from .text_encoder import token_positions
+from .utils import as_batch, resolve_device
+from .video import save_video, to_tensor, to_uint8
 
 REQUIRED_PARTS = ("transformer", "vae", "scheduler")
 TEXT_PARTS = ("text_encoder", "tokenizer")
 DOWNLOAD_HINT = ("get the official weights with e.g. `huggingface-cli download THUDM/CogVideoX-2b "
                  "--local-dir DIR` (or CogVideoX-5b)")
-_DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16,
-           "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16}
-
-
-class GPUMemoryError(RuntimeError):
-    """The chosen setting needs more GPU memory than the GPU has; the message names the saver(s)
-    to turn on (`enable_model_cpu_offload`, `enable_vae_tiling`, bf16, ...)."""
 
 
 # ----------------------------------------------------------------------------- config
@@ -98,9 +98,9 @@ def resolve_dtype(dtype: torch.dtype | str | None, device: torch.device) -> torc
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return torch.float32
     if isinstance(dtype, str):
-        if dtype not in _DTYPES:
-            raise ValueError(f"unknown dtype {dtype!r}: use one of {sorted(set(_DTYPES))} or None (auto)")
-        dtype = _DTYPES[dtype]
+        if dtype not in DTYPES:
+            raise ValueError(f"unknown dtype {dtype!r}: use one of {sorted(set(DTYPES))} or None (auto)")
+        dtype = DTYPES[dtype]
     if dtype not in (torch.float32, torch.bfloat16, torch.float16):
         raise ValueError(f"dtype {dtype} is not supported: use torch.float32, torch.bfloat16 or torch.float16")
     if device.type == "cpu" and dtype != torch.float32:
@@ -136,18 +136,10 @@ def check_folder(folder: str | os.PathLike) -> Path:
     return folder
 
 
-def check_video_size(num_frames: int, height: int, width: int, temporal: int = 4, multiple: int = 16) -> None:
-    """Frames must be 1 + 4k (the causal VAE keeps frame 0 alone and compresses 4× in time);
-    height and width multiples of 16 (8× VAE downsampling × 2×2 transformer patches)."""
-    if int(num_frames) != num_frames or num_frames < 1 or (num_frames - 1) % temporal:
-        k = max(0, round((num_frames - 1) / temporal))
-        raise ValueError(f"num_frames must be 1 + {temporal}k (e.g. {1 + temporal * k} or 49), got {num_frames}: "
-                         f"the causal VAE encodes the first frame alone and then {temporal} frames per latent frame")
-    for name, v in (("height", height), ("width", width)):
-        if int(v) != v or v < multiple or v % multiple:
-            near = max(multiple, round(v / multiple) * multiple)
-            raise ValueError(f"{name} must be a multiple of {multiple} (the VAE downsamples 8× and the "
-                             f"transformer uses 2×2 patches), got {v}; use e.g. {near}")
+def _folder_t5(folder: Path | None) -> dict | None:
+    """The T5 dimensions of `folder/text_encoder/config.json` (for the memory estimate), or None."""
+    path = folder / "text_encoder" / "config.json" if folder is not None else None
+    return t5_dims(json.loads(path.read_text())) if path is not None and path.is_file() else None
 
 
 # ----------------------------------------------------------------------------- the pipeline
@@ -184,7 +176,6 @@ class CogVideoX:
         for name in self._MODELS:
             if self._module(name) is not None:
                 self._move(name, torch.device("cpu") if self.offload else self.device)
-        self._s_min = float(scheduler.rf_time(0))        # RF time of DDPM timestep 0 (the cleanest query)
 
     @classmethod
     def from_pretrained(cls, folder: str | os.PathLike, device: str | torch.device = "auto",
@@ -195,9 +186,6 @@ class CogVideoX:
         dtype None → bf16 on a CUDA GPU, fp32 on the CPU. The T5 text encoder and tokenizer load lazily
         (at the first `encode_prompt`) and only if the folder has them. cpu_offload=True: see
         `enable_model_cpu_offload`."""
-        from .causal_vae import CausalVAE
-        from .dit import VideoDiT
-        from .scheduler import CogVideoXDDIM
         folder = check_folder(folder)
         dev = resolve_device(device)
         dt = resolve_dtype(dtype, dev)
@@ -206,7 +194,7 @@ class CogVideoX:
             warnings.warn(f"scheduler prediction_type is {scheduler.config.prediction_type!r}; CogVideoX "
                           "checkpoints are v-prediction models and velocity() assumes v-prediction")
         dit = VideoDiT.from_diffusers(folder / "transformer", device="cpu", dtype=dt)   # sharded + index json
-        vae = CausalVAE.from_diffusers(folder / "vae", dtype=dt, device="cpu")
+        vae = CausalVAE.from_diffusers(folder / "vae", device="cpu", dtype=dt)
         if config is None:
             s, c = vae.spatial_compression, dit.config
             config = CogVideoXConfig(num_frames=c.sample_frames, height=c.sample_height * s,
@@ -307,16 +295,9 @@ class CogVideoX:
         """Encode/decode frames as overlapping spatial tiles (CausalVAE.enable_tiling; default tiles are
         half the VAE's training size, 240×360 px). Tile sizes whose overlap does not fall on whole latent
         pixels would change the output size (as in diffusers) and are refused with a suggestion."""
-        vae, s = self.vae, self.vae.spatial_compression
+        vae = self.vae
         tile_height, tile_width = tile_height or vae.tile_sample_height, tile_width or vae.tile_sample_width
-        for name, px, ov in (("tile_height", tile_height, overlap_height), ("tile_width", tile_width, overlap_width)):
-            if px % s == 0 and px >= 2 * s and not _tile_fits(px, ov, s):
-                good = [p for p in range(2 * s, 4 * px + 1, s) if _tile_fits(p, ov, s)]
-                near = sorted(good, key=lambda p: abs(p - px))[:3]
-                raise ValueError(f"{name}={px} px with overlap {ov:.3g} does not tile evenly (after rounding to "
-                                 f"latent pixels the tile stride and the kept part of each tile differ, so the "
-                                 f"tiles would not line up and the video would change size); use e.g. "
-                                 f"{name} in {sorted(near)}")
+        vae.check_tiles_line_up(tile_height, tile_width, overlap_height, overlap_width)
         vae.enable_tiling(tile_height, tile_width, overlap_height, overlap_width)
 
     def disable_vae_tiling(self) -> None:
@@ -340,8 +321,7 @@ class CogVideoX:
         sizes = (num_frames or c.num_frames or self.dit.config.sample_frames,
                  height or c.height or self.dit.config.sample_height * self.vae.spatial_compression,
                  width or c.width or self.dit.config.sample_width * self.vae.spatial_compression)
-        check_video_size(*sizes, temporal=self.vae.temporal_compression, multiple=self.size_multiple)
-        return sizes
+        return check_video_size(*sizes, temporal=self.vae.temporal_compression, multiple=self.size_multiple)
 
     def _padding_frames(self, latent_frames: int) -> int:
         """CogVideoX 1.5 (patch_size_t = 2) pads the latent frames to a multiple of patch_size_t at the start."""
@@ -409,9 +389,7 @@ class CogVideoX:
         callback(i, t, latents) runs after every step. Returns the final latents (B, C, T, h, w) — the
         quantity of diffusers' `output_type="latent"` (scaled latents; decode_latents divides by the
         VAE scaling factor)."""
-        from tqdm.auto import tqdm
-
-        from .scheduler import apply_cfg, dynamic_guidance_scale, model_timesteps
+        # 1. defaults and input checks
         steps = self.config.steps if steps is None else int(steps)
         guidance = self.config.guidance if guidance is None else float(guidance)
         dynamic_cfg = self.config.dynamic_cfg if dynamic_cfg is None else dynamic_cfg
@@ -432,19 +410,22 @@ class CogVideoX:
             if negative_text_embeds.shape != text_embeds.shape:
                 raise ValueError(f"negative_text_embeds {tuple(negative_text_embeds.shape)} must have the shape of "
                                  f"text_embeds {tuple(text_embeds.shape)}")
+        # 2. the transformer on the GPU, the timesteps (999, 979, ..., 19 for 50 trailing steps)
         dit = self._use("dit")
         sched = self.scheduler
         sched.set_timesteps(steps)
-        x = latents.to(self.device, self.dtype)
-        text = text_embeds.to(self.device, self.dtype)
-        if do_cfg:  # one batched call per step: [uncond; cond]
-            text = torch.cat([negative_text_embeds.to(self.device, self.dtype), text])
+        # 3. text conditioning, batched for CFG as one call per step: [uncond; cond]
+        x = latents.to(self.device, self.dtype)                                 # (B, C, T, h, w)
+        text = text_embeds.to(self.device, self.dtype)                          # (B, L, D)
+        if do_cfg:
+            text = torch.cat([negative_text_embeds.to(self.device, self.dtype), text])     # (2B, L, D)
+        # 4. denoising loop: v-prediction, guidance, one DDIM step
         for i, t in enumerate(tqdm(sched.timesteps, desc="denoise", disable=not progress, leave=False)):
-            x_in = torch.cat([x, x]) if do_cfg else x
+            x_in = torch.cat([x, x]) if do_cfg else x                           # (2B or B, C, T, h, w)
             out = dit(x_in, model_timesteps(t, x_in.shape[0], self.device), text).float()
             g = dynamic_guidance_scale(guidance, int(t), steps) if dynamic_cfg else guidance
             if do_cfg:
-                out = apply_cfg(out, g)
+                out = apply_cfg(out, g)                                         # (B, C, T, h, w)
             x = sched.step(out, t, x).to(self.dtype)
             if callback is not None:
                 callback(i, int(t), x)
@@ -463,9 +444,9 @@ class CogVideoX:
         generator for the whole batch, drawn on the CPU), so on CPU in fp32 the result equals
         `CogVideoXPipeline(..., generator=torch.Generator().manual_seed(seed))`. On a GPU the setting is
         checked against the free memory first (GPUMemoryError names the saver to turn on)."""
-        single = isinstance(prompt, str)
-        prompts = [prompt] if single else list(prompt)
-        if not prompts or not all(isinstance(p, str) for p in prompts):
+        # 1. check inputs: prompts, sizes, and (on a GPU) that the setting fits in its memory
+        prompts, single = as_batch(prompt, "prompt")
+        if not all(isinstance(p, str) for p in prompts):
             raise ValueError("generate() needs a prompt string or a non-empty list of strings")
         negs = [negative_prompt] * len(prompts) if isinstance(negative_prompt, str) else list(negative_prompt)
         if len(negs) != len(prompts):
@@ -475,11 +456,15 @@ class CogVideoX:
         B, do_cfg = len(prompts), guidance > 1.0
         if check_memory and self.device.type == "cuda":
             self.check_memory(F, H, W, batch=B, cfg=do_cfg)
-        embeds, _ = self.encode_prompt(prompts + (negs if do_cfg else []))
+        # 2. encode the prompts (and the negative prompts for CFG) with T5
+        embeds, _ = self.encode_prompt(prompts + (negs if do_cfg else []))    # (B or 2B, L, D)
         cond, uncond = embeds[:B], (embeds[B:] if do_cfg else None)
-        latents = self.noise(seed, F, H, W, batch=B)
+        # 3. the seed's noise, as diffusers draws it
+        latents = self.noise(seed, F, H, W, batch=B)                           # (B, C, T_pad, h, w)
+        # 4. denoising loop
         z = self.denoise(cond, uncond, latents, steps, guidance, dynamic_cfg, progress, callback)
-        z = z[:, :, self._padding_frames((F - 1) // self.vae.temporal_compression + 1):]
+        # 5. drop CogVideoX 1.5's padding frames, decode, unwrap a single prompt's video
+        z = z[:, :, self._padding_frames((F - 1) // self.vae.temporal_compression + 1):]   # (B, C, T, h, w)
         videos = self.decode_latents(z)
         self._release()
         videos = [videos] if B == 1 else videos
@@ -490,7 +475,6 @@ class CogVideoX:
     @torch.no_grad()
     def decode_latents(self, z: torch.Tensor):
         """Scaled latents (B, C, T, h, w) → uint8 video (T, H, W, 3), or a list when B > 1."""
-        from .video import to_uint8
         vae = self._use("vae")
         x = vae.decode(z.to(self.device, self.dtype) / vae.scaling_factor)       # (B, 3, F, H, W)
         videos = [to_uint8(v) for v in x]
@@ -500,7 +484,6 @@ class CogVideoX:
     def encode_video(self, video) -> torch.Tensor:
         """uint8 video (F, H, W, 3), F = 1 + 4k, H and W multiples of 16 → scaled latents (1, C, T, h, w)
         (the posterior mean times the scaling factor)."""
-        from .video import to_tensor
         v = np.asarray(video)
         if v.ndim != 4 or v.shape[-1] != 3:
             raise ValueError(f"video must be uint8 (F, H, W, 3), got shape {v.shape}")
@@ -510,44 +493,25 @@ class CogVideoX:
         return vae.encode(x).mean * vae.scaling_factor
 
     # ------------------------------------------------------------------ rectified-flow view (editing)
-    def _ab(self, s: torch.Tensor, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """a = sqrt(ᾱ), b = sqrt(1 − ᾱ) of the VP state whose RF time is s: b/a = s/(1 − s), a² + b² = 1."""
-        shape = (-1, *([1] * (like.ndim - 1)))
-        norm = ((1 - s) ** 2 + s ** 2).rsqrt()
-        a, b = (1 - s) * norm, s * norm
-        return a.reshape(shape).to(like.device), b.reshape(shape).to(like.device)
-
     @torch.no_grad()
     def velocity(self, z: torch.Tensor, t: torch.Tensor | float, embeds: torch.Tensor,
                  mask: torch.Tensor | None = None) -> torch.Tensor:
         """The pretrained v-prediction model as a rectified-flow velocity u(z, s) (minicog's convention:
         z = (1 − s)·x0 + s·ε, u = ε − x0, s = 1 noise, s = 0 data) on scaled latents z (B, C, T, h, w).
 
-        For RF time s: the VP state is x = (a + b)·z with a = (1 − s)/r, b = s/r, r = sqrt((1 − s)² + s²);
-        the transformer runs at the (fractional) DDPM timestep with the same noise level
-        (`scheduler.timestep_for_rf_time`) and its v becomes u = (b − a)·x + (a + b)·v
-        (= `scheduler.v_to_velocity`): x̂0 = a·x − b·v, ε̂ = b·x + a·v, u = ε̂ − x̂0. With this, RF Euler on
-        the grid s_i = rf_time(t_i) IS the official DDIM sampler (tested). Below s(0) = rf_time(0) ≈ 0.05
-        (cleaner than any training timestep) the model is queried at timestep 0. `mask` is ignored: the
-        official model attends to all 226 text tokens."""
-        s = torch.as_tensor(t, dtype=torch.float64).detach().reshape(-1).cpu()
-        if s.numel() == 1:
-            s = s.expand(z.shape[0])
-        if s.shape != (z.shape[0],):
-            raise ValueError(f"t must be a scalar or (B,)=({z.shape[0]},) RF times, got shape {tuple(s.shape)}")
-        if ((s < 0) | (s > 1)).any():
-            raise ValueError(f"RF time must lie in [0, 1] (0 = data, 1 = noise), got {s.tolist()}")
-        timestep = self.scheduler.timestep_for_rf_time(s.clamp(min=self._s_min))   # (B,) fractional
-        a, b = self._ab(s, z)
+        `scheduler.rf_velocity` does the conversion: the VP state x = (a + b)·z runs through the
+        transformer at the (fractional) DDPM timestep of the same noise level and its v becomes
+        u = (b − a)·x + (a + b)·v. With this, RF Euler on the grid s_i = rf_time(t_i) IS the official DDIM
+        sampler (tested). Below s(0) = rf_time(0) ≈ 0.05 (cleaner than any training timestep) the model
+        is queried at timestep 0. The transformer runs in the pipeline's dtype; u is float32. `mask` is
+        ignored: the official model attends to all 226 text tokens."""
         dit = self._use("dit")
-        x = ((a + b) * z.double()).to(self.dtype)                                 # VP state
-        v = dit(x, timestep.to(self.device, torch.float32), embeds.to(self.device, self.dtype)).double()
-        return ((b - a) * x.double() + (a + b) * v).to(torch.float32)
+        return self.scheduler.rf_velocity(dit, z, t, embeds.to(self.device, self.dtype), clamp_low=True,
+                                          model_dtype=self.dtype, out_dtype=torch.float32)
 
     def velocity_model(self, x: torch.Tensor, t: torch.Tensor, cond) -> torch.Tensor:
         """`velocity` in the (x, t, cond=(embeds, mask)) form `rectified_flow.sample` expects."""
-        embeds, mask = cond if isinstance(cond, (tuple, list)) else (cond, None)
-        return self.velocity(x, t, embeds, mask)
+        return text_conditioned(self.velocity)(x, t, cond)
 
     def rf_grid(self, steps: int | None = None) -> torch.Tensor:
         """The RF times s_i = rf_time(t_i) of the official DDIM timesteps, ending at 0 (float64, (steps+1,)):
@@ -564,57 +528,41 @@ class CogVideoX:
     def edit(self, video, source_prompt: str, target_prompt: str, seed: int = 0,
              method: str = "flowdirector", **kw):
         """Edit a uint8 video from `source_prompt` to `target_prompt` with FlowDirector / FlowEdit /
-        inversion / SDEdit (`minicog.editing.edit`), driving `velocity` exactly as on the tiny model."""
-        from . import editing
-        return editing.edit(self, video, source_prompt=source_prompt, target_prompt=target_prompt,
-                            seed=seed, method=method, **kw)
+        inversion / SDEdit (`minicog.edit.edit`), driving `velocity` exactly as on the tiny model."""
+        return edit_video(self, video, source_prompt=source_prompt, target_prompt=target_prompt,
+                          seed=seed, method=method, **kw)
 
     def token_indices(self, prompt: str, words: Sequence[str]) -> list[int]:
         """Positions of `words` among the T5 tokens of `prompt` (the text axis of the DiT's attention maps):
         each word is tokenized as it appears mid-sentence (with its leading "▁")."""
-        seq = self.tokenizer(prompt, add_special_tokens=True)["input_ids"]
-        out: list[int] = []
-        for w in words:
-            sub = self.tokenizer(w, add_special_tokens=False)["input_ids"]
-            at = next((i for i in range(len(seq) - len(sub) + 1) if sub and seq[i:i + len(sub)] == sub), None)
-            if at is None:
-                raise ValueError(f"word {w!r} is not in the prompt {prompt!r} (tokens "
-                                 f"{self.tokenizer.convert_ids_to_tokens(seq)}); pass words of the prompt")
-            out += [i for i in range(at, at + len(sub)) if i not in out]
-        return out
+        tok = self.tokenizer
+        return token_positions(lambda text, is_prompt: tok(text, add_special_tokens=is_prompt)["input_ids"],
+                               prompt, words, show=tok.convert_ids_to_tokens)
 
     def save_video(self, video, path: str | os.PathLike, fps: int | None = None) -> Path:
         """Write a uint8 video as .mp4 (or .gif) at `config.fps` (8, CogVideoX's frame rate)."""
         return save_video(video, path, fps=fps or self.config.fps)
 
-    # ------------------------------------------------------------------ memory
+    # ------------------------------------------------------------------ memory (minicog.memory)
     def estimate_memory(self, num_frames: int | None = None, height: int | None = None,
-                        width: int | None = None, batch: int = 1, cfg: bool = True, **overrides) -> "MemoryEstimate":
+                        width: int | None = None, batch: int = 1, cfg: bool = True, **overrides) -> MemoryEstimate:
         """Computed peak GPU memory of generating with the current settings (or `overrides`: dtype,
-        offload, vae_chunking, vae_tiling, attention) — see `estimate_memory` (module level)."""
+        offload, vae_chunking, vae_tiling, attention) — `minicog.memory.estimate_memory` on this
+        pipeline's configs."""
         F, H, W = self._sizes(num_frames, height, width)
         vae = self.vae
         settings = dict(dtype=self.dtype, offload=self.offload, vae_chunking=vae.chunk_latent_frames is not None,
                         vae_tiling=vae.use_tiling, attention="flash")
         settings.update(overrides)
-        t5 = self._t5_config()
+        t5 = t5_dims(self._text_encoder.config) if self._text_encoder is not None else _folder_t5(self.folder)
         return estimate_memory(self.dit.config, vae.config, F, H, W, batch=batch, cfg=cfg, t5=t5,
                                text_len=self.config.max_sequence_length,
                                vae_chunk_latent_frames=vae.chunk_latent_frames or 2,
                                vae_tile=(vae.tile_sample_height, vae.tile_sample_width, *vae.tile_overlap),
                                **settings)
 
-    def _t5_config(self) -> dict | None:
-        if self._text_encoder is not None:
-            c = self._text_encoder.config
-            return {k: getattr(c, k) for k in T5_XXL}
-        if self.folder is not None and (self.folder / "text_encoder" / "config.json").is_file():
-            c = json.loads((self.folder / "text_encoder" / "config.json").read_text())
-            return {k: c.get(k, v) for k, v in T5_XXL.items()}
-        return None
-
     def check_memory(self, num_frames: int | None = None, height: int | None = None, width: int | None = None,
-                     batch: int = 1, cfg: bool = True, available: int | None = None) -> "MemoryEstimate":
+                     batch: int = 1, cfg: bool = True, available: int | None = None) -> MemoryEstimate:
         """Raise GPUMemoryError when the computed peak (+10 % and 0.5 GiB for the CUDA context and
         fragmentation) exceeds `available` bytes (default: this GPU's free memory plus what this process
         already holds). The message names the cheapest saver(s) that make it fit."""
@@ -624,29 +572,13 @@ class CogVideoX:
                 return est
             free, _ = torch.cuda.mem_get_info(self.device)
             available = free + torch.cuda.memory_reserved(self.device)
-        if _with_margin(est.peak) <= available:
+        if with_margin(est.peak) <= available:
             return est
         current = dict(dtype=self.dtype, offload=self.offload, vae_chunking=self.vae.chunk_latent_frames is not None,
                        vae_tiling=self.vae.use_tiling)
-        savers = [("vae_chunking", True, "pipe.enable_vae_frame_chunking()"),
-                  ("vae_tiling", True, "pipe.enable_vae_tiling()"),
-                  ("offload", True, "pipe.enable_model_cpu_offload()"),
-                  ("dtype", torch.bfloat16, "dtype=torch.bfloat16 in from_pretrained (half the weight memory)")]
-        savers = [s for s in savers if current[s[0]] != s[1]]
+        advice = saver_advice(lambda **o: self.estimate_memory(num_frames, height, width, batch, cfg, **o),
+                              current, available)
         gib = lambda n: f"{n / 2**30:.1f} GiB"                                       # noqa: E731
-        advice = None
-        for k, value, how in savers:                                               # one saver enough?
-            e = self.estimate_memory(num_frames, height, width, batch, cfg, **{k: value})
-            if _with_margin(e.peak) <= available:
-                advice = f"turn on {how} (peak → {gib(e.peak)})"
-                break
-        if advice is None and savers:                                              # all of them?
-            e = self.estimate_memory(num_frames, height, width, batch, cfg, **{k: v for k, v, _ in savers})
-            if _with_margin(e.peak) <= available:
-                advice = "turn on " + " and ".join(h for _, _, h in savers) + f" (peak → {gib(e.peak)})"
-        if advice is None:
-            advice = ("even with every saver on it does not fit: generate fewer frames or a smaller size, "
-                      "or use a larger GPU")
         raise GPUMemoryError(
             f"generating {batch}×{self._sizes(num_frames, height, width)} (frames, height, width) needs about "
             f"{gib(est.peak)} of GPU memory at the peak ({est.peak_stage}; computed, +10 % margin) but "
@@ -666,318 +598,21 @@ class CogVideoX:
                 f"offload={self.offload}, vae_tiling={self.vae.use_tiling}, scheduler={self.scheduler})")
 
 
-def _tile_fits(px: int, overlap: float, s: int) -> bool:
-    """Whether tiles of `px` pixels with this overlap line up in CausalVAE's (and diffusers') tiled
-    encode and decode: the stride of the input tiles equals what is kept of each output tile."""
-    lat = px // s
-    decode_ok = int(lat * (1 - overlap)) * s == px - int(px * overlap)
-    encode_ok = int(px * (1 - overlap)) == (lat - int(lat * overlap)) * s
-    return decode_ok and encode_ok
-
-
-def _with_margin(n: int) -> float:
-    return 1.1 * n + 0.5 * 2**30
-
-
-# ----------------------------------------------------------------------------- memory arithmetic
-# Peak GPU memory = weights resident on the GPU + the largest set of activations alive at one time.
-# Weights: parameter counts × bytes per parameter. Activations: traced on the *meta* device — the real
-# modules run on shape-only tensors while a dispatch mode adds up the bytes of every tensor alive
-# (freed when Python drops it), so the number follows the actual code (chunks, tiles, caches) and
-# costs no memory. Labelled "computed, not measured" wherever it is shown.
-
-T5_XXL = dict(vocab_size=32128, d_model=4096, d_kv=64, num_heads=64, d_ff=10240, num_layers=24)
-
-
-def t5_encoder_params(vocab_size: int = 32128, d_model: int = 4096, d_kv: int = 64, num_heads: int = 64,
-                      d_ff: int = 10240, num_layers: int = 24, relative_attention_num_buckets: int = 32,
-                      gated: bool = True) -> int:
-    """Parameters of a T5 v1.1 encoder (T5-XXL: 4.76 B): token embedding, per layer q/k/v/o (no
-    biases), the gated-GELU MLP (wi_0, wi_1, wo) and two RMSNorm weights, the relative position
-    bias of layer 0 and the final norm."""
-    inner = num_heads * d_kv
-    layer = 4 * d_model * inner + (3 if gated else 2) * d_model * d_ff + 2 * d_model
-    return vocab_size * d_model + num_layers * layer + relative_attention_num_buckets * num_heads + d_model
-
-
-def t5_activation_bytes(batch: int, seq: int = 226, d_model: int = 4096, d_ff: int = 10240,
-                        num_heads: int = 64, bytes_per: int = 2, **_) -> int:
-    """Peak activations of one T5 encoder layer (it is the same for all): a few (B, L, d_model)
-    hidden states, the gated MLP's four (B, L, d_ff) tensors, and the (B, heads, L, L) scores with
-    their fp32 softmax. Tiny next to the weights (~0.1 GB for T5-XXL)."""
-    return batch * seq * (3 * d_model + 4 * d_ff) * bytes_per + batch * num_heads * seq * seq * (bytes_per + 4)
-
-
-class _LiveTensorBytes:
-    """Counts bytes of tensors alive during a computation (peak included), via a TorchDispatchMode.
-    Storages shared by views count once; a storage is freed when its last tracked tensor dies.
-    Tensors that exist before the trace (weights, inputs) are not counted."""
-
-    def __init__(self):
-        from torch.utils._python_dispatch import TorchDispatchMode
-
-        tracker = self
-
-        class Mode(TorchDispatchMode):
-            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-                out = func(*args, **(kwargs or {}))
-                tracker._track(out)
-                return out
-
-        self.mode = Mode()
-        self.live = self.peak = 0
-        self._refs: dict[int, int] = {}
-
-    def _track(self, out):
-        from torch.utils._pytree import tree_flatten
-        for t in tree_flatten(out)[0]:
-            if isinstance(t, torch.Tensor):
-                st = t.untyped_storage()
-                key, n = st._cdata, st.nbytes()
-                if key not in self._refs:
-                    self._refs[key] = 0
-                    self.live += n
-                    self.peak = max(self.peak, self.live)
-                self._refs[key] += 1
-                weakref.finalize(t, self._free, key, n)
-
-    def _free(self, key: int, n: int):
-        self._refs[key] -= 1
-        if self._refs[key] == 0:
-            del self._refs[key]
-            self.live -= n
-
-    def __enter__(self):
-        self.mode.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        return self.mode.__exit__(*exc)
-
-
-def trace_peak_bytes(fn: Callable[[], object]) -> int:
-    """Peak bytes of the tensors `fn()` creates (run it on meta tensors to trace a size without memory)."""
-    with torch.no_grad(), _LiveTensorBytes() as tracker:
-        out = fn()
-        del out
-    return tracker.peak
-
-
-@contextmanager
-def _flash_attention():
-    """Trace attention as a fused kernel (FlashAttention / memory-efficient SDPA, what a GPU uses):
-    only the output is materialised, never the (L+N)² score matrix."""
-    import torch.nn.functional as F
-    original = F.scaled_dot_product_attention
-
-    def fused(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, **kw):
-        return q.new_empty(*q.shape[:-1], v.shape[-1])
-
-    F.scaled_dot_product_attention = fused
-    try:
-        yield
-    finally:
-        F.scaled_dot_product_attention = original
-
-
-def _key(cfg) -> str:
-    d = cfg.to_dict() if hasattr(cfg, "to_dict") else asdict(cfg)
-    return json.dumps(d, sort_keys=True, default=str)
-
-
-@lru_cache(maxsize=64)
-def _model_params(kind: str, cfg_json: str) -> int:
-    from .causal_vae import CausalVAE, VAEConfig
-    from .dit import DiTConfig, VideoDiT
-    d = json.loads(cfg_json)
-    with torch.device("meta"):
-        m = VideoDiT(DiTConfig.from_dict(d)) if kind == "dit" else CausalVAE(VAEConfig(**d))
-    return sum(p.numel() for p in m.parameters())
-
-
-@lru_cache(maxsize=64)
-def _dit_activations(cfg_json: str, shape: tuple, text_len: int, batch: int, dtype: str, attention: str) -> int:
-    from .dit import DiTConfig, VideoDiT
-    d = json.loads(cfg_json)
-    d["num_layers"] = min(2, d["num_layers"])          # every layer has the same activations
-    dt = getattr(torch, dtype)
-    with torch.device("meta"):
-        model = VideoDiT(DiTConfig.from_dict(d)).to(dt)
-        x = torch.empty(batch, *shape, dtype=dt)
-        text = torch.empty(batch, text_len, d["text_embed_dim"], dtype=dt)
-        t = torch.zeros(batch, dtype=torch.int64)
-    with (_flash_attention() if attention == "flash" else nullcontext()):
-        peak = trace_peak_bytes(lambda: model(x, t, text))
-    return peak + x.nbytes + text.nbytes
-
-
-@lru_cache(maxsize=64)
-def _vae_decode_activations(cfg_json: str, shape: tuple, batch: int, dtype: str, chunk: int | None,
-                            tile: tuple | None) -> int:
-    from .causal_vae import CausalVAE, VAEConfig
-    d = json.loads(cfg_json)
-    dt = getattr(torch, dtype)
-    with torch.device("meta"):
-        vae = CausalVAE(VAEConfig(**d)).to(dt)
-        z = torch.empty(batch, *shape, dtype=dt)
-    vae.enable_frame_chunking(vae.chunk_sample_frames, chunk) if chunk else vae.disable_frame_chunking()
-    if tile is None:
-        return trace_peak_bytes(lambda: vae.decode(z)) + z.nbytes
-    vae.enable_tiling(tile[0], tile[1], tile[2], tile[3])
-    with _LiveTensorBytes() as tracker, torch.no_grad():
-        if hasattr(vae, "_decode_frames"):
-            vae._decode_frames = _memoized_call(vae._decode_frames, tracker)
-        out = vae.decode(z)
-        del out
-    return tracker.peak + z.nbytes
-
-
-def _memoized_call(fn: Callable, tracker: "_LiveTensorBytes") -> Callable:
-    """Tiles of the same shape cost the same: trace `fn` once per input shape, then replay its transient
-    peak and return an empty output of the recorded shape (a 2-4× faster trace of tiled decoding)."""
-    seen: dict = {}
-
-    def call(x):
-        key = (tuple(x.shape), x.dtype)
-        if key not in seen:
-            live, before = tracker.live, tracker.peak
-            tracker.peak = live                                  # measure this call's own peak
-            out = fn(x)
-            seen[key] = (tracker.peak - live, tuple(out.shape))
-            tracker.peak = max(tracker.peak, before)
-            return out
-        transient, shape = seen[key]
-        tracker.peak = max(tracker.peak, tracker.live + transient)
-        return x.new_empty(shape)
-    return call
-
-
-@dataclass
-class MemoryEstimate:
-    """Computed (not measured) GPU memory of one generation, in bytes, per stage:
-    text (T5), transformer (the denoising loop), vae (decoding)."""
-    weights: dict[str, int]          # bytes of each model's weights
-    activations: dict[str, int]      # peak activation bytes of each stage
-    offload: bool
-    setting: str = ""
-    label: str = "computed, not measured"
-
-    def stage_peaks(self) -> dict[str, int]:
-        """GPU bytes at each stage's peak: with offload only that stage's model is resident, without it
-        all three are (T5 stays on the GPU, as in diffusers without offload)."""
-        resident = sum(self.weights.values())
-        return {k: (self.weights[k] if self.offload else resident) + a for k, a in self.activations.items()}
-
-    @property
-    def peak(self) -> int:
-        return max(self.stage_peaks().values())
-
-    @property
-    def peak_stage(self) -> str:
-        peaks = self.stage_peaks()
-        return max(peaks, key=peaks.get)
-
-    def __str__(self) -> str:
-        g = lambda n: f"{n / 2**30:.2f} GiB"                                      # noqa: E731
-        rows = [f"{k:>12}: weights {g(self.weights[k])}, activations {g(self.activations[k])}, "
-                f"stage peak {g(p)}" for k, p in self.stage_peaks().items()]
-        return "\n".join([f"{self.setting or 'memory'} ({self.label}): peak {g(self.peak)} ({self.peak_stage})",
-                          *rows])
-
-
-def estimate_memory(dit_config, vae_config, num_frames: int = 49, height: int = 480, width: int = 720,
-                    dtype: torch.dtype = torch.bfloat16, batch: int = 1, cfg: bool = True,
-                    t5: dict | None = T5_XXL, text_len: int = 226, offload: bool = False,
-                    vae_chunking: bool = True, vae_chunk_latent_frames: int = 2, vae_tiling: bool = False,
-                    vae_tile: tuple | None = None, attention: str = "flash", setting: str = "") -> MemoryEstimate:
-    """Peak GPU memory of text → video with these configs and savers (computed, not measured).
-
-    Weights: parameter counts (the modules built on the meta device; T5 from its config) × bytes.
-    Activations: T5 from `t5_activation_bytes`; the transformer (batch 2B with CFG: [uncond; cond]) and the
-    VAE decoder traced on the meta device at this exact size (`trace_peak_bytes`). attention="flash"
-    traces the fused SDPA a GPU runs; "math" materialises the (L+N)² attention matrix."""
-    if attention not in ("flash", "math"):
-        raise ValueError(f"attention must be 'flash' or 'math', got {attention!r}")
-    dtype = _DTYPES.get(dtype, dtype) if isinstance(dtype, str) else dtype
-    nbytes = torch.empty(0, dtype=dtype).element_size()
-    dname = str(dtype).removeprefix("torch.")
-    s, tc = 2 ** (len(vae_config.block_out_channels) - 1), vae_config.temporal_compression_ratio
-    check_video_size(num_frames, height, width, tc, s * dit_config.patch_size)
-    T = (num_frames - 1) // tc + 1
-    T_pad = T + (dit_config.p_t - T % dit_config.p_t) % dit_config.p_t
-    C = vae_config.latent_channels
-    vae_json = _key(replace(vae_config, scaling_factor=1.0))      # the scaling factor changes nothing here
-    weights = {"transformer": _model_params("dit", _key(dit_config)) * nbytes,
-               "vae": _model_params("vae", vae_json) * nbytes}
-    B = batch * (2 if cfg else 1)
-    acts = {"transformer": _dit_activations(_key(dit_config), (C, T_pad, height // s, width // s), text_len, B,
-                                            dname, attention)}
-    tile = None
-    if vae_tiling:
-        tile = vae_tile or (vae_config.sample_height // 2, vae_config.sample_width // 2, 1 / 6, 1 / 5)
-    acts["vae"] = _vae_decode_activations(vae_json, (C, T, height // s, width // s), batch, dname,
-                                          vae_chunk_latent_frames if vae_chunking else None, tile)
-    if t5 is not None:
-        weights = {"text_encoder": t5_encoder_params(**t5) * nbytes, **weights}
-        acts = {"text_encoder": t5_activation_bytes(B, text_len, bytes_per=nbytes, **t5), **acts}
-    return MemoryEstimate(weights, acts, offload, setting)
-
-
-MEMORY_SETTINGS = (
-    ("fp32, no savers", dict(dtype=torch.float32, vae_chunking=False)),
-    ("bf16", dict(dtype=torch.bfloat16, vae_chunking=False)),
-    ("bf16 + VAE frame chunking (default)", dict(dtype=torch.bfloat16)),
-    ("bf16 + chunking + VAE tiling", dict(dtype=torch.bfloat16, vae_tiling=True)),
-    ("bf16 + chunking + model CPU offload", dict(dtype=torch.bfloat16, offload=True)),
-    ("bf16 + chunking + tiling + offload", dict(dtype=torch.bfloat16, vae_tiling=True, offload=True)),
-)
-
-
-def preset_configs(name: str):
-    """(DiTConfig, VAEConfig) of "2b" or "5b"."""
-    from .causal_vae import VAEConfig
-    from .dit import DiTConfig
-    if name not in ("2b", "5b"):
-        raise ValueError(f"unknown preset {name!r}: use '2b' or '5b'")
-    return ((DiTConfig.cogvideox_2b(), VAEConfig.cogvideox_2b()) if name == "2b"
-            else (DiTConfig.cogvideox_5b(), VAEConfig.cogvideox_5b()))
-
-
-def memory_table(presets: Sequence[str] = ("2b", "5b"), num_frames: int = 49, height: int = 480,
-                 width: int = 720, settings=MEMORY_SETTINGS, gpu_gib: float = 24.0) -> str:
-    """Markdown table of the computed peak GPU memory of each saver setting (one 49×480×720 video, CFG)."""
-    head = ["model", "setting", "T5 stage", "transformer stage", "VAE stage", "peak", f"fits {gpu_gib:g} GB?"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for p in presets:
-        dit_cfg, vae_cfg = preset_configs(p)
-        for name, kw in settings:
-            e = estimate_memory(dit_cfg, vae_cfg, num_frames, height, width, setting=name, **kw)
-            sp = e.stage_peaks()
-            g = lambda n: f"{n / 2**30:.1f} GiB"                                # noqa: E731
-            fits = "yes" if _with_margin(e.peak) <= gpu_gib * 1e9 else "no"
-            lines.append(f"| {p.upper()} | {name} | {g(sp['text_encoder'])} | {g(sp['transformer'])} | "
-                         f"{g(sp['vae'])} | **{g(e.peak)}** | {fits} |")
-    return "\n".join(lines)
-
-
 def estimate_memory_for_folder(folder: str | os.PathLike, num_frames: int | None = None,
                                height: int | None = None, width: int | None = None, **kw) -> MemoryEstimate:
-    """`estimate_memory` from a weights folder's config files only (no weights are read)."""
-    from .causal_vae import VAEConfig
-    from .dit import DiTConfig
+    """`minicog.memory.estimate_memory` from a weights folder's config files only (no weights are read)."""
     folder = check_folder(folder)
     dit_cfg = DiTConfig.from_diffusers_config(json.loads((folder / "transformer" / "config.json").read_text()))
     vae_cfg = VAEConfig.from_diffusers_config(json.loads((folder / "vae" / "config.json").read_text()))
-    t5 = None
-    if (folder / "text_encoder" / "config.json").is_file():
-        c = json.loads((folder / "text_encoder" / "config.json").read_text())
-        t5 = {k: c.get(k, v) for k, v in T5_XXL.items()}
     s = 2 ** (len(vae_cfg.block_out_channels) - 1)
     return estimate_memory(dit_cfg, vae_cfg, num_frames or dit_cfg.sample_frames,
-                           height or dit_cfg.sample_height * s, width or dit_cfg.sample_width * s, t5=t5, **kw)
+                           height or dit_cfg.sample_height * s, width or dit_cfg.sample_width * s,
+                           t5=_folder_t5(folder), **kw)
 
 
 # ----------------------------------------------------------------------------- command line
+# Here rather than in a module of its own: `python -m minicog.cogvideox` is the documented entry point,
+# and the CLI is a thin reader of flags around `CogVideoX` and `estimate_memory_for_folder`.
 
 def main(argv: Sequence[str] | None = None) -> int:
     """python -m minicog.cogvideox --weights DIR --prompt "..." --out out.mp4"""
@@ -1005,9 +640,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         if args.memory:
-            if args.dtype != "auto" and args.dtype not in _DTYPES:
+            if args.dtype != "auto" and args.dtype not in DTYPES:
                 raise ValueError(f"unknown --dtype {args.dtype!r}: use auto, bf16, fp16 or fp32")
-            dt = torch.bfloat16 if args.dtype == "auto" else _DTYPES[args.dtype]   # the GPU's dtype
+            dt = torch.bfloat16 if args.dtype == "auto" else DTYPES[args.dtype]   # the GPU's dtype
             print(estimate_memory_for_folder(args.weights, args.frames, args.height, args.width, dtype=dt,
                                              offload=args.offload, vae_tiling=args.vae_tiling,
                                              vae_chunking=not args.no_frame_chunking, setting="this setting"))

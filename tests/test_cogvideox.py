@@ -13,7 +13,7 @@ pytest.importorskip("transformers")
 from cogvideox_fixtures import SAMPLE, build_cogvideox_folder, copy_without_text_encoder  # noqa: E402
 from diffusers import CogVideoXPipeline  # noqa: E402
 
-from minicog import cogvideox  # noqa: E402
+from minicog import cogvideox, memory  # noqa: E402
 from minicog.cogvideox import CogVideoX, GPUMemoryError  # noqa: E402
 
 F, H, W = SAMPLE["frames"], SAMPLE["height"], SAMPLE["width"]   # the toy checkpoints' sample size (9×64×96)
@@ -183,7 +183,7 @@ def test_clear_errors(folders, pipes, embeds, tmp_path):
     with pytest.raises(ValueError, match="unknown dtype"):
         CogVideoX.from_pretrained(folders["5b"], device="cpu", dtype="int8")
     pipe = pipes["5b"]
-    with pytest.raises(ValueError, match=r"1 \+ 4k"):
+    with pytest.raises(ValueError, match=r"1\+4k"):
         pipe.generate("a cat", num_frames=10)
     with pytest.raises(ValueError, match="multiple of 16"):
         pipe.generate("a cat", height=72)
@@ -276,15 +276,15 @@ def test_model_cpu_offload_keeps_one_model_on_the_device(folders, pipes, embeds)
 def test_t5_param_formula_matches_transformers(pipes):
     te = pipes["5b"].text_encoder
     c = te.config
-    n = cogvideox.t5_encoder_params(c.vocab_size, c.d_model, c.d_kv, c.num_heads, c.d_ff, c.num_layers,
-                                    c.relative_attention_num_buckets)
+    n = memory.t5_encoder_params(c.vocab_size, c.d_model, c.d_kv, c.num_heads, c.d_ff, c.num_layers,
+                                 c.relative_attention_num_buckets)
     assert n == sum(p.numel() for p in te.parameters())
 
 
 def test_memory_estimates_for_a_24gb_gpu():
     """Computed (meta-device trace) peaks for the real 5B configs at 49×480×720 with CFG."""
-    dit, vae = cogvideox.preset_configs("5b")
-    est = lambda **kw: cogvideox.estimate_memory(dit, vae, 49, 480, 720, **kw)      # noqa: E731
+    dit, vae = memory.preset_configs("5b")
+    est = lambda **kw: memory.estimate_memory(dit, vae, 49, 480, 720, **kw)         # noqa: E731
     fp32, bf16, chunk, offload = est(dtype=torch.float32), est(vae_chunking=False), est(), est(offload=True)
     assert 5.5e9 < chunk.weights["transformer"] / 2 < 5.65e9                 # ~5.57 B parameters in bf16
     assert 4.7e9 < chunk.weights["text_encoder"] / 2 < 4.8e9                 # T5-XXL encoder, 4.76 B
@@ -292,15 +292,30 @@ def test_memory_estimates_for_a_24gb_gpu():
     assert bf16.activations["vae"] > 3 * chunk.activations["vae"]            # frame chunking (2 latent frames)
     assert offload.peak < chunk.peak < bf16.peak and chunk.peak < fp32.peak
     assert offload.peak_stage == "transformer" and chunk.peak_stage == "vae"
-    assert cogvideox._with_margin(offload.peak) < 24e9 < chunk.peak          # offload is what makes 24 GB work
+    assert memory.with_margin(offload.peak) < 24e9 < chunk.peak          # offload is what makes 24 GB work
     # 3D full attention: materialising the (226 + 17550)² score matrix would cost > 50 GiB more
     math = est(offload=True, attention="math")
     assert math.activations["transformer"] - offload.activations["transformer"] > 50 * 2**30
     # spatial tiling (at a smaller size, to keep the trace short): 2×2 tiles of 96×160 px
     tile = (96, 160, 1 / 6, 1 / 5)
-    untiled = cogvideox.estimate_memory(dit, vae, 13, 192, 320, vae_tile=tile)
-    tiled = cogvideox.estimate_memory(dit, vae, 13, 192, 320, vae_tile=tile, vae_tiling=True)
+    untiled = memory.estimate_memory(dit, vae, 13, 192, 320, vae_tile=tile)
+    tiled = memory.estimate_memory(dit, vae, 13, 192, 320, vae_tile=tile, vae_tiling=True)
     assert tiled.activations["vae"] < 0.6 * untiled.activations["vae"]
+
+
+def test_memory_trace_patches_nothing():
+    """The estimator measures from outside: attention through a TorchFunctionMode, the VAE's tiles through
+    the `decode_frames` callback of `CausalVAE.decode`. Nothing is replaced, during or after a trace."""
+    sdpa = torch.nn.functional.scaled_dot_product_attention
+    q = torch.empty(1, 2, 300, 8, device="meta")
+    math = memory.trace_peak_bytes(lambda: sdpa(q, q, q))
+    with memory.FusedAttention():
+        fused = memory.trace_peak_bytes(lambda: sdpa(q, q, q))
+        assert torch.nn.functional.scaled_dot_product_attention is sdpa
+    assert fused == 1 * 2 * 300 * 8 * 4 < math                   # only the output, not the 300² scores
+    dit, vae = memory.preset_configs("2b")
+    e = memory.estimate_memory(dit, vae, 5, 192, 320, vae_tiling=True, vae_tile=(96, 160, 1 / 6, 1 / 5))
+    assert e.activations["vae"] > 0 and torch.nn.functional.scaled_dot_product_attention is sdpa
 
 
 def test_check_memory_names_a_saver(pipes):
@@ -323,7 +338,7 @@ def test_cli_end_to_end(folders, tmp_path, capsys):
     video = load_video(out)
     assert video.shape == (F, h, w, 3) and video.std() > 5
     assert cogvideox.main(["--weights", str(folders["2b"]), "--prompt", "x", "--frames", "8"]) == 2
-    assert "1 + 4k" in capsys.readouterr().err
+    assert "1+4k" in capsys.readouterr().err
     assert cogvideox.main(["--weights", str(folders["2b"]), "--memory"]) == 0
     assert "computed, not measured" in capsys.readouterr().out
 

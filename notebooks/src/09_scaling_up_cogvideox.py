@@ -33,7 +33,7 @@ import torch
 from IPython.display import Markdown, display
 
 import minicog
-from minicog import cogvideox
+from minicog import memory
 from minicog.causal_vae import CausalVAE, VAEConfig
 from minicog.dit import DiTConfig, VideoDiT
 from minicog.utils import FAST, seed_everything
@@ -105,7 +105,7 @@ def t5_params(vocab=32128, d=4096, d_kv=64, heads=64, d_ff=10240, layers=24, buc
 
 
 n_t5 = t5_params()
-assert n_t5 == cogvideox.t5_encoder_params()
+assert n_t5 == memory.t5_encoder_params()
 print(f"VAE: tiny {n_vae['tiny'] / 1e6:.2f}M, real {n_vae['2B/5B'] / 1e6:.1f}M; T5-XXL encoder: {n_t5 / 1e9:.2f} B")
 for name, n in [("T5-XXL encoder", n_t5), ("2B transformer", n_dit["2B"]), ("5B transformer", n_dit["5B"]),
                 ("VAE", n_vae["2B/5B"])]:
@@ -161,13 +161,13 @@ widgets.interact(attention_cost, frames_k=widgets.IntSlider(12, 1, 40, descripti
 # layer's worth. By hand: the residual stream, the normalised copy, q/k/v, the attention output, and the
 # 4×-wide MLP hidden state (before and after GELU) — roughly **10–14 tensors of B'·S·D** values.
 #
-# `minicog.cogvideox.estimate_memory` does not guess: it runs the real modules on the meta device and
+# `minicog.memory.estimate_memory` does not guess: it runs the real modules on the meta device and
 # adds up the bytes of every tensor alive at each moment (a `TorchDispatchMode` that counts creations
 # and frees), at exactly this size, with attention traced as a fused kernel.
 
 # %%
-dit5, vae5 = cogvideox.preset_configs("5b")
-est = cogvideox.estimate_memory(dit5, vae5, 49, 480, 720, dtype=torch.bfloat16, offload=True)
+dit5, vae5 = memory.preset_configs("5b")
+est = memory.estimate_memory(dit5, vae5, 49, 480, 720, dtype=torch.bfloat16, offload=True)
 unit = 2 * S * dit5.hidden * 2                                    # one (B'=2, S, D) bf16 tensor
 traced = est.activations["transformer"]
 print(f"5B transformer: traced peak activations {traced / 2**30:.2f} GiB = {traced / unit:.1f} × (2, S, D) tensors")
@@ -188,13 +188,13 @@ print(est)
 # models stay on the GPU (as in diffusers); with **model CPU offload** only the running one does.
 
 # %%
-table = cogvideox.memory_table(("2b", "5b"))
+table = memory.memory_table(("2b", "5b"))
 display(Markdown(table))
 
 # %%
-settings = [name for name, _ in cogvideox.MEMORY_SETTINGS]
-peaks = {p: [cogvideox.estimate_memory(*cogvideox.preset_configs(p), 49, 480, 720, **kw).peak / 2**30
-             for _, kw in cogvideox.MEMORY_SETTINGS] for p in ("2b", "5b")}
+settings = [name for name, _ in memory.MEMORY_SETTINGS]
+peaks = {p: [memory.estimate_memory(*memory.preset_configs(p), 49, 480, 720, **kw).peak / 2**30
+             for _, kw in memory.MEMORY_SETTINGS] for p in ("2b", "5b")}
 fig, ax = plt.subplots(figsize=(9, 3.5))
 x = np.arange(len(settings))
 for i, (p, v) in enumerate(peaks.items()):
