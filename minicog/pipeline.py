@@ -12,8 +12,10 @@ with `config.json` + `model.safetensors`.
 """
 from __future__ import annotations
 
-import json
+import math
+import numbers
 import shutil
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
@@ -24,10 +26,12 @@ from tqdm.auto import tqdm
 
 from .causal_vae import CausalVAE
 from .dit import VideoDiT
+from .edit import edit as edit_video
 from .rectified_flow import sample, text_conditioned, to_model_timestep
 from .sizes import check_frames, check_size
 from .text_encoder import TinyTextEncoder
-from .utils import ASSETS, as_batch, asset_folder, config_from_dict, resolve_device, write_json_atomic  # noqa: F401
+from .utils import (ASSETS, as_batch, asset_folder, config_from_dict, read_json,  # noqa: F401 (ASSETS)
+                    resolve_device, write_json_atomic)
 from .video import to_tensor, to_uint8
 
 
@@ -50,6 +54,32 @@ class PipelineConfig:
         return config_from_dict(cls, d)
 
 
+def _is_int(v) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def check_seed(seed) -> int:
+    """A seed is an integer in [0, 2**64) (what torch.Generator.manual_seed takes)."""
+    if not _is_int(seed) or not 0 <= int(seed) < 2**64:
+        raise ValueError(f"seed must be an integer in [0, 2**64), got {seed!r}")
+    return int(seed)
+
+
+def _check_number(name: str, value, integer: bool = False, low: float | None = None,
+                  strict: bool = False) -> None:
+    """None (use the default) or a finite number (an integer if `integer`) at least `low`."""
+    if value is None:
+        return
+    ok = (_is_int(value) if integer else isinstance(value, numbers.Real) and not isinstance(value, bool)
+          and math.isfinite(value))
+    if ok and low is not None:
+        ok = value > low if strict else value >= low
+    if not ok:
+        kind = "an integer" if integer else "a finite number"
+        bound = "" if low is None else f" {'>' if strict else '>='} {low}"
+        raise ValueError(f"{name} must be {kind}{bound}, got {value!r}")
+
+
 class Pipeline:
     """Holds `vae`, `text_encoder`, `dit` and `device`; every method runs without gradients."""
 
@@ -70,7 +100,7 @@ class Pipeline:
             raise FileNotFoundError(
                 f"{str(folder)!r} has no pipeline.json: pass 'tiny' or a folder written by "
                 "`python -m minicog.train` (it holds pipeline.json, vae/, text_encoder/, dit/)")
-        cfg = PipelineConfig.from_dict(json.loads(cfg_path.read_text()))
+        cfg = config_from_dict(PipelineConfig, read_json(cfg_path, "pipeline"), source=cfg_path)
         vae = CausalVAE.from_pretrained(str(folder / cfg.vae))
         te = TinyTextEncoder.from_pretrained(folder / cfg.text_encoder)
         dit = VideoDiT.from_pretrained(str(folder / cfg.dit))
@@ -101,8 +131,8 @@ class Pipeline:
     def latent_shape(self, frames: int | None = None, size: int | None = None) -> tuple[int, ...]:
         """(C, T_latent, h, w) of a clip of `frames` frames at `size`×`size` pixels: the VAE's
         latent shape, with sizes a multiple of 16 (the DiT's 2×2 patches on the 8× VAE grid)."""
-        frames = check_frames(frames or self.config.frames)
-        h, w = check_size(size or self.config.size)
+        frames = check_frames(self.config.frames if frames is None else frames)
+        h, w = check_size(self.config.size if size is None else size)
         return self.vae.latent_shape(frames, h, w)
 
     @property
@@ -143,8 +173,18 @@ class Pipeline:
 
     def noise(self, seed: int, frames: int | None = None, size: int | None = None) -> torch.Tensor:
         """The starting noise of `seed`, drawn on the CPU: (1, C, T_latent, h, w) on the device."""
-        g = torch.Generator().manual_seed(int(seed))
+        g = torch.Generator().manual_seed(check_seed(seed))
         return torch.randn(1, *self.latent_shape(frames, size), generator=g).to(self.device)
+
+    def _warn_untrained_size(self, frames: int | None, size: int | None) -> None:
+        """Warn when asked for longer or larger clips than the model was trained on (pipeline.json's
+        `frames` and `size` are the training maximum): it runs, but expect broken videos."""
+        cfg = self.config
+        if (frames is not None and check_frames(frames) > cfg.frames) or \
+                (size is not None and max(check_size(size)) > cfg.size):
+            warnings.warn(f"this model was trained on clips of at most {cfg.frames} frames at {cfg.size}x"
+                          f"{cfg.size} px; {frames or cfg.frames} frames at {size or cfg.size} px will "
+                          "probably not look like the prompt", UserWarning, stacklevel=3)
 
     # ------------------------------------------------------------------ generation
     @torch.no_grad()
@@ -163,12 +203,22 @@ class Pipeline:
                 `pipe.config`. return_latents=True also returns the final scaled latents."""
         # 1. check inputs
         prompts, single = as_batch(prompt, "prompt")
-        seeds = [seed] * len(prompts) if isinstance(seed, (int, np.integer)) else list(seed)
+        for p in prompts:
+            if not isinstance(p, str):
+                raise ValueError(f"a prompt must be a string (or a list of strings), got {p!r}")
+        many = isinstance(seed, Sequence) and not isinstance(seed, str)
+        seeds = list(seed) if many else [seed] * len(prompts)
+        for s in seeds:
+            check_seed(s)
         if len(seeds) != len(prompts):
             raise ValueError(f"got {len(seeds)} seeds for {len(prompts)} prompts; pass one int or "
                              "one seed per prompt")
         if batch_size is not None and batch_size < 1:
             raise ValueError(f"batch_size must be a positive number of prompts, got {batch_size}")
+        _check_number("steps", steps, integer=True, low=1)
+        _check_number("guidance", guidance, low=0.0)
+        _check_number("shift", shift, low=0.0, strict=True)
+        self._warn_untrained_size(frames, size)
         # 2. many prompts in batches: one call per batch
         if not single and batch_size is not None and len(prompts) > batch_size:
             kw = dict(steps=steps, guidance=guidance, method=method, frames=frames, size=size,
@@ -199,10 +249,9 @@ class Pipeline:
 
     def edit(self, video, source_prompt: str, target_prompt: str, seed: int = 0,
              method: str = "flowdirector", **kw):
-        """Edit a video from `source_prompt` to `target_prompt` (see `minicog.editing.edit`)."""
-        from . import editing
-        return editing.edit(self, video, source_prompt=source_prompt, target_prompt=target_prompt,
-                            seed=seed, method=method, **kw)
+        """Edit a video from `source_prompt` to `target_prompt` (see `minicog.edit.edit`)."""
+        return edit_video(self, video, source_prompt=source_prompt, target_prompt=target_prompt,
+                          seed=seed, method=method, **kw)
 
     def __repr__(self) -> str:
         n = lambda m: sum(p.numel() for p in m.parameters())

@@ -39,8 +39,11 @@ def check_side(value, name: str = "size", multiple: int = SIZE_MULTIPLE) -> int:
     """One side of a frame: a whole number of pixels, a positive multiple of `multiple`."""
     if not _is_whole(value) or value < multiple or int(value) % multiple:
         near = max(multiple, round(float(value) / multiple) * multiple) if _is_whole(value) else 64
-        raise ValueError(f"{name} must be a multiple of {multiple} (16, 32, 48, 64, ...), got {value!r}; "
-                         f"the VAE downsamples 8x and the transformer uses 2x2 patches — use e.g. {near}")
+        examples = ", ".join(str(multiple * k) for k in range(1, 5))
+        why = ("the VAE downsamples 8x and the transformer uses 2x2 patches" if multiple == SIZE_MULTIPLE
+               else f"the model downsamples by {multiple}")
+        raise ValueError(f"{name} must be a multiple of {multiple} ({examples}, ...), got {value!r}; "
+                         f"{why} — use e.g. {near}")
     return int(value)
 
 
