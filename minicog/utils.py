@@ -51,9 +51,14 @@ def as_batch(items, what: str = "prompt") -> tuple[list, bool]:
 
 
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
-    """`"auto"` → CUDA when present, else CPU. Unknown names raise a clear ValueError."""
+    """`"auto"` → CUDA when present, else Apple's MPS when present (untested here), else CPU.
+    Unknown names raise a clear ValueError."""
     if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
     if isinstance(device, torch.device):
         dev = device
     else:
@@ -61,12 +66,12 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
             dev = torch.device(device)
         except (RuntimeError, TypeError) as e:
             raise ValueError(
-                f"unknown device {device!r}: use 'auto', 'cpu', 'cuda' or 'cuda:N'") from e
+                f"unknown device {device!r}: use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'") from e
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} asked for CUDA but no CUDA GPU is available; "
                          "use device='auto' or 'cpu'")
     if dev.type not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"unknown device {device!r}: use 'auto', 'cpu', 'cuda' or 'cuda:N'")
+        raise ValueError(f"unknown device {device!r}: use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'")
     return dev
 
 
@@ -87,18 +92,29 @@ def seed_everything(seed: int) -> torch.Generator:
 
 # ----------------------------------------------------------------------------- checkpoints
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
-def atomic_path(path: str | os.PathLike):
-    """Yield a temp file name in `path`'s folder; on success fsync it and rename it onto `path`,
-    on failure remove it. A crash mid-write never leaves a half-written file under `path`."""
+def atomic_path(path: str | os.PathLike, suffix: str = ".tmp"):
+    """Yield a temp file name in `path`'s folder; on success fsync it, give it the permissions a
+    plain `open()` would (0666 minus the umask, not mkstemp's private 0600) and rename it onto
+    `path`; on failure remove it. A crash mid-write never leaves a half-written file under `path`.
+    `suffix` is the temp file's extension (writers that pick a format by extension need it)."""
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{str(path)!r} is a folder; give a file name to write to")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
     os.close(fd)
     try:
         yield tmp
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -125,10 +141,31 @@ def write_json_atomic(obj, path: str | os.PathLike) -> Path:
 
 
 def load_safetensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Read a safetensors file; a missing, truncated or foreign file raises an error naming it."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
-    return load_file(str(path))
+    try:
+        return load_file(str(path))
+    except Exception as e:          # safetensors raises its own SafetensorError / OSError types
+        raise ValueError(f"cannot read the checkpoint {str(path)!r} ({path.stat().st_size} bytes): {e}. "
+                         "The file is truncated, empty or not a safetensors file; copy it again or "
+                         "re-create it (git checkout / re-train)") from e
+
+
+def read_json(path: str | os.PathLike, what: str = "config") -> dict:
+    """Read a JSON object; a missing or broken file raises an error naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} file {str(path)!r} does not exist")
+    try:
+        obj = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{what} file {str(path)!r} is not valid JSON ({e}); restore it from the "
+                         "original folder (e.g. `git checkout -- <file>` for the shipped model)") from e
+    if not isinstance(obj, dict):
+        raise ValueError(f"{what} file {str(path)!r} must hold a JSON object, got {type(obj).__name__}")
+    return obj
 
 
 def save_model_folder(folder: str | os.PathLike, config, state: dict[str, torch.Tensor],
@@ -156,7 +193,7 @@ def load_model_folder(folder: str | os.PathLike, config_cls, what: str, hint: st
         diffusers = (" — this looks like a diffusers folder: use from_diffusers(folder)"
                      if any(folder.glob("diffusion_pytorch_model*")) else "")
         raise FileNotFoundError(f"{str(folder)!r} has no model.safetensors{diffusers}")
-    config = config_from_dict(config_cls, json.loads(cfg_path.read_text()), source=cfg_path)
+    config = config_from_dict(config_cls, read_json(cfg_path), source=cfg_path)
     return config, load_safetensors(weights)
 
 
@@ -174,7 +211,7 @@ def load_diffusers_folder(folder: str | os.PathLike, kind: str = "model"
     if not cfg_path.is_file():
         raise FileNotFoundError(f"{kind} folder {str(folder)!r} has no config.json; is this the "
                                 f"right sub-folder? It holds: {sorted(p.name for p in folder.iterdir())}")
-    config = json.loads(cfg_path.read_text())
+    config = read_json(cfg_path)
     single = folder / "diffusion_pytorch_model.safetensors"
     index = folder / "diffusion_pytorch_model.safetensors.index.json"
     if single.is_file():

@@ -7,6 +7,8 @@ conversions between the two layouts used across the course:
 from __future__ import annotations
 
 import base64
+import math
+import numbers
 import os
 import tempfile
 from pathlib import Path
@@ -15,6 +17,8 @@ from typing import Sequence
 import imageio.v2 as imageio
 import numpy as np
 import torch
+
+from .utils import atomic_path
 
 
 def _check_uint8_video(video) -> np.ndarray:
@@ -45,6 +49,14 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
     return x.movedim(-4, -1).numpy()       # channels last
 
 
+def check_fps(fps) -> float:
+    """Frames per second: a finite number in (0, 100] (a GIF frame lasts at least 10 ms)."""
+    ok = isinstance(fps, numbers.Real) and not isinstance(fps, bool) and math.isfinite(fps) and 0 < fps <= 100
+    if not ok:
+        raise ValueError(f"fps must be a number of frames per second in (0, 100], e.g. 8, got {fps!r}")
+    return fps
+
+
 def save_video(video, path: str | os.PathLike, fps: int = 8) -> Path:
     """Save a uint8 (T, H, W, 3) video (or a float tensor, converted) as .gif or .mp4.
     The file is written to a temporary name first and renamed, so it is never half-written."""
@@ -55,10 +67,8 @@ def save_video(video, path: str | os.PathLike, fps: int = 8) -> Path:
     ext = path.suffix.lower()
     if ext not in (".gif", ".mp4"):
         raise ValueError(f"unsupported video extension {ext!r}: use .gif or .mp4")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=ext)
-    os.close(fd)
-    try:
+    fps = check_fps(fps)
+    with atomic_path(path, suffix=ext) as tmp:
         if ext == ".gif":
             imageio.mimsave(tmp, list(v), format="GIF", duration=1000.0 / fps, loop=0)
         else:
@@ -70,10 +80,6 @@ def save_video(video, path: str | os.PathLike, fps: int = 8) -> Path:
                     writer.append_data(frame)
             finally:
                 writer.close()
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return path
 
 
