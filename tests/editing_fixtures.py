@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+import pytest
 import torch
 
 from minicog import shapes
@@ -30,6 +31,22 @@ def tiny_pipeline() -> Pipeline:
 
 def red_circle():
     return shapes.render("red", "circle", "left", "black", rng=3)
+
+
+# fixtures of both test files (imported by name there, so pytest registers them per module)
+@pytest.fixture(scope="module")
+def pipe():
+    return tiny_pipeline()
+
+
+@pytest.fixture(scope="module")
+def clip():
+    return red_circle()
+
+
+@pytest.fixture(scope="module")
+def x_src(pipe, clip):
+    return pipe.encode_video(clip)
 
 
 class MockModel:

@@ -9,26 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from editing_fixtures import FAST, SRC, TAR, MockModel, red_circle, tiny_pipeline
+from editing_fixtures import FAST, SRC, TAR, MockModel, clip, pipe, red_circle, tiny_pipeline, x_src  # noqa: F401 (fixtures)
 from minicog import edit, edit_eval, editing, flowdirector, shapes
 from minicog.editing import EditConfig
 
-
-# ----------------------------------------------------------------------------- fixtures
-
-@pytest.fixture(scope="module")
-def pipe():
-    return tiny_pipeline()
-
-
-@pytest.fixture(scope="module")
-def clip():
-    return red_circle()
-
-
-@pytest.fixture(scope="module")
-def x_src(pipe, clip):
-    return pipe.encode_video(clip)
 
 
 # ----------------------------------------------------------------------------- the editing ODE

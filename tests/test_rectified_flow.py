@@ -12,13 +12,7 @@ from minicog.rectified_flow import (TimestepSampler, cfg_velocity, interpolate, 
 D = torch.float64
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Everything here is tiny: one thread avoids oversubscription slowdowns on a busy 2-core box."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")     # everything here is tiny
 
 
 def test_path_endpoints_and_velocity_is_its_derivative():
