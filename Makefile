@@ -18,15 +18,20 @@ generate: install
 test: install-dev
 	MINICOG_FAST=1 $(PY) -m pytest -q
 
-# Re-train the shipped tiny models (assets/tiny): the VAE (stage 1 whole VAE, stage 2 decoder only),
-# then the text-to-video model (4000 steps, then resumed with the schedule stretched to 6000, then
-# 3000 fine-tuning steps from those weights at a lower learning rate, then 9000 more from those at a
-# lower one still, then 7000 more at a lower one again, all three reusing the cached latents).
-# Times and results: docs/causal_vae.md and docs/training.md.
+# Re-train the shipped tiny models: the VAE (stage 1 whole VAE, stage 2 decoder only), then the
+# text-to-video model (4000 steps, then resumed with the schedule stretched to 6000, then 3000
+# fine-tuning steps from those weights at a lower learning rate, then 9000 more from those at a lower
+# one still, then 7000 more at a lower one again, all three reusing the cached latents).
+# Everything is written to $(RELEASE); assets/tiny is replaced only at the end, in one step, so a
+# stop half-way never pairs a new VAE with the old DiT. Times and results: docs/causal_vae.md and
+# docs/training.md.
+RELEASE ?= runs/tiny_release
+VAE_SET = --set vae='"$(RELEASE)/vae"'
 train-tiny: install
-	$(PY) -m minicog.train_vae --out assets/tiny/vae
-	$(PY) -m minicog.train --preset tiny --out runs/tiny --export assets/tiny
-	$(PY) -m minicog.train --preset tiny --out runs/tiny --export assets/tiny --steps 6000
-	$(PY) -m minicog.train --preset tiny_finetune --out runs/tiny_ft --export assets/tiny
-	$(PY) -m minicog.train --preset tiny_finetune2 --out runs/tiny_ft2 --export assets/tiny
-	$(PY) -m minicog.train --preset tiny_finetune3 --out runs/tiny_ft3 --export assets/tiny
+	$(PY) -m minicog.train_vae --out $(RELEASE)/vae
+	$(PY) -m minicog.train --preset tiny --out runs/tiny --export $(RELEASE) $(VAE_SET)
+	$(PY) -m minicog.train --preset tiny --out runs/tiny --export $(RELEASE) --steps 6000 $(VAE_SET)
+	$(PY) -m minicog.train --preset tiny_finetune --out runs/tiny_ft --export $(RELEASE) $(VAE_SET)
+	$(PY) -m minicog.train --preset tiny_finetune2 --out runs/tiny_ft2 --export $(RELEASE) $(VAE_SET)
+	$(PY) -m minicog.train --preset tiny_finetune3 --out runs/tiny_ft3 --export $(RELEASE) $(VAE_SET)
+	$(PY) -m minicog.utils replace-folder $(RELEASE) assets/tiny

@@ -6,6 +6,8 @@ import dataclasses
 import json
 import os
 import random
+import shutil
+import sys
 import tempfile
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -119,6 +121,35 @@ def atomic_path(path: str | os.PathLike, suffix: str = ".tmp"):
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def replace_folder(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
+    """Put the finished folder `src` in place of `dst` (e.g. a freshly trained model over
+    assets/tiny): two renames on the same file system, the old folder removed only once the new one
+    is in place, so a stop never leaves a mix of old and new files in `dst`. (Between the two renames
+    `dst` is briefly absent and the old copy sits at `.<name>.old` beside it.)"""
+    src, dst = Path(src), Path(dst)
+    if not src.is_dir():
+        raise FileNotFoundError(f"{str(src)!r} is not a folder; nothing to put in place of {str(dst)!r}")
+    old = dst.with_name(f".{dst.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    if dst.exists():
+        os.rename(dst, old)
+    os.rename(src, dst)
+    if old.exists():
+        shutil.rmtree(old)
+    return dst
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m minicog.utils replace-folder SRC DST` (used by `make train-tiny`)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 3 or args[0] != "replace-folder":
+        print("usage: python -m minicog.utils replace-folder SRC DST", file=sys.stderr)
+        return 2
+    print(f"{replace_folder(args[1], args[2])}: replaced by {args[1]}")
+    return 0
 
 
 def save_safetensors_atomic(tensors: dict[str, torch.Tensor], path: str | os.PathLike,
@@ -269,3 +300,7 @@ def check_state_keys(expected: dict[str, tuple], state: dict[str, torch.Tensor],
             parts.append(f"  shape mismatches ({len(mismatched)}): " + "; ".join(mismatched[:8]))
         parts.append(f"  {hint}")
         raise ValueError("\n".join(parts))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -120,3 +120,17 @@ def test_size_rules():
     assert [sizes.valid_length(n) for n in (1, 4, 5, 8, 9, 17, 20)] == [1, 1, 5, 5, 9, 17, 17]
     with pytest.raises(ValueError, match="at least 1 frame"):
         sizes.valid_length(0)
+
+
+def test_replace_folder_swaps_whole_folders(tmp_path):
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "dit.bin").write_text("new")
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets" / "dit.bin").write_text("old")
+    (tmp_path / "assets" / "stale.bin").write_text("old")
+    assert utils.main(["replace-folder", str(tmp_path / "new"), str(tmp_path / "assets")]) == 0
+    assert sorted(p.name for p in (tmp_path / "assets").iterdir()) == ["dit.bin"]      # nothing old mixed in
+    assert (tmp_path / "assets" / "dit.bin").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["assets"]                    # no .old left
+    with pytest.raises(FileNotFoundError, match="is not a folder"):
+        utils.replace_folder(tmp_path / "nope", tmp_path / "assets")
