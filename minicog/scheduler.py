@@ -1,4 +1,4 @@
-"""The CogVideoX sampler (scaled path): v-prediction DDIM on a shifted, zero-terminal-SNR schedule.
+"""The CogVideoX samplers (scaled path): DDIM and DPM-Solver++ on a shifted, zero-terminal-SNR schedule.
 
 Pretrained CogVideoX checkpoints are *not* rectified-flow models: they are VP diffusion models
 
@@ -10,12 +10,20 @@ trained to predict v = a_t·ε − b_t·x0 (Salimans & Ho 2022, §4 / Imagen Vid
 2. SNR shift (SD3-style, CogVideoX §3): ᾱ ← ᾱ / (k + (1 − k)·ᾱ), i.e. SNR ← SNR / k with k = snr_shift_scale;
 3. zero terminal SNR (Lin et al. 2024, Alg. 1): shift/scale sqrt(ᾱ) so that ᾱ_999 = 0 exactly;
 
-and sampled with deterministic DDIM (Song et al. 2021, eq. 12, η = 0) on "trailing" timesteps
-(Lin et al. 2024 Table 2: 999, 979, …, 19 for 50 steps), with classifier-free guidance and,
-optionally, the official pipeline's "dynamic CFG".
+and sampled on "trailing" timesteps (Lin et al. 2024 Table 2: 999, 979, …, 19 for 50 steps) with
+classifier-free guidance and, optionally, the official pipeline's "dynamic CFG", by one of
 
-`CogVideoXDDIM` re-implements diffusers' `CogVideoXDDIMScheduler` (without importing diffusers) from the
-same `scheduler/scheduler_config.json` and matches it step for step. `rf_velocity` (the one copy of the
+* `CogVideoXDDIM` = diffusers' `CogVideoXDDIMScheduler`: deterministic DDIM (Song et al. 2021, eq. 12,
+  η = 0) — CogVideoX-2b / -5b;
+* `CogVideoXDPM` = diffusers' `CogVideoXDPMScheduler`: stochastic DPM-Solver++(2M) (Lu et al. 2022) with
+  the previous step's x̂0 and fresh noise each step — CogVideoX 1.5;
+* `DDIM` = diffusers' plain `DDIMScheduler` at η = 0 (no SNR shift, x̂0 clipping): what a folder naming it
+  gets from `CogVideoXPipeline` (e.g. diffusers' own test components).
+
+Each re-implements its diffusers class (without importing diffusers) from the folder's
+`scheduler/scheduler_config.json`, picked by its `_class_name` (`load_scheduler`), and matches it step for
+step. Classes and fields minicog does not implement are refused when the config is read
+(`SchedulerConfig.from_diffusers_config`), never sampled differently. `rf_velocity` (the one copy of the
 VP → RF conversion) turns the model's v-prediction into a rectified-flow velocity in minicog's
 convention, so the RF machinery (`minicog.rectified_flow`, editing, FlowDirector) can drive the
 pretrained model too: `CogVideoX.velocity` and `velocity_model` both call it.
@@ -23,7 +31,6 @@ pretrained model too: `CogVideoX.velocity` and `velocity_model` both call it.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 import warnings
@@ -33,28 +40,54 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .utils import read_json
+
 _BETA_SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2")
 _SPACINGS = ("linspace", "leading", "trailing")
 _PREDICTIONS = ("epsilon", "sample", "v_prediction")
+# diffusers' constructor defaults (0.42) that differ from SchedulerConfig's (= the CogVideoX classes'):
+# a config that leaves a field out gets what diffusers would give that class
+_CLASS_DEFAULTS = {
+    "CogVideoXDDIMScheduler": {},
+    "CogVideoXDPMScheduler": {},
+    "DDIMScheduler": dict(beta_start=0.0001, beta_end=0.02, beta_schedule="linear", snr_shift_scale=1.0),
+}
+# parameters of a class that minicog implements at one value only (refused otherwise), and parameters that
+# only matter when such a refused option is on
+_ONLY_VALUE = {"DDIMScheduler": {"thresholding": False}}
+_INERT = {"DDIMScheduler": ("dynamic_thresholding_ratio",)}
+# SchedulerConfig fields that are not parameters of a class (diffusers ignores them in its config)
+_NOT_PARAMS = {"DDIMScheduler": ("snr_shift_scale",)}
+
+
+def check_scheduler_class(name: str) -> str:
+    """The diffusers scheduler class `name` if minicog runs it, else a ValueError saying what is supported."""
+    if name not in _CLASS_DEFAULTS:
+        raise ValueError(
+            f"scheduler class {name!r} is not supported: minicog samples exactly as CogVideoXPipeline does with "
+            f"{', '.join(_CLASS_DEFAULTS)} (η = 0) only. Use a folder whose scheduler/scheduler_config.json "
+            "names one of them (the official checkpoints do), or sample this one with diffusers")
+    return name
 
 
 @dataclass
 class SchedulerConfig:
-    """Fields of diffusers' CogVideoXDDIMScheduler config (defaults = diffusers' constructor defaults)."""
+    """Fields of diffusers' CogVideoX scheduler configs (defaults = the constructor defaults of
+    CogVideoXDDIMScheduler and CogVideoXDPMScheduler; DDIMScheduler's differ: `from_diffusers_config`)."""
     num_train_timesteps: int = 1000
     beta_start: float = 0.00085
     beta_end: float = 0.0120
     beta_schedule: str = "scaled_linear"
     trained_betas: list[float] | None = None
-    clip_sample: bool = True            # read for compatibility; diffusers' CogVideoX DDIM step ignores it
+    clip_sample: bool = True            # clips x̂0 in DDIM only; diffusers' CogVideoX steps ignore it
     set_alpha_to_one: bool = True
     steps_offset: int = 0
     prediction_type: str = "epsilon"
-    clip_sample_range: float = 1.0      # unused (as in diffusers)
-    sample_max_value: float = 1.0       # unused (as in diffusers)
+    clip_sample_range: float = 1.0      # the clip of clip_sample (DDIM)
+    sample_max_value: float = 1.0       # unused (thresholding only, which is refused)
     timestep_spacing: str = "leading"
     rescale_betas_zero_snr: bool = False
-    snr_shift_scale: float = 3.0
+    snr_shift_scale: float = 3.0        # CogVideoX classes only (DDIMScheduler has no shift: 1.0)
 
     @classmethod
     def cogvideox_2b(cls) -> "SchedulerConfig":
@@ -74,21 +107,43 @@ class SchedulerConfig:
             raise ValueError(f"num_train_timesteps must be >= 1, got {self.num_train_timesteps}")
 
     @classmethod
-    def from_diffusers_config(cls, config: dict) -> "SchedulerConfig":
-        """From a diffusers scheduler config dict: keys starting with "_" are metadata and skipped;
-        diffusers keys this sampler does not use are ignored with a warning, like diffusers does.
-        (The package's `utils.config_from_dict` refuses unknown keys instead; diffusers' scheduler
-        configs carry keys of other schedulers, so this one loader warns — see issue 22.)"""
-        fields = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(k for k in config if not k.startswith("_") and k not in fields)
+    def from_diffusers_config(cls, config: dict, class_name: str | None = None) -> "SchedulerConfig":
+        """From a diffusers scheduler config dict, read as diffusers reads it for `class_name` (default: the
+        config's `_class_name`, else CogVideoXDDIMScheduler). The one reader of diffusers scheduler keys:
+
+        * keys starting with "_" are metadata and skipped;
+        * fields the config leaves out get diffusers' default *for that class* (no SNR shift for DDIMScheduler);
+        * keys that are not parameters of the class are ignored with a warning — diffusers ignores them too,
+          so the sampling is the same (the package's `utils.config_from_dict` refuses unknown keys instead;
+          diffusers' scheduler configs carry keys of other schedulers);
+        * an unsupported class, or a parameter at a value minicog does not implement (thresholding=True;
+          an unknown beta_schedule / timestep_spacing / prediction_type) is a ValueError naming it."""
+        name = check_scheduler_class(class_name or config.get("_class_name") or "CogVideoXDDIMScheduler")
+        params = {f.name for f in dataclasses.fields(cls)} - set(_NOT_PARAMS.get(name, ()))
+        only, inert = _ONLY_VALUE.get(name, {}), _INERT.get(name, ())
+        for key, value in only.items():
+            if key in config and config[key] != value:
+                raise ValueError(f"{name} with {key}={config[key]!r} is not supported: minicog implements "
+                                 f"{key}={value!r} only (diffusers' default); set it in scheduler_config.json "
+                                 "or sample this folder with diffusers")
+        unknown = sorted(k for k in config if not k.startswith("_") and k not in params | set(only) | set(inert))
         if unknown:
-            warnings.warn(f"ignoring unknown scheduler config keys: {unknown}")
-        return cls(**{k: v for k, v in config.items() if k in fields})
+            warnings.warn(f"ignoring scheduler config keys {unknown}: they are not parameters of diffusers' "
+                          f"{name}, which ignores them too")
+        return cls(**{**_CLASS_DEFAULTS[name], **{k: v for k, v in config.items() if k in params}})
 
 
-def _scaled_linear_betas(cfg: SchedulerConfig) -> torch.Tensor:
-    return torch.linspace(cfg.beta_start ** 0.5, cfg.beta_end ** 0.5, cfg.num_train_timesteps,
-                          dtype=torch.float64) ** 2
+def _betas(cfg: SchedulerConfig, scaled_linear_dtype: torch.dtype) -> torch.Tensor:
+    """β_t of the config, in diffusers' dtypes (its CogVideoX classes build scaled_linear in float64, DDIM in
+    float32) for exact parity."""
+    n = cfg.num_train_timesteps
+    if cfg.trained_betas is not None:
+        return torch.tensor(cfg.trained_betas, dtype=torch.float32)
+    if cfg.beta_schedule == "linear":
+        return torch.linspace(cfg.beta_start, cfg.beta_end, n, dtype=torch.float32)
+    if cfg.beta_schedule == "scaled_linear":
+        return torch.linspace(cfg.beta_start ** 0.5, cfg.beta_end ** 0.5, n, dtype=scaled_linear_dtype) ** 2
+    return _cosine_betas(n)
 
 
 def _cosine_betas(n: int, max_beta: float = 0.999) -> torch.Tensor:
@@ -151,38 +206,44 @@ def model_timesteps(t: int | torch.Tensor, batch: int, device: torch.device | st
     return torch.as_tensor(t, dtype=torch.int64, device=device).reshape(()).expand(batch)
 
 
+
 def _velocity_from_v(x_t: torch.Tensor, v: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """u = ε̂ − x̂0 = (b − a)·x_t + (a + b)·v for a VP state x_t = a·x0 + b·ε and v = a·ε − b·x0
     (derivation in `CogVideoXDDIM.v_to_velocity`)."""
     return (b - a) * x_t + (a + b) * v
 
 
-class CogVideoXDDIM:
-    """Deterministic (η = 0) DDIM for CogVideoX, equal to diffusers' CogVideoXDDIMScheduler.
 
-        sched = CogVideoXDDIM.from_folder("<weights>/scheduler")
+class VPScheduler:
+    """What the three samplers share: the schedule ᾱ_t, the inference timesteps, x̂0 / ε̂ from the model
+    output, the forward process and the VP → RF conversion. A subclass is one diffusers class: its
+    `diffusers_class` name, its ᾱ construction (`_alphas_cumprod`) and its `step`.
+
+        sched = load_scheduler("<weights>/scheduler")          # the class named in scheduler_config.json
         sched.set_timesteps(50)
         for i, t in enumerate(sched.timesteps):
             v = apply_cfg(transformer(*cfg_inputs(x, emb, neg), timestep=model_timesteps(t, 2 * B)), 6.0)
-            x = sched.step(v, t, x)
+            x = sched.step(v, t, x, generator=g)              # g: the noise of a stochastic step (DPM)
     """
 
+    diffusers_class = ""
     order = 1
     init_noise_sigma = 1.0
 
     def __init__(self, config: SchedulerConfig | None = None):
-        cfg = config or SchedulerConfig()
+        cfg = config or SchedulerConfig(**_CLASS_DEFAULTS[self.diffusers_class])
         self.config = cfg
-        # 1. betas and ᾱ, in the same dtypes as diffusers (scaled_linear is float64) for exact parity
-        if cfg.trained_betas is not None:
-            betas = torch.tensor(cfg.trained_betas, dtype=torch.float32)
-        elif cfg.beta_schedule == "linear":
-            betas = torch.linspace(cfg.beta_start, cfg.beta_end, cfg.num_train_timesteps, dtype=torch.float32)
-        elif cfg.beta_schedule == "scaled_linear":
-            betas = _scaled_linear_betas(cfg)
-        else:
-            betas = _cosine_betas(cfg.num_train_timesteps)
-        self.betas = betas
+        self.betas, self.alphas_cumprod = self._alphas_cumprod(cfg)    # (num_train_timesteps,) each
+        self.final_alpha_cumprod = torch.tensor(1.0) if cfg.set_alpha_to_one else self.alphas_cumprod[0]
+        self._rf_table: torch.Tensor | None = None                    # rf_time of 0..N−1, built lazily
+        self.num_inference_steps: int | None = None
+        self.timesteps = torch.arange(cfg.num_train_timesteps - 1, -1, -1, dtype=torch.int64)
+
+    @staticmethod
+    def _alphas_cumprod(cfg: SchedulerConfig) -> tuple[torch.Tensor, torch.Tensor]:
+        """(β, ᾱ) of diffusers' CogVideoX schedulers (scaled_linear in float64)."""
+        # 1. betas and ᾱ
+        betas = _betas(cfg, torch.float64)
         alphas_cumprod = torch.cumprod(1.0 - betas, dim=0)
         # 2. SNR shift: SNR' = SNR / k  ⇔  ᾱ' = ᾱ / (k + (1 − k)ᾱ)
         k = cfg.snr_shift_scale
@@ -190,40 +251,45 @@ class CogVideoXDDIM:
         # 3. zero terminal SNR
         if cfg.rescale_betas_zero_snr:
             alphas_cumprod = rescale_zero_terminal_snr(alphas_cumprod)
-        self.alphas_cumprod = alphas_cumprod                          # (num_train_timesteps,)
-        self.final_alpha_cumprod = torch.tensor(1.0) if cfg.set_alpha_to_one else alphas_cumprod[0]
-        self._rf_table: torch.Tensor | None = None                    # rf_time of 0..N−1, built lazily
-        self.num_inference_steps: int | None = None
-        self.timesteps = torch.arange(cfg.num_train_timesteps - 1, -1, -1, dtype=torch.int64)
+        return betas, alphas_cumprod
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_config(cls, config: dict | SchedulerConfig) -> "CogVideoXDDIM":
-        """From a diffusers scheduler config dict (keys starting with "_" are metadata and skipped;
-        unknown keys are ignored with a warning: `SchedulerConfig.from_diffusers_config`)."""
+    def from_config(cls, config: dict | SchedulerConfig) -> "VPScheduler":
+        """From a diffusers scheduler config dict (read by `SchedulerConfig.from_diffusers_config`). On
+        `VPScheduler` (= `load_scheduler`) the class is the one its `_class_name` names (CogVideoXDDIM when
+        it names none); on a subclass a config naming another class is refused."""
         if isinstance(config, SchedulerConfig):
+            if cls is VPScheduler:
+                raise ValueError("a SchedulerConfig does not say which sampler it is for: build CogVideoXDDIM, "
+                                 "CogVideoXDPM or DDIM from it, or pass the diffusers config dict")
             return cls(config)
         if not isinstance(config, dict):
             raise ValueError(f"config must be a dict or SchedulerConfig, got {type(config).__name__}")
-        cls_name = config.get("_class_name")
-        if cls_name not in (None, "CogVideoXDDIMScheduler", "CogVideoXDPMScheduler", "DDIMScheduler"):
-            warnings.warn(f"config is for {cls_name}; building a CogVideoX DDIM sampler from it anyway")
-        return cls(SchedulerConfig.from_diffusers_config(config))
+        name = config.get("_class_name")
+        if cls is VPScheduler:
+            target = SCHEDULERS[check_scheduler_class(name or CogVideoXDDIM.diffusers_class)]
+        elif name not in (None, cls.diffusers_class):
+            raise ValueError(f"the config is for {name}, not {cls.diffusers_class}: load it with "
+                             "minicog.scheduler.load_scheduler, which picks the sampler its _class_name names")
+        else:
+            target = cls
+        return target(SchedulerConfig.from_diffusers_config(config, target.diffusers_class))
 
     @classmethod
-    def from_folder(cls, folder: str | os.PathLike) -> "CogVideoXDDIM":
-        """From `<weights>/scheduler/scheduler_config.json` (the weights root or the scheduler folder)."""
+    def from_folder(cls, folder: str | os.PathLike) -> "VPScheduler":
+        """From `<weights>/scheduler/scheduler_config.json` (the weights root, the scheduler folder or the file)."""
         folder = Path(folder)
         for path in (folder / "scheduler_config.json", folder / "scheduler" / "scheduler_config.json", folder):
             if path.is_file() and path.suffix == ".json":
-                return cls.from_config(json.loads(path.read_text()))
+                return cls.from_config(read_json(path, "scheduler config"))
         raise FileNotFoundError(
             f"no scheduler_config.json in {str(folder)!r} or {str(folder / 'scheduler')!r}; pass the "
             "CogVideoX weights folder or its scheduler/ sub-folder")
 
     def __repr__(self):
         c = self.config
-        return (f"CogVideoXDDIM({c.prediction_type}, {c.beta_schedule}, snr_shift={c.snr_shift_scale}, "
+        return (f"{type(self).__name__}({c.prediction_type}, {c.beta_schedule}, snr_shift={c.snr_shift_scale}, "
                 f"zero_snr={c.rescale_betas_zero_snr}, spacing={c.timestep_spacing}, "
                 f"steps={self.num_inference_steps})")
 
@@ -282,7 +348,8 @@ class CogVideoXDDIM:
         ac = ac.to(like.device)
         return ac.sqrt(), (1 - ac).sqrt()
 
-    # ------------------------------------------------------------------ the DDIM step
+
+    # ------------------------------------------------------------------ the model output
     def pred_x0(self, model_output: torch.Tensor, t: int | torch.Tensor, sample: torch.Tensor) -> torch.Tensor:
         """x̂0 from the model output at timestep t (DDIM eq. 12 / v-prediction: x̂0 = a·x_t − b·v)."""
         alpha_prod_t = self._alpha_prod(t)
@@ -294,27 +361,32 @@ class CogVideoXDDIM:
             return model_output
         return alpha_prod_t ** 0.5 * sample - beta_prod_t ** 0.5 * model_output
 
-    def step(self, model_output: torch.Tensor, timestep: int | torch.Tensor, sample: torch.Tensor,
-             return_x0: bool = False):
-        """x_t → x_{t_prev} with deterministic DDIM (η = 0), written like diffusers for bit-level parity:
+    def pred_eps(self, model_output: torch.Tensor, t: int | torch.Tensor, sample: torch.Tensor,
+                 x0: torch.Tensor) -> torch.Tensor:
+        """ε̂ from the model output at timestep t (x0 = `pred_x0` of the same output; v: ε̂ = a·v + b·x_t)."""
+        alpha_prod_t = self._alpha_prod(t)
+        beta_prod_t = 1 - alpha_prod_t
+        kind = self.config.prediction_type
+        if kind == "epsilon":
+            return model_output
+        if kind == "sample":
+            return (sample - alpha_prod_t ** 0.5 * x0) / beta_prod_t ** 0.5
+        return alpha_prod_t ** 0.5 * model_output + beta_prod_t ** 0.5 * sample
 
-            x_prev = c_t·x_t + d_t·x̂0,   c_t = sqrt((1 − ᾱ_prev)/(1 − ᾱ_t)),   d_t = sqrt(ᾱ_prev) − sqrt(ᾱ_t)·c_t
-
-        (the ε̂-direction of DDIM eq. 12 rewritten with ε̂ = (x_t − sqrt(ᾱ_t) x̂0)/sqrt(1 − ᾱ_t)).
-        Returns x_prev, or (x_prev, x̂0) with return_x0=True."""
+    def _check_step(self, model_output: torch.Tensor, timestep: int | torch.Tensor, sample: torch.Tensor) -> int:
+        """The step's timestep as an int, after checking the inputs every `step` takes."""
         if torch.is_tensor(timestep) and timestep.numel() != 1:
             raise ValueError("step() takes one timestep for the whole batch (as the pipeline does), "
                              f"got a tensor of shape {tuple(timestep.shape)}")
         if model_output.shape != sample.shape:
             raise ValueError(f"model_output {tuple(model_output.shape)} and sample {tuple(sample.shape)} differ")
-        t = int(timestep)
-        alpha_prod_t = self._alpha_prod(t)
-        alpha_prod_t_prev = self._alpha_prod(max(self.prev_timestep(t), -1))
-        x0 = self.pred_x0(model_output, t, sample)
-        c_t = ((1 - alpha_prod_t_prev) / (1 - alpha_prod_t)) ** 0.5
-        d_t = alpha_prod_t_prev ** 0.5 - alpha_prod_t ** 0.5 * c_t
-        prev = c_t * sample + d_t * x0
-        return (prev, x0) if return_x0 else prev
+        if self.num_inference_steps is None:
+            raise ValueError("call set_timesteps(num_inference_steps) before step()")
+        return int(timestep)
+
+    def step(self, model_output: torch.Tensor, timestep: int | torch.Tensor, sample: torch.Tensor,
+             return_x0: bool = False, generator: torch.Generator | None = None):
+        raise NotImplementedError(f"{type(self).__name__} has no step; use CogVideoXDDIM, CogVideoXDPM or DDIM")
 
     # ------------------------------------------------------------------ forward process
     def add_noise(self, x0: torch.Tensor, noise: torch.Tensor, t: int | torch.Tensor) -> torch.Tensor:
@@ -406,6 +478,10 @@ class CogVideoXDDIM:
           refuses such s, because the DDIM grid it reproduces never evaluates below s(0).
         * the dtypes: the pipeline's state goes to its model in `model_dtype` (bf16 on a GPU) and u comes
           back as `out_dtype` float32 for the fp32 ODE; the plain wrapper keeps z's dtype for both."""
+        if self.config.prediction_type != "v_prediction":
+            raise ValueError(f"rf_velocity converts a v-prediction, but this folder's scheduler says "
+                             f"prediction_type={self.config.prediction_type!r}: the RF view (velocity, editing) "
+                             "needs a v-prediction checkpoint (all official CogVideoX ones are)")
         s = torch.as_tensor(s, dtype=torch.float64).detach().reshape(-1).cpu()
         if s.numel() == 1:
             s = s.expand(z.shape[0])
@@ -429,3 +505,145 @@ class CogVideoXDDIM:
         def f(z, s, cond):
             return self.rf_velocity(model, z, s, cond)
         return f
+
+
+def _randn(shape: tuple, generator: torch.Generator | None, device: torch.device, dtype: torch.dtype
+           ) -> torch.Tensor:
+    """Standard normal noise drawn as diffusers' `randn_tensor` draws it: on the CPU when the generator is a CPU
+    one (then moved), else on `device`; `generator=None` uses torch's global RNG."""
+    if generator is not None and generator.device.type != torch.device(device).type:
+        if generator.device.type != "cpu":
+            raise ValueError(f"cannot draw {torch.device(device)} noise from a {generator.device} generator; "
+                             "use a CPU generator (torch.Generator()) or one on the latents' device")
+        return torch.randn(shape, generator=generator, device="cpu", dtype=dtype).to(device)
+    return torch.randn(shape, generator=generator, device=device, dtype=dtype)
+
+
+class CogVideoXDDIM(VPScheduler):
+    """Deterministic (η = 0) DDIM for CogVideoX, equal to diffusers' CogVideoXDDIMScheduler (CogVideoX-2b/-5b)."""
+
+    diffusers_class = "CogVideoXDDIMScheduler"
+
+    def step(self, model_output: torch.Tensor, timestep: int | torch.Tensor, sample: torch.Tensor,
+             return_x0: bool = False, generator: torch.Generator | None = None):
+        """x_t → x_{t_prev} with deterministic DDIM (η = 0), written like diffusers for bit-level parity:
+
+            x_prev = c_t·x_t + d_t·x̂0,   c_t = sqrt((1 − ᾱ_prev)/(1 − ᾱ_t)),   d_t = sqrt(ᾱ_prev) − sqrt(ᾱ_t)·c_t
+
+        (the ε̂-direction of DDIM eq. 12 rewritten with ε̂ = (x_t − sqrt(ᾱ_t) x̂0)/sqrt(1 − ᾱ_t); diffusers'
+        CogVideoXDDIMScheduler ignores clip_sample, and so does this). `generator` is unused (no noise).
+        Returns x_prev, or (x_prev, x̂0) with return_x0=True."""
+        t = self._check_step(model_output, timestep, sample)
+        alpha_prod_t = self._alpha_prod(t)
+        alpha_prod_t_prev = self._alpha_prod(max(self.prev_timestep(t), -1))
+        x0 = self.pred_x0(model_output, t, sample)
+        c_t = ((1 - alpha_prod_t_prev) / (1 - alpha_prod_t)) ** 0.5
+        d_t = alpha_prod_t_prev ** 0.5 - alpha_prod_t ** 0.5 * c_t
+        prev = c_t * sample + d_t * x0
+        return (prev, x0) if return_x0 else prev
+
+
+class CogVideoXDPM(VPScheduler):
+    """diffusers' CogVideoXDPMScheduler (CogVideoX 1.5): the stochastic DPM-Solver++(2M) of Lu et al. 2022
+    ("DPM-Solver++", §4 and the SDE variant of Appendix), on the same ᾱ_t as CogVideoXDDIM.
+
+    With the half log-SNR λ = log(a/b), h = λ_prev − λ_t and r = (λ_t − λ_back)/h (t_back the step before):
+
+        x_prev = (b_prev/b_t)·e^{−h}·x_t + a_prev·(1 − e^{−2h})·D + b_prev·sqrt(1 − e^{−2h})·z,   z ~ N(0, I)
+
+    with D = x̂0 at the first step and D = (1 + 1/2r)·x̂0 − (1/2r)·x̂0_back after it (the multistep
+    correction with the previous step's x̂0). As diffusers, each step draws z from the pipeline's generator
+    in the shape of the latents — once, then again for the corrected update (the first draw is discarded);
+    the first and the last step draw once. `step` keeps x̂0_back and t_back between calls (reset by
+    `set_timesteps`), which is what CogVideoXPipeline passes as `old_pred_original_sample` and
+    `timesteps[i − 1]`; `dpm_step` is the same update with them given."""
+
+    diffusers_class = "CogVideoXDPMScheduler"
+    _back: tuple[int, torch.Tensor] | None = None                        # (t_back, x̂0_back) of the last step
+
+    def set_timesteps(self, num_inference_steps: int, device: torch.device | str | None = None) -> torch.Tensor:
+        self._back = None
+        return super().set_timesteps(num_inference_steps, device)
+
+    def step(self, model_output: torch.Tensor, timestep: int | torch.Tensor, sample: torch.Tensor,
+             return_x0: bool = False, generator: torch.Generator | None = None):
+        """x_t → x_{t_prev}; call it once per timestep in order, after `set_timesteps`. Returns x_prev, or
+        (x_prev, x̂0) with return_x0=True. `generator`: where z is drawn from (None: torch's global RNG)."""
+        t = self._check_step(model_output, timestep, sample)
+        t_back, x0_back = self._back if self._back is not None else (None, None)
+        prev, x0 = self.dpm_step(model_output, x0_back, t, t_back, sample, generator)
+        self._back = (t, x0)
+        return (prev, x0) if return_x0 else prev
+
+    def dpm_step(self, model_output: torch.Tensor, x0_back: torch.Tensor | None, timestep: int,
+                 timestep_back: int | None, sample: torch.Tensor, generator: torch.Generator | None = None
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One update given the previous step's x̂0 and timestep (None at the first step) → (x_prev, x̂0),
+        with diffusers' arithmetic (0-dim float64 coefficients) and draws, for bit-level parity."""
+        t = self._check_step(model_output, timestep, sample)
+        prev_t = self.prev_timestep(t)
+        # 1. ᾱ at t, at the step's target and at the step before, and x̂0
+        alpha_prod_t = self._alpha_prod(t)
+        alpha_prod_t_prev = self._alpha_prod(max(prev_t, -1))
+        x0 = self.pred_x0(model_output, t, sample)
+        # 2. h = λ_prev − λ_t and the coefficients
+        lamb = ((alpha_prod_t / (1 - alpha_prod_t)) ** 0.5).log()
+        h = ((alpha_prod_t_prev / (1 - alpha_prod_t_prev)) ** 0.5).log() - lamb
+        mult_x = ((1 - alpha_prod_t_prev) / (1 - alpha_prod_t)) ** 0.5 * (-h).exp()     # (b_prev/b_t)·e^{−h}
+        mult_d = (-2 * h).expm1() * alpha_prod_t_prev ** 0.5                           # −a_prev·(1 − e^{−2h})
+        mult_z = (1 - alpha_prod_t_prev) ** 0.5 * (1 - (-2 * h).exp()) ** 0.5           # b_prev·sqrt(1 − e^{−2h})
+        # 3. the first-order update (the whole step at the first and the last timestep)
+        z = _randn(sample.shape, generator, sample.device, sample.dtype)
+        prev = mult_x * sample - mult_d * x0 + mult_z * z
+        if x0_back is None or prev_t < 0:
+            return prev, x0
+        # 4. the second-order update with the previous x̂0 and fresh noise
+        lamb_back = ((self._alpha_prod(timestep_back) / (1 - self._alpha_prod(timestep_back))) ** 0.5).log()
+        r = (lamb - lamb_back) / h
+        d = (1 + 1 / (2 * r)) * x0 - 1 / (2 * r) * x0_back
+        z = _randn(sample.shape, generator, sample.device, sample.dtype)
+        return mult_x * sample - mult_d * d + mult_z * z, x0
+
+
+class DDIM(VPScheduler):
+    """diffusers' plain DDIMScheduler at η = 0 (what CogVideoXPipeline runs for a folder that names it): no SNR
+    shift, scaled_linear betas in float32, the zero-SNR rescale applied to the betas, and the ε̂ form of DDIM
+    eq. 12 with x̂0 clipped to ±clip_sample_range when clip_sample is on:
+
+        x_prev = sqrt(ᾱ_prev)·clip(x̂0) + sqrt(1 − ᾱ_prev)·ε̂
+
+    Dynamic thresholding (thresholding=True) is refused when the config is read."""
+
+    diffusers_class = "DDIMScheduler"
+
+    @staticmethod
+    def _alphas_cumprod(cfg: SchedulerConfig) -> tuple[torch.Tensor, torch.Tensor]:
+        betas = _betas(cfg, torch.float32)
+        if cfg.rescale_betas_zero_snr:       # diffusers rescales ᾱ through the betas here: β = 1 − ᾱ_t/ᾱ_{t−1}
+            ab = rescale_zero_terminal_snr(torch.cumprod(1.0 - betas, dim=0))
+            betas = 1 - torch.cat([ab[0:1], ab[1:] / ab[:-1]])
+        return betas, torch.cumprod(1.0 - betas, dim=0)
+
+    def step(self, model_output: torch.Tensor, timestep: int | torch.Tensor, sample: torch.Tensor,
+             return_x0: bool = False, generator: torch.Generator | None = None):
+        """x_t → x_{t_prev} (η = 0, so `generator` is unused). Returns x_prev, or (x_prev, x̂0) with return_x0."""
+        t = self._check_step(model_output, timestep, sample)
+        alpha_prod_t_prev = self._alpha_prod(max(self.prev_timestep(t), -1))
+        x0 = self.pred_x0(model_output, t, sample)
+        eps = self.pred_eps(model_output, t, sample, x0)            # from the unclipped x̂0, as diffusers
+        if self.config.clip_sample:
+            r = self.config.clip_sample_range
+            x0 = x0.clamp(-r, r)
+        prev = alpha_prod_t_prev ** 0.5 * x0 + (1 - alpha_prod_t_prev) ** 0.5 * eps
+        return (prev, x0) if return_x0 else prev
+
+
+SCHEDULERS = {c.diffusers_class: c for c in (CogVideoXDDIM, CogVideoXDPM, DDIM)}
+
+
+def load_scheduler(source: str | os.PathLike | dict) -> VPScheduler:
+    """The sampler a CogVideoX folder asks for: `scheduler_config.json` (a folder, the file, or its dict)
+    → CogVideoXDDIM / CogVideoXDPM / DDIM by its `_class_name`; any other class or an unsupported field
+    is a ValueError naming it (`SchedulerConfig.from_diffusers_config`)."""
+    return VPScheduler.from_config(source) if isinstance(source, dict) else VPScheduler.from_folder(source)
+

@@ -1,16 +1,18 @@
-"""CogVideoX sampler (minicog.scheduler) vs diffusers' CogVideoXDDIMScheduler and CogVideoXPipeline."""
+"""CogVideoX samplers (minicog.scheduler) vs diffusers' CogVideoXDDIMScheduler, CogVideoXDPMScheduler,
+DDIMScheduler and CogVideoXPipeline; the loader's reading of scheduler configs."""
 import dataclasses
 import json
 import math
+import warnings
 
 import pytest
 import torch
 
-from minicog.scheduler import (CogVideoXDDIM, SchedulerConfig, apply_cfg, cfg_inputs, dynamic_guidance_scale,
-                               model_timesteps)
+from minicog.scheduler import (DDIM, CogVideoXDDIM, CogVideoXDPM, SchedulerConfig, apply_cfg, cfg_inputs,
+                               dynamic_guidance_scale, load_scheduler, model_timesteps)
 
 diffusers = pytest.importorskip("diffusers")
-from diffusers import CogVideoXDDIMScheduler  # noqa: E402
+from diffusers import CogVideoXDDIMScheduler, CogVideoXDPMScheduler, DDIMScheduler  # noqa: E402
 
 COG_2B = dataclasses.asdict(SchedulerConfig.cogvideox_2b())
 CONFIGS = {
@@ -22,6 +24,17 @@ CONFIGS = {
                                "beta_schedule": "linear", "beta_end": 0.02, "beta_start": 0.0001},
     "cosine-trailing": {**COG_2B, "beta_schedule": "squaredcos_cap_v2", "snr_shift_scale": 2.0},
 }
+DDIM_CONFIGS = {   # plain DDIMScheduler: its own defaults (diffusers' test components), and zero-SNR v-prediction
+    "default": {},
+    "zero-snr-v-trailing": {"beta_schedule": "scaled_linear", "beta_start": 0.00085, "beta_end": 0.012,
+                            "prediction_type": "v_prediction", "rescale_betas_zero_snr": True,
+                            "timestep_spacing": "trailing", "clip_sample": False},
+    "sample-linspace-clip-0.5": {"prediction_type": "sample", "timestep_spacing": "linspace",
+                                 "clip_sample_range": 0.5, "set_alpha_to_one": False},
+}
+# (diffusers class, config): every sampler minicog runs, on each of its test configs
+CASES = ([(c, n, cfg) for c in (CogVideoXDDIMScheduler, CogVideoXDPMScheduler) for n, cfg in CONFIGS.items()]
+         + [(DDIMScheduler, n, cfg) for n, cfg in DDIM_CONFIGS.items()])
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")     # everything here is tiny
@@ -31,24 +44,53 @@ def rel_err(a, b):
     return ((a.double() - b.double()).abs().max() / b.double().abs().max().clamp_min(1e-12)).item()
 
 
-@pytest.mark.parametrize("name", sorted(CONFIGS))
+@pytest.mark.parametrize("ref_cls,name,cfg", CASES, ids=[f"{c.__name__}-{n}" for c, n, _ in CASES])
 @pytest.mark.parametrize("steps", [1, 3, 7, 50])
-def test_step_by_step_parity_with_diffusers(name, steps):
-    cfg = CONFIGS[name]
-    ref, ours = CogVideoXDDIMScheduler(**cfg), CogVideoXDDIM.from_config(cfg)
+def test_step_by_step_parity_with_diffusers(ref_cls, name, cfg, steps):
+    """Each sampler == its diffusers class, step by step from the same input. DPM: diffusers' arguments
+    (the previous x̂0 and timestep, a generator), against minicog's state and a generator of the same seed."""
+    ref = ref_cls.from_config(cfg)
+    ours = load_scheduler({"_class_name": ref_cls.__name__, **cfg})
+    assert type(ours).diffusers_class == ref_cls.__name__
     assert rel_err(ours.alphas_cumprod, ref.alphas_cumprod) == 0.0
     ref.set_timesteps(steps)
     ours.set_timesteps(steps)
     assert torch.equal(ours.timesteps, ref.timesteps)
     g = torch.Generator().manual_seed(steps)
+    g_ref, g_ours = torch.Generator().manual_seed(7), torch.Generator().manual_seed(7)
     x_ref = x_ours = torch.randn(2, 4, 3, 5, 5, generator=g)
-    for t in ref.timesteps:
+    x0_old = None
+    for i, t in enumerate(ref.timesteps):
         out = torch.randn(x_ref.shape, generator=g)
-        x_ref, x0_ref = ref.step(out, t, x_ref, return_dict=False)
-        x_ours, x0_ours = ours.step(out, t, x_ours, return_x0=True)
+        if ref_cls is CogVideoXDPMScheduler:
+            x_ref, x0_ref = ref.step(out, x0_old, t, ref.timesteps[i - 1] if i else None, x_ref, generator=g_ref,
+                                     return_dict=False)
+            x0_old = x0_ref
+        else:
+            x_ref, x0_ref = ref.step(out, t, x_ref, return_dict=False)
+        x_ours, x0_ours = ours.step(out, t, x_ours, return_x0=True, generator=g_ours)
         assert rel_err(x_ours, x_ref) < 1e-6, (name, int(t))
         assert rel_err(x0_ours, x0_ref) < 1e-6
         x_ours = x_ref  # compare each step from the same input
+    assert torch.equal(torch.randn(3, generator=g_ours), torch.randn(3, generator=g_ref))   # same number of draws
+
+
+def test_dpm_draws_noise_and_uses_the_previous_x0():
+    """The DPM step is stochastic (the generator matters) and second order (the previous x̂0 matters)."""
+    cfg = {**COG_2B, "_class_name": "CogVideoXDPMScheduler"}
+    x, out = torch.randn(1, 4, 2, 3, 3), torch.randn(1, 4, 2, 3, 3)
+
+    def run(seed, outs):
+        s = load_scheduler(cfg)
+        s.set_timesteps(4)
+        y, g = x, torch.Generator().manual_seed(seed)
+        for t, o in zip(s.timesteps, outs):
+            y = s.step(o, t, y, generator=g)
+        return y
+    assert isinstance(load_scheduler(cfg), CogVideoXDPM)
+    assert not torch.equal(run(0, [out] * 4), run(1, [out] * 4))
+    first = run(0, [out, 2 * out, out, out])
+    assert not torch.equal(first, run(0, [out, out, out, out]))
 
 
 def test_cogvideox_2b_schedule_properties():
@@ -185,7 +227,7 @@ def test_from_folder_and_bad_input(tmp_path):
         CogVideoXDDIM.from_config({**COG_2B, "timestep_spacing": "karras"})
     with pytest.raises(ValueError, match="beta_schedule"):
         CogVideoXDDIM.from_config({**COG_2B, "beta_schedule": "sigmoid"})
-    with pytest.warns(UserWarning, match="unknown"):
+    with pytest.warns(UserWarning, match="not parameters of diffusers' CogVideoXDDIMScheduler"):
         CogVideoXDDIM.from_config({**COG_2B, "thresholding": False})
     s = CogVideoXDDIM.from_config(COG_2B)
     with pytest.raises(ValueError, match="set_timesteps"):
@@ -222,6 +264,62 @@ def test_rf_velocity_ends_and_dtypes():
 
 
 def test_unknown_diffusers_keys_warn_through_one_loader():
-    with pytest.warns(UserWarning, match=r"ignoring unknown scheduler config keys: \['thresholding'\]"):
-        cfg = SchedulerConfig.from_diffusers_config({**COG_2B, "thresholding": False, "_class_name": "X"})
+    with pytest.warns(UserWarning, match=r"ignoring scheduler config keys \['thresholding'\]"):
+        cfg = SchedulerConfig.from_diffusers_config({**COG_2B, "thresholding": False,
+                                                    "_class_name": "CogVideoXDDIMScheduler"})
     assert cfg == SchedulerConfig.cogvideox_2b()
+
+
+# the configs a folder may carry, read as diffusers reads them: missing fields take the class's defaults, keys
+# of other classes are ignored (with a warning here), harmless keys pass silently
+READS = {
+    "DDIMScheduler-empty": ("DDIMScheduler", {}),
+    "DDIMScheduler-with-snr-shift-key": ("DDIMScheduler", {"snr_shift_scale": 3.0}),          # not a DDIM field
+    "DDIMScheduler-harmless": ("DDIMScheduler", {"thresholding": False, "dynamic_thresholding_ratio": 0.9,
+                                                 "sample_max_value": 2.0, "_diffusers_version": "0.30.0"}),
+    "CogVideoXDDIMScheduler-empty": ("CogVideoXDDIMScheduler", {}),                           # snr shift 3.0
+    "CogVideoXDPMScheduler-1.5": ("CogVideoXDPMScheduler", {**COG_2B, "snr_shift_scale": 1.0,
+                                                            "_diffusers_version": "0.32.0.dev0"}),
+    "CogVideoXDPMScheduler-no-shift-key": ("CogVideoXDPMScheduler",
+                                           {k: v for k, v in COG_2B.items() if k != "snr_shift_scale"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(READS))
+def test_configs_are_read_as_diffusers_reads_them(name):
+    cls_name, cfg = READS[name]
+    cfg = {"_class_name": cls_name, **cfg}
+    ref = getattr(diffusers, cls_name).from_config(cfg)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        ours = load_scheduler(cfg)
+    assert [str(w.message) for w in seen] == (
+        ["ignoring scheduler config keys ['snr_shift_scale']: they are not parameters of diffusers' DDIMScheduler, "
+         "which ignores them too"] if "snr-shift-key" in name else [])
+    assert type(ours).diffusers_class == cls_name
+    assert rel_err(ours.alphas_cumprod, ref.alphas_cumprod) == 0.0
+    for field in ("clip_sample", "prediction_type", "timestep_spacing", "set_alpha_to_one", "steps_offset"):
+        assert getattr(ours.config, field) == ref.config[field], field
+
+
+@pytest.mark.parametrize("cfg,match", [
+    ({"_class_name": "EulerDiscreteScheduler"}, (r"scheduler class 'EulerDiscreteScheduler' is not supported.*"
+                                                 r"CogVideoXDDIMScheduler, CogVideoXDPMScheduler, DDIMScheduler")),
+    ({"_class_name": "DDIMScheduler", "thresholding": True}, (r"DDIMScheduler with thresholding=True is not "
+                                                             r"supported: minicog implements thresholding=False")),
+    ({"_class_name": "CogVideoXDPMScheduler", "timestep_spacing": "karras"}, r"timestep_spacing 'karras'.*linspace"),
+    ({"_class_name": "DDIMScheduler", "prediction_type": "flow"}, r"prediction_type 'flow'.*v_prediction"),
+])
+def test_unsupported_classes_and_fields_are_refused(cfg, match):
+    with pytest.raises(ValueError, match=match):
+        load_scheduler(cfg)
+
+
+def test_a_class_loads_only_its_own_config():
+    assert isinstance(load_scheduler({"_class_name": "DDIMScheduler"}), DDIM)
+    assert isinstance(load_scheduler(COG_2B), CogVideoXDDIM)           # no _class_name: CogVideoX DDIM
+    with pytest.raises(ValueError, match="load_scheduler"):
+        CogVideoXDDIM.from_config({**COG_2B, "_class_name": "CogVideoXDPMScheduler"})
+    eps = load_scheduler({"_class_name": "DDIMScheduler"})
+    with pytest.raises(ValueError, match="prediction_type='epsilon'"):
+        eps.rf_velocity(lambda x, t, c: x, torch.zeros(1, 2), 0.5, None)
