@@ -9,15 +9,17 @@ or `python -m minicog.cogvideox --weights DIR --prompt "..." --out out.mp4`.
 
 The folder is the one of the official checkpoints (`huggingface-cli download THUDM/CogVideoX-5b
 --local-dir DIR`): `transformer/` (config.json + sharded safetensors with an index json) → minicog's
-`VideoDiT`; `vae/` → minicog's `CausalVAE`; `scheduler/scheduler_config.json` → minicog's
-`CogVideoXDDIM` (v-prediction DDIM, zero-terminal-SNR betas with the SNR shift, trailing timesteps);
+`VideoDiT`; `vae/` → minicog's `CausalVAE`; `scheduler/scheduler_config.json` → the sampler its
+`_class_name` names (`minicog.scheduler.load_scheduler`: CogVideoXDDIM for 2B/5B, CogVideoXDPM for 1.5;
+classes and fields it does not implement are refused);
 `text_encoder/` + `tokenizer/` (T5-XXL) → loaded lazily with `transformers`, and optional: without
 them the pipeline still denoises from given text embeddings (`denoise`).
 
-Sampling is the official pipeline's (CogVideoX §3 / diffusers' `CogVideoXPipeline` with the DDIM
-scheduler): the prompt is tokenized to 226 tokens (padded; the transformer attends to all of them),
-T5's last hidden state conditions the DiT, noise (B, C, 1+(F−1)/4, H/8, W/8) is drawn from the seed,
-50 DDIM steps with classifier-free guidance 6 (optionally the "dynamic CFG"), then the VAE decodes
+Sampling is the official pipeline's (CogVideoX §3 / diffusers' `CogVideoXPipeline`): the prompt is
+tokenized to the transformer's `max_text_seq_length` (226 for the official checkpoints; padded, and the
+transformer attends to all of them), T5's last hidden state conditions the DiT, noise
+(B, C, 1+(F−1)/4, H/8, W/8) is drawn from the seed's generator (which a DPM scheduler keeps drawing its step
+noise from), 50 steps with classifier-free guidance 6 (optionally the "dynamic CFG"), then the VAE decodes
 latents / scaling_factor. `denoise` matches diffusers to < 1e-4 relative error in fp32 (tests).
 
 Memory (docs/scaled_path.md): bf16 weights, the VAE's frame chunking and spatial tiling, and model CPU
@@ -31,7 +33,6 @@ of the pretrained model converted into a rectified-flow velocity (see `minicog.s
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import warnings
@@ -50,14 +51,15 @@ from .edit import edit as edit_video
 from .memory import (DTYPES, GPUMemoryError, MemoryEstimate, estimate_memory, saver_advice, t5_dims,
                      with_margin)
 from .rectified_flow import text_conditioned
-from .scheduler import CogVideoXDDIM, apply_cfg, dynamic_guidance_scale, model_timesteps
+from .scheduler import apply_cfg, dynamic_guidance_scale, load_scheduler, model_timesteps
 from .sizes import check_video_size
 from .text_encoder import token_positions
-from .utils import as_batch, resolve_device
+from .utils import as_batch, read_json, resolve_device
 from .video import save_video, to_tensor, to_uint8
 
 REQUIRED_PARTS = ("transformer", "vae", "scheduler")
 TEXT_PARTS = ("text_encoder", "tokenizer")
+TEXT_TO_VIDEO = "CogVideoX-2b, CogVideoX-5b, CogVideoX1.5-5B"
 DOWNLOAD_HINT = ("get the official weights with e.g. `huggingface-cli download THUDM/CogVideoX-2b "
                  "--local-dir DIR` (or CogVideoX-5b)")
 
@@ -69,14 +71,15 @@ class CogVideoXConfig:
     """Sampling defaults of the official pipeline (diffusers `CogVideoXPipeline.__call__`).
 
     num_frames / height / width of None mean "the checkpoint's training size" (the transformer's
-    sample_frames and 8·sample_height × 8·sample_width: 49 × 480 × 720 for 2B and 5B)."""
+    sample_frames and 8·sample_height × 8·sample_width: 49 × 480 × 720 for 2B and 5B);
+    max_sequence_length None means the transformer's max_text_seq_length (226 for the official ones)."""
     num_frames: int | None = None
     height: int | None = None
     width: int | None = None
     steps: int = 50
     guidance: float = 6.0
     dynamic_cfg: bool = False
-    max_sequence_length: int = 226
+    max_sequence_length: int | None = None
     fps: int = 8
 
     @classmethod
@@ -129,23 +132,26 @@ def check_folder(folder: str | os.PathLike) -> Path:
             f"A CogVideoX folder has {list(REQUIRED_PARTS)} and optionally {list(TEXT_PARTS)}; {DOWNLOAD_HINT}")
     index = folder / "model_index.json"
     if index.is_file():
-        name = json.loads(index.read_text()).get("_class_name", "")
-        if "ImageToVideo" in name:
-            raise ValueError(f"{str(folder)!r} holds a {name} (image-to-video) checkpoint; minicog's scaled "
-                             "path runs the text-to-video CogVideoX-2b / CogVideoX-5b checkpoints")
+        name = read_json(index, "model index").get("_class_name", "")
+        kind = ("image-conditioned (image-to-video)" if "ImageToVideo" in name else
+                "control- or inpaint-conditioned (CogVideoX-Fun)" if "Fun" in name else None)
+        if kind:
+            raise ValueError(f"{str(folder)!r} holds a {name} checkpoint, {kind}: its transformer takes the "
+                             "conditioning latents as extra input channels, which this text-to-video pipeline "
+                             f"does not provide. Use a text-to-video checkpoint ({TEXT_TO_VIDEO})")
     return folder
 
 
 def _folder_t5(folder: Path | None) -> dict | None:
     """The T5 dimensions of `folder/text_encoder/config.json` (for the memory estimate), or None."""
     path = folder / "text_encoder" / "config.json" if folder is not None else None
-    return t5_dims(json.loads(path.read_text())) if path is not None and path.is_file() else None
+    return t5_dims(read_json(path, "text encoder config")) if path is not None and path.is_file() else None
 
 
 # ----------------------------------------------------------------------------- the pipeline
 
 class CogVideoX:
-    """Text-to-video with CogVideoX weights on minicog's VideoDiT / CausalVAE / CogVideoXDDIM.
+    """Text-to-video with CogVideoX weights on minicog's VideoDiT / CausalVAE / scheduler (DDIM or DPM).
 
     Attributes: `dit`, `vae`, `scheduler`, `text_encoder` and `tokenizer` (T5, loaded lazily from the
     folder), `device` (where computation runs), `dtype` (of all weights), `config` (sampling defaults).
@@ -160,10 +166,16 @@ class CogVideoX:
                  cpu_offload: bool = False):
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
-        if dit.config.in_channels != vae.latent_channels:
-            raise ValueError(f"the transformer takes {dit.config.in_channels} input channels but the VAE makes "
-                             f"{vae.latent_channels}-channel latents: image-to-video checkpoints are not "
-                             "supported by this text-to-video pipeline")
+        c_in, c_lat = dit.config.in_channels, vae.latent_channels
+        if c_in == 2 * c_lat:
+            raise ValueError(f"the transformer takes {c_in} input channels = the VAE's {c_lat} latent channels + "
+                             f"{c_lat} conditioning channels: an image- or control-conditioned checkpoint "
+                             "(CogVideoX image-to-video, or CogVideoX-Fun control / inpaint), which this "
+                             "text-to-video pipeline cannot condition. Use a text-to-video checkpoint "
+                             f"({TEXT_TO_VIDEO})")
+        if c_in != c_lat:
+            raise ValueError(f"the transformer takes {c_in} input channels but the VAE makes {c_lat}-channel "
+                             "latents: the two do not belong to the same checkpoint")
         self.dit = dit.to(dtype=self.dtype).eval()
         self.vae = vae.to(dtype=self.dtype).eval()
         self.scheduler = scheduler
@@ -189,10 +201,7 @@ class CogVideoX:
         folder = check_folder(folder)
         dev = resolve_device(device)
         dt = resolve_dtype(dtype, dev)
-        scheduler = CogVideoXDDIM.from_folder(folder / "scheduler")
-        if scheduler.config.prediction_type != "v_prediction":
-            warnings.warn(f"scheduler prediction_type is {scheduler.config.prediction_type!r}; CogVideoX "
-                          "checkpoints are v-prediction models and velocity() assumes v-prediction")
+        scheduler = load_scheduler(folder / "scheduler")     # refuses classes and fields it does not implement
         dit = VideoDiT.from_diffusers(folder / "transformer", device="cpu", dtype=dt)   # sharded + index json
         vae = CausalVAE.from_diffusers(folder / "vae", device="cpu", dtype=dt)
         if config is None:
@@ -323,6 +332,12 @@ class CogVideoX:
                  width or c.width or self.dit.config.sample_width * self.vae.spatial_compression)
         return check_video_size(*sizes, temporal=self.vae.temporal_compression, multiple=self.size_multiple)
 
+    @property
+    def text_length(self) -> int:
+        """Tokens per prompt: `config.max_sequence_length`, by default the transformer's max_text_seq_length
+        (226 for the official checkpoints), the length diffusers' sincos-position transformer requires."""
+        return self.config.max_sequence_length or self.dit.config.max_text_len
+
     def _padding_frames(self, latent_frames: int) -> int:
         """CogVideoX 1.5 (patch_size_t = 2) pads the latent frames to a multiple of patch_size_t at the start."""
         p_t = self.dit.config.p_t
@@ -335,12 +350,18 @@ class CogVideoX:
         s, T = self.vae.spatial_compression, (F - 1) // self.vae.temporal_compression + 1
         return (self.vae.latent_channels, T + self._padding_frames(T), H // s, W // s)
 
-    def noise(self, seed: int, num_frames: int | None = None, height: int | None = None,
-              width: int | None = None, batch: int = 1) -> torch.Tensor:
+    def noise(self, seed: int | None, num_frames: int | None = None, height: int | None = None,
+              width: int | None = None, batch: int = 1, generator: torch.Generator | None = None) -> torch.Tensor:
         """Initial noise (batch, C, T, h, w), drawn on the CPU exactly as diffusers' pipeline draws it
-        with `generator=torch.Generator().manual_seed(seed)` (in its (B, T, C, h, w) layout)."""
+        with `generator=torch.Generator().manual_seed(seed)` (in its (B, T, C, h, w) layout), or from
+        `generator` (a CPU one) when given instead of a seed."""
         C, T, h, w = self.latent_shape(num_frames, height, width)
-        g = torch.Generator().manual_seed(int(seed))
+        if (seed is None) == (generator is None):
+            raise ValueError("noise() needs a seed or a generator (one of the two)")
+        g = torch.Generator().manual_seed(int(seed)) if generator is None else generator
+        if g.device.type != "cpu":
+            raise ValueError(f"the initial noise is drawn on the CPU as diffusers does; pass a CPU generator "
+                             f"(torch.Generator()), not one on {g.device}")
         eps = torch.randn(batch, T, C, h, w, generator=g)
         return eps.permute(0, 2, 1, 3, 4).to(self.device, self.dtype)          # (B, C, T, h, w)
 
@@ -348,14 +369,14 @@ class CogVideoX:
     @torch.no_grad()
     def encode_prompt(self, prompts: str | Sequence[str], max_sequence_length: int | None = None
                       ) -> tuple[torch.Tensor, torch.Tensor]:
-        """prompts → (embeds (B, 226, 4096), mask (B, 226) bool) as the official pipeline makes them:
-        T5 tokens padded/truncated to max_sequence_length, the encoder run WITHOUT an attention mask,
-        its last hidden state. The transformer attends to all 226 tokens, padding included, so `mask`
-        (True on real tokens and </s>) is informational only (velocity/denoise ignore it)."""
+        """prompts → (embeds (B, L, 4096), mask (B, L) bool) as the official pipeline makes them: T5 tokens
+        padded/truncated to L = max_sequence_length (default `text_length`: 226 for the official checkpoints),
+        the encoder run WITHOUT an attention mask, its last hidden state. The transformer attends to all L
+        tokens, padding included, so `mask` (True on real tokens and </s>) is informational only."""
         prompts = [prompts] if isinstance(prompts, str) else list(prompts)
         if not prompts or not all(isinstance(p, str) for p in prompts):
             raise ValueError("encode_prompt needs a string or a non-empty list of strings ('' for the null prompt)")
-        L = max_sequence_length or self.config.max_sequence_length
+        L = max_sequence_length or self.text_length
         tok = self.tokenizer
         inputs = tok(prompts, padding="max_length", max_length=L, truncation=True,
                      add_special_tokens=True, return_tensors="pt")
@@ -369,8 +390,8 @@ class CogVideoX:
         return embeds.to(self.dtype), inputs.attention_mask.bool().to(self.device)
 
     def prompt_tokens(self, prompt: str, max_sequence_length: int | None = None) -> list[str]:
-        """The token string at each of the 226 positions of `prompt` (for picking words' attention maps)."""
-        L = max_sequence_length or self.config.max_sequence_length
+        """The token string at each of the `text_length` positions of `prompt` (for picking words' attention maps)."""
+        L = max_sequence_length or self.text_length
         ids = self.tokenizer(prompt, padding="max_length", max_length=L, truncation=True).input_ids
         return self.tokenizer.convert_ids_to_tokens(ids)
 
@@ -379,11 +400,15 @@ class CogVideoX:
     def denoise(self, text_embeds: torch.Tensor, negative_text_embeds: torch.Tensor | None,
                 latents: torch.Tensor, steps: int | None = None, guidance: float | None = None,
                 dynamic_cfg: bool | None = None, progress: bool = False,
-                callback: Callable | None = None) -> torch.Tensor:
-        """The official denoising loop: DDIM (η = 0) over trailing timesteps with classifier-free guidance.
+                callback: Callable | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The official denoising loop: the folder's scheduler (DDIM, or DPM for CogVideoX 1.5) over its
+        timesteps with classifier-free guidance.
 
         text_embeds, negative_text_embeds: (B, L, D) (negative needed when guidance > 1);
         latents: initial noise (B, C, T, h, w) (scheduler.init_noise_sigma = 1).
+        generator: where a stochastic scheduler (CogVideoXDPM) draws each step's noise, in the order and
+        shapes of CogVideoXPipeline(..., generator=generator) (None: torch's global RNG, as diffusers);
+        the DDIM samplers draw nothing.
         dynamic_cfg: the official "dynamic CFG" g_t = 1 + g·(1 − cos(π((N − t)/N)^5))/2, with t the DDPM
         timestep exactly as diffusers/SAT compute it (see scheduler.dynamic_guidance_scale).
         callback(i, t, latents) runs after every step. Returns the final latents (B, C, T, h, w) — the
@@ -419,14 +444,16 @@ class CogVideoX:
         text = text_embeds.to(self.device, self.dtype)                          # (B, L, D)
         if do_cfg:
             text = torch.cat([negative_text_embeds.to(self.device, self.dtype), text])     # (2B, L, D)
-        # 4. denoising loop: v-prediction, guidance, one DDIM step
+        # 4. denoising loop: model output, guidance, one scheduler step
         for i, t in enumerate(tqdm(sched.timesteps, desc="denoise", disable=not progress, leave=False)):
             x_in = torch.cat([x, x]) if do_cfg else x                           # (2B or B, C, T, h, w)
             out = dit(x_in, model_timesteps(t, x_in.shape[0], self.device), text).float()
             g = dynamic_guidance_scale(guidance, int(t), steps) if dynamic_cfg else guidance
             if do_cfg:
                 out = apply_cfg(out, g)                                         # (B, C, T, h, w)
-            x = sched.step(out, t, x).to(self.dtype)
+            # the step runs in diffusers' (B, T, C, h, w) layout, so DPM's noise has the pipeline's numbers
+            x = sched.step(out.transpose(1, 2), t, x.transpose(1, 2), generator=generator)
+            x = x.transpose(1, 2).contiguous().to(self.dtype)                   # (B, C, T, h, w)
             if callback is not None:
                 callback(i, int(t), x)
         return x
@@ -436,13 +463,15 @@ class CogVideoX:
                  num_frames: int | None = None, height: int | None = None, width: int | None = None,
                  steps: int | None = None, guidance: float | None = None, seed: int = 0,
                  dynamic_cfg: bool | None = None, progress: bool = True, callback: Callable | None = None,
-                 return_latents: bool = False, check_memory: bool = True):
+                 return_latents: bool = False, check_memory: bool = True, generator: torch.Generator | None = None):
         """Text → uint8 video (T, H, W, 3) (a list of videos for a list of prompts).
 
         Sizes default to the checkpoint's training size (49 frames, 480×720 for 2B/5B); frames must be
         1 + 4k and height/width multiples of 16. The noise is diffusers' for the same seed (one
-        generator for the whole batch, drawn on the CPU), so on CPU in fp32 the result equals
-        `CogVideoXPipeline(..., generator=torch.Generator().manual_seed(seed))`. On a GPU the setting is
+        generator for the whole batch, drawn on the CPU, and a DPM scheduler's step noise from the same
+        one), so on CPU in fp32 the result equals
+        `CogVideoXPipeline(..., generator=torch.Generator().manual_seed(seed))`. `generator` (a CPU
+        torch.Generator), when given, is used instead of the seed. On a GPU the setting is
         checked against the free memory first (GPUMemoryError names the saver to turn on)."""
         # 1. check inputs: prompts, sizes, and (on a GPU) that the setting fits in its memory
         prompts, single = as_batch(prompt, "prompt")
@@ -459,10 +488,11 @@ class CogVideoX:
         # 2. encode the prompts (and the negative prompts for CFG) with T5
         embeds, _ = self.encode_prompt(prompts + (negs if do_cfg else []))    # (B or 2B, L, D)
         cond, uncond = embeds[:B], (embeds[B:] if do_cfg else None)
-        # 3. the seed's noise, as diffusers draws it
-        latents = self.noise(seed, F, H, W, batch=B)                           # (B, C, T_pad, h, w)
+        # 3. the seed's noise, as diffusers draws it; the generator goes on to the scheduler (DPM)
+        generator = torch.Generator().manual_seed(int(seed)) if generator is None else generator
+        latents = self.noise(None, F, H, W, batch=B, generator=generator)     # (B, C, T_pad, h, w)
         # 4. denoising loop
-        z = self.denoise(cond, uncond, latents, steps, guidance, dynamic_cfg, progress, callback)
+        z = self.denoise(cond, uncond, latents, steps, guidance, dynamic_cfg, progress, callback, generator)
         # 5. drop CogVideoX 1.5's padding frames, decode, unwrap a single prompt's video
         z = z[:, :, self._padding_frames((F - 1) // self.vae.temporal_compression + 1):]   # (B, C, T, h, w)
         videos = self.decode_latents(z)
@@ -504,7 +534,7 @@ class CogVideoX:
         u = (b − a)·x + (a + b)·v. With this, RF Euler on the grid s_i = rf_time(t_i) IS the official DDIM
         sampler (tested). Below s(0) = rf_time(0) ≈ 0.05 (cleaner than any training timestep) the model
         is queried at timestep 0. The transformer runs in the pipeline's dtype; u is float32. `mask` is
-        ignored: the official model attends to all 226 text tokens."""
+        ignored: the official model attends to all its text tokens, padding included."""
         dit = self._use("dit")
         return self.scheduler.rf_velocity(dit, z, t, embeds.to(self.device, self.dtype), clamp_low=True,
                                           model_dtype=self.dtype, out_dtype=torch.float32)
@@ -514,8 +544,9 @@ class CogVideoX:
         return text_conditioned(self.velocity)(x, t, cond)
 
     def rf_grid(self, steps: int | None = None) -> torch.Tensor:
-        """The RF times s_i = rf_time(t_i) of the official DDIM timesteps, ending at 0 (float64, (steps+1,)):
-        `rectified_flow.sample(pipe.velocity_model, noise, ..., times=pipe.rf_grid(50))` reproduces `denoise`."""
+        """The RF times s_i = rf_time(t_i) of the scheduler's timesteps, ending at 0 (float64, (steps+1,)). With
+        a DDIM folder (2B / 5B) `rectified_flow.sample(pipe.velocity_model, noise, ..., times=pipe.rf_grid(50))`
+        reproduces `denoise`; a DPM folder (1.5) samples differently (second order, stochastic) on the same grid."""
         sched = self.scheduler
         ts = sched.set_timesteps(self.config.steps if steps is None else steps).cpu()
         prev = [max(sched.prev_timestep(int(t)), -1) for t in ts]
@@ -556,7 +587,7 @@ class CogVideoX:
         settings.update(overrides)
         t5 = t5_dims(self._text_encoder.config) if self._text_encoder is not None else _folder_t5(self.folder)
         return estimate_memory(self.dit.config, vae.config, F, H, W, batch=batch, cfg=cfg, t5=t5,
-                               text_len=self.config.max_sequence_length,
+                               text_len=self.text_length,
                                vae_chunk_latent_frames=vae.chunk_latent_frames or 2,
                                vae_tile=(vae.tile_sample_height, vae.tile_sample_width, *vae.tile_overlap),
                                **settings)
@@ -602,12 +633,12 @@ def estimate_memory_for_folder(folder: str | os.PathLike, num_frames: int | None
                                height: int | None = None, width: int | None = None, **kw) -> MemoryEstimate:
     """`minicog.memory.estimate_memory` from a weights folder's config files only (no weights are read)."""
     folder = check_folder(folder)
-    dit_cfg = DiTConfig.from_diffusers_config(json.loads((folder / "transformer" / "config.json").read_text()))
-    vae_cfg = VAEConfig.from_diffusers_config(json.loads((folder / "vae" / "config.json").read_text()))
+    dit_cfg = DiTConfig.from_diffusers_config(read_json(folder / "transformer" / "config.json"))
+    vae_cfg = VAEConfig.from_diffusers_config(read_json(folder / "vae" / "config.json"))
     s = 2 ** (len(vae_cfg.block_out_channels) - 1)
     return estimate_memory(dit_cfg, vae_cfg, num_frames or dit_cfg.sample_frames,
                            height or dit_cfg.sample_height * s, width or dit_cfg.sample_width * s,
-                           t5=_folder_t5(folder), **kw)
+                           t5=_folder_t5(folder), text_len=kw.pop("text_len", dit_cfg.max_text_len), **kw)
 
 
 # ----------------------------------------------------------------------------- command line

@@ -7,7 +7,10 @@ model_index.json, transformer/ (config.json + safetensors shards + index json), 
 scheduler/scheduler_config.json, text_encoder/ (a tiny T5 v1.1-style encoder) and tokenizer/
 (a T5 unigram tokenizer over a small vocabulary, built in memory). The "2b" variant uses the 3D
 sincos position embedding and the 2B scheduler (snr_shift_scale 3); "5b" uses 3D RoPE and
-snr_shift_scale 1 with the 5B VAE scaling factor. Used by tests/test_cogvideox.py and notebook 09.
+snr_shift_scale 1 with the 5B VAE scaling factor; "5b-dpm" is "5b" with CogVideoX 1.5's scheduler
+(CogVideoXDPMScheduler). `build_diffusers_test_folder` writes the components diffusers' own CogVideoX
+pipeline tests build (`get_dummy_components`), with any scheduler. Used by tests/test_cogvideox.py and
+notebook 09.
 """
 from __future__ import annotations
 
@@ -26,8 +29,9 @@ SCHEDULER = dict(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.0
                  num_train_timesteps=1000, prediction_type="v_prediction", rescale_betas_zero_snr=True,
                  set_alpha_to_one=True, steps_offset=0, timestep_spacing="trailing")
 VARIANTS = {
-    "2b": dict(rope=False, snr_shift_scale=3.0, scaling_factor=1.15258426),
-    "5b": dict(rope=True, snr_shift_scale=1.0, scaling_factor=0.7),
+    "2b": dict(rope=False, snr_shift_scale=3.0, scaling_factor=1.15258426, scheduler="CogVideoXDDIMScheduler"),
+    "5b": dict(rope=True, snr_shift_scale=1.0, scaling_factor=0.7, scheduler="CogVideoXDDIMScheduler"),
+    "5b-dpm": dict(rope=True, snr_shift_scale=1.0, scaling_factor=0.7, scheduler="CogVideoXDPMScheduler"),
 }
 # toy sizes: videos of 9 frames x 64 x 96 px -> latents (4, 3, 8, 12) -> 72 video tokens + 226 text tokens
 TEXT_DIM = 32
@@ -62,7 +66,8 @@ def _no_zero_params(model: torch.nn.Module, std: float = 0.05) -> None:
 
 def diffusers_components(variant: str = "5b", seed: int = 0) -> dict:
     """The five random components of a toy CogVideoX pipeline (diffusers / transformers objects)."""
-    from diffusers import AutoencoderKLCogVideoX, CogVideoXDDIMScheduler, CogVideoXTransformer3DModel
+    import diffusers
+    from diffusers import AutoencoderKLCogVideoX, CogVideoXTransformer3DModel
     v = VARIANTS[variant]
     torch.manual_seed(seed)
     tokenizer = tiny_tokenizer()
@@ -79,7 +84,7 @@ def diffusers_components(variant: str = "5b", seed: int = 0) -> dict:
                                  scaling_factor=v["scaling_factor"]).eval()
     for m in (transformer, vae):
         _no_zero_params(m)
-    scheduler = CogVideoXDDIMScheduler(**SCHEDULER, snr_shift_scale=v["snr_shift_scale"])
+    scheduler = getattr(diffusers, v["scheduler"])(**SCHEDULER, snr_shift_scale=v["snr_shift_scale"])
     return dict(tokenizer=tokenizer, text_encoder=text_encoder, vae=vae, transformer=transformer,
                 scheduler=scheduler)
 
@@ -94,6 +99,35 @@ def build_cogvideox_folder(folder: str | Path, variant: str = "5b", text_encoder
     pipe.save_pretrained(folder, max_shard_size=max_shard_size)
     if not text_encoder:
         drop_text_encoder(folder)
+    return folder
+
+
+def diffusers_test_components(scheduler, in_channels: int = 4) -> dict:
+    """The components of diffusers' CogVideoXPipelineFastTests.get_dummy_components (tests/pipelines/cogvideo/
+    test_cogvideox.py; in_channels=8 is test_cogvideox_fun_control.py's transformer): a 1-layer sincos-position
+    transformer with max_text_seq_length=16, an (8, 8, 8, 8)-channel VAE, and `scheduler` (there a default
+    DDIMScheduler()). Their hub T5 (hf-internal-testing/tiny-random-t5) is replaced by `tiny_t5` (same width, 32)."""
+    from diffusers import AutoencoderKLCogVideoX, CogVideoXTransformer3DModel
+    torch.manual_seed(0)
+    transformer = CogVideoXTransformer3DModel(
+        num_attention_heads=4, attention_head_dim=8, in_channels=in_channels, out_channels=4, time_embed_dim=2,
+        text_embed_dim=32, num_layers=1, sample_width=2, sample_height=2, sample_frames=9, patch_size=2,
+        temporal_compression_ratio=4, max_text_seq_length=16).eval()
+    torch.manual_seed(0)
+    vae = AutoencoderKLCogVideoX(
+        in_channels=3, out_channels=3, down_block_types=("CogVideoXDownBlock3D",) * 4,
+        up_block_types=("CogVideoXUpBlock3D",) * 4, block_out_channels=(8, 8, 8, 8), latent_channels=4,
+        layers_per_block=1, norm_num_groups=2, temporal_compression_ratio=4).eval()
+    tokenizer = tiny_tokenizer()
+    return dict(tokenizer=tokenizer, text_encoder=tiny_t5(len(tokenizer)), vae=vae, transformer=transformer,
+                scheduler=scheduler)
+
+
+def build_diffusers_test_folder(folder: str | Path, scheduler, in_channels: int = 4) -> Path:
+    """`diffusers_test_components` saved as a CogVideoX folder (what a user gets saving diffusers' test pipeline)."""
+    from diffusers import CogVideoXPipeline
+    folder = Path(folder)
+    CogVideoXPipeline(**diffusers_test_components(scheduler, in_channels)).save_pretrained(folder)
     return folder
 
 

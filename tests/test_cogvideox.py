@@ -10,7 +10,9 @@ import torch
 pytest.importorskip("diffusers")
 pytest.importorskip("transformers")
 
-from cogvideox_fixtures import SAMPLE, build_cogvideox_folder, copy_without_text_encoder  # noqa: E402
+from cogvideox_fixtures import (SAMPLE, build_cogvideox_folder, build_diffusers_test_folder,  # noqa: E402
+                                copy_without_text_encoder)
+import diffusers  # noqa: E402
 from diffusers import CogVideoXPipeline  # noqa: E402
 
 from minicog import cogvideox, memory  # noqa: E402
@@ -28,7 +30,7 @@ def rel_err(a, b):
 @pytest.fixture(scope="session")
 def folders(tmp_path_factory):
     root = tmp_path_factory.mktemp("cogvideox")
-    return {v: build_cogvideox_folder(root / f"CogVideoX-{v}", v) for v in ("2b", "5b")}
+    return {v: build_cogvideox_folder(root / f"CogVideoX-{v}", v) for v in ("2b", "5b", "5b-dpm")}
 
 
 @pytest.fixture(scope="session")
@@ -106,20 +108,25 @@ def test_vae_parity(pipes, refs, tiling):
     assert rel_err(decoded, theirs) < 1e-5
 
 
-@pytest.mark.parametrize("variant,steps,batch", [("2b", 10, 2), ("5b", 50, 1)])
+@pytest.mark.parametrize("variant,steps,batch", [("2b", 10, 2), ("5b", 50, 1), ("5b-dpm", 2, 1), ("5b-dpm", 50, 1)])
 def test_denoise_parity_with_diffusers(pipes, refs, embeds, variant, steps, batch):
-    """The whole DDIM + CFG loop == CogVideoXPipeline(output_type="latent") from the same embeddings and
-    noise (fp32, dynamic CFG off), to < 1e-4 max relative error."""
+    """The whole loop (the folder's scheduler: DDIM, or DPM with its step noise) + CFG ==
+    CogVideoXPipeline(output_type="latent") from the same embeddings, noise and generator (fp32, dynamic
+    CFG off), to < 1e-4 max relative error."""
     pipe, ref = pipes[variant], refs[variant]
+    assert type(pipe.scheduler).diffusers_class == type(ref.scheduler).__name__
     emb, neg = (e.repeat(batch, 1, 1) for e in embeds)
     noise = torch.randn(batch, 4, 3, h // 8, w // 8, generator=torch.Generator().manual_seed(3))
-    ours = pipe.denoise(emb, neg, noise, steps=steps, guidance=6.0)
+    ours = pipe.denoise(emb, neg, noise, steps=steps, guidance=6.0, generator=torch.Generator().manual_seed(11))
     theirs = ref(prompt_embeds=emb, negative_prompt_embeds=neg, latents=noise.permute(0, 2, 1, 3, 4),
                  num_frames=F, height=h, width=w, num_inference_steps=steps, guidance_scale=6.0,
-                 output_type="latent").frames.permute(0, 2, 1, 3, 4)
+                 generator=torch.Generator().manual_seed(11), output_type="latent").frames.permute(0, 2, 1, 3, 4)
     err = rel_err(ours, theirs)
     assert ours.shape == noise.shape and err < 1e-4, err
     assert rel_err(ours, noise) > 0.1                          # it did move
+    if variant == "5b-dpm" and steps == 2:                     # the step noise comes from the generator
+        other = pipe.denoise(emb, neg, noise, steps=steps, guidance=6.0, generator=torch.Generator().manual_seed(12))
+        assert rel_err(other, ours) > 100 * err
 
 
 def test_dynamic_cfg_parity(pipes, refs, embeds):
@@ -144,17 +151,72 @@ def test_encode_prompt_matches_diffusers(pipes, embeds):
     assert len(tokens) == 226 and tokens[:4] == ["▁a", "▁red", "▁circle", "</s>"]
 
 
-def test_generate_end_to_end_matches_diffusers(pipes, refs):
-    """Prompt → T5 → denoise → VAE → uint8, against the diffusers pipeline with the same seed."""
+@pytest.mark.parametrize("variant", ["5b", "5b-dpm"])
+def test_generate_end_to_end_matches_diffusers(pipes, refs, variant):
+    """Prompt → T5 → denoise → VAE → uint8, against the diffusers pipeline with the same seed (for DPM the
+    seed's generator also gives every step's noise)."""
     prompt = "a panda playing guitar in a bamboo forest"
-    video = pipes["5b"].generate(prompt, height=h, width=w, steps=4, guidance=6.0, seed=7, progress=False)
-    ref = refs["5b"](prompt, num_frames=F, height=h, width=w, num_inference_steps=4, guidance_scale=6.0,
+    video = pipes[variant].generate(prompt, height=h, width=w, steps=4, guidance=6.0, seed=7, progress=False)
+    ref = refs[variant](prompt, num_frames=F, height=h, width=w, num_inference_steps=4, guidance_scale=6.0,
                      generator=torch.Generator().manual_seed(7), output_type="np").frames[0]
     ref = (ref * 255).round().astype(np.int64)
     assert video.dtype == np.uint8 and video.shape == (F, h, w, 3)
     diff = np.abs(video.astype(np.int64) - ref)
     assert diff.max() <= 1 and diff.mean() < 0.01              # equal up to rounding at .5 boundaries
     assert video.std() > 5                                     # not a constant image
+
+
+# diffusers' own CogVideoX test components (tests/pipelines/cogvideo), saved as a folder with each scheduler
+# CogVideoXPipeline may be given: minicog samples as CogVideoXPipeline does, or refuses at load time
+DIFFUSERS_TEST_SCHEDULERS = {
+    "DDIMScheduler()": (diffusers.DDIMScheduler, {}, None),                 # what diffusers' tests use
+    "CogVideoXDDIMScheduler()": (diffusers.CogVideoXDDIMScheduler, {}, None),
+    "CogVideoXDPMScheduler()": (diffusers.CogVideoXDPMScheduler, {}, None),
+    "DDIMScheduler(thresholding=True)": (diffusers.DDIMScheduler, {"thresholding": True},
+                                         r"DDIMScheduler with thresholding=True is not supported"),
+    "EulerDiscreteScheduler()": (diffusers.EulerDiscreteScheduler, {},
+                                 r"scheduler class 'EulerDiscreteScheduler' is not supported"),
+    "DPMSolverMultistepScheduler()": (diffusers.DPMSolverMultistepScheduler, {},
+                                      r"scheduler class 'DPMSolverMultistepScheduler' is not supported"),
+}
+
+
+@pytest.mark.parametrize("name", list(DIFFUSERS_TEST_SCHEDULERS))
+def test_diffusers_test_components_sample_as_diffusers_or_refuse(name, tmp_path):
+    """No folder loads and samples differently from CogVideoXPipeline: same latents (2 steps, CFG 6, the same
+    seed; the transformer's max_text_seq_length = 16 sets the prompt length), or a ValueError at load time."""
+    cls, kw, refusal = DIFFUSERS_TEST_SCHEDULERS[name]
+    folder = build_diffusers_test_folder(tmp_path / "cog", cls(**kw))
+    if refusal:
+        with pytest.raises(ValueError, match=refusal):
+            CogVideoX.from_pretrained(folder, device="cpu")
+        return
+    pipe = CogVideoX.from_pretrained(folder, device="cpu")
+    assert type(pipe.scheduler).diffusers_class == cls.__name__ and pipe.text_length == 16
+    assert pipe.encode_prompt("dance monkey")[0].shape == (1, 16, 32)
+    _, ours = pipe.generate("dance monkey", num_frames=9, height=16, width=16, steps=2, guidance=6.0, seed=0,
+                            progress=False, return_latents=True)
+    ref = CogVideoXPipeline.from_pretrained(folder)
+    ref.set_progress_bar_config(disable=True)
+    theirs = ref("dance monkey", num_frames=9, height=16, width=16, num_inference_steps=2, guidance_scale=6.0,
+                 max_sequence_length=16, generator=torch.Generator().manual_seed(0),
+                 output_type="latent").frames.permute(0, 2, 1, 3, 4)
+    assert rel_err(ours, theirs) < 1e-4
+
+
+def test_conditioned_checkpoints_are_refused_for_what_they_are(tmp_path):
+    """diffusers' CogVideoX-Fun control test transformer (8 input channels = 4 latent + 4 control) and an
+    image-to-video / Fun folder by its model_index name: the error says image- or control-conditioned."""
+    folder = build_diffusers_test_folder(tmp_path / "fun", diffusers.DDIMScheduler(), in_channels=8)
+    with pytest.raises(ValueError, match=r"8 input channels = the VAE's 4 latent channels \+ 4 conditioning "
+                                         r"channels: an image- or control-conditioned checkpoint"):
+        CogVideoX.from_pretrained(folder, device="cpu")
+    index = folder / "model_index.json"
+    for cls, kind in (("CogVideoXFunControlPipeline", "control- or inpaint-conditioned"),
+                      ("CogVideoXImageToVideoPipeline", "image-conditioned")):
+        index.write_text(json.dumps({**json.loads(index.read_text()), "_class_name": cls}))
+        with pytest.raises(ValueError, match=f"{cls} checkpoint, {kind}"):
+            CogVideoX.from_pretrained(folder, device="cpu")
 
 
 def test_folder_without_text_encoder_denoises(folders, pipes, embeds, tmp_path):
