@@ -30,6 +30,34 @@ def test_editing_ode_is_the_identity_when_prompts_agree(pipe, x_src, method, edi
     assert (z2 - x_src).abs().max() > 1e-3
 
 
+@pytest.mark.parametrize("method", ["flowedit", "flowdirector"])
+def test_equal_prompts_return_the_source_with_the_presets(pipe, clip, x_src, method):
+    """Equal prompts with the presets' *unequal* guidance: `edit` returns the source (latents as
+    they are, the video as the VAE reconstructs it) without running the ODE — no model call, no
+    callback; whitespace does not count. `identity_if_same=False` runs the ODE, which then moves
+    the clip (the presets' guidance push, why the default skips it)."""
+    cfg = EditConfig.preset(method)
+    assert cfg.src_guidance != cfg.tar_guidance
+    infos = []
+    with edit_eval.count_model_calls(pipe) as calls:
+        z = edit.edit_latents(pipe, x_src, SRC, " " + SRC.replace(" ", "  "), seed=0, method=method,
+                              callback=infos.append, **FAST)
+        out, z2 = edit.edit(pipe, clip, SRC, SRC, seed=0, method=method, return_latents=True, **FAST)
+    assert torch.equal(z, x_src.float()) and torch.equal(z2, x_src.float())
+    assert calls["calls"] == 0 and infos == []
+    assert np.array_equal(out, pipe.decode_latents(x_src))
+    forced = edit.edit_latents(pipe, x_src, SRC, SRC, seed=0, method=method, identity_if_same=False, **FAST)
+    assert (forced - x_src).abs().max() > 1e-3
+
+
+def test_equal_prompts_still_run_the_starts_that_go_through_noise(pipe, x_src):
+    """random_noise and inversion with one prompt regenerate / reconstruct: they run as asked."""
+    for method in ("random_noise", "inversion"):
+        with edit_eval.count_model_calls(pipe) as calls:
+            edit.edit_latents(pipe, x_src, SRC, SRC, seed=0, method=method, **FAST)
+        assert calls["calls"] > 0, method
+
+
 @pytest.mark.parametrize("edit_guidance", [0.0, 1.5])
 def test_flowedit_matches_a_direct_transcription_of_the_algorithm(edit_guidance):
     """FlowEdit Alg. 1 written out by hand on the mock model (constant velocities): skip n_max,
