@@ -203,15 +203,31 @@ for ax, tt in zip(axs, (1.0, 0.6, 0.3, 0.05)):
 
 # %%
 import ipywidgets as widgets
+from IPython.display import display
+from IPython.utils.capture import capture_output
 
 
-def _show(t=0.5):
+def show_in(out, draw, *args):
+    """Run draw(*args) and put what it displays into the Output widget `out`, from the kernel side.
+    (Not `with out:` / `interact`: a headless runner such as nbconvert answers such captured output
+    with messages to the kernel while the cell runs, which can leave the run hanging.)"""
+    with capture_output() as cap:
+        draw(*args)
+        plt.show()
+    out.outputs = tuple({"output_type": "display_data", "data": o.data, "metadata": o.metadata}
+                        for o in cap.outputs)
+
+
+def _show(t):
     fig, ax = plt.subplots(figsize=(5, 4))
     plot_field(t, ax)
-    plt.show()
 
 
-widgets.interact(_show, t=widgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="t"));
+t_slider = widgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="t")
+field_out = widgets.Output()
+t_slider.observe(lambda change: show_in(field_out, _show, change["new"]), "value")
+show_in(field_out, _show, t_slider.value)                     # drawn once now; the slider redraws
+display(widgets.VBox([t_slider, field_out]))
 
 # %% [markdown]
 # ## 6. Euler with 1, 2, 4 and 32 steps
@@ -411,7 +427,7 @@ for nfe in (4, 8, 16):
 # %% [markdown]
 # ## 11. Inversion: data → noise → data
 # Running the same ODE *upwards* (`rf.invert`) maps data to the noise it would have come from. The
-# editing methods of week 6 start from such inverted noise. The round trip is only as exact as the
+# editing methods of week 7 start from such inverted noise. The round trip is only as exact as the
 # integration, so its error shrinks with the number of steps (faster with Heun).
 
 # %%
