@@ -1,7 +1,7 @@
 """Scaled path benchmark (minicog.cogvideox).
 
 CPU part (always runs, ~1 min): on a random toy CogVideoX folder in the official layout
-(tests/cogvideox_fixtures.py), time minicog's `denoise` against diffusers' `CogVideoXPipeline`
+(notebooks/toy_cogvideox.py), time minicog's `denoise` against diffusers' `CogVideoXPipeline`
 (output_type="latent", same embeddings and noise) in the same run and print the ratio and the parity
 errors of the transformer, the VAE, the loop and `generate`.
 
@@ -31,7 +31,7 @@ from minicog.dit import DiTConfig, VideoDiT
 from minicog.scheduler import CogVideoXDDIM, SchedulerConfig
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "notebooks"))        # toy_cogvideox.py, the random-folder builder
 
 
 def rel_err(a, b):
@@ -41,7 +41,7 @@ def rel_err(a, b):
 
 def cpu_part(steps: int = 50, repeats: int = 1):
     # lazy: the oracle (diffusers) and the fixtures that build folders with it are optional
-    from cogvideox_fixtures import build_cogvideox_folder
+    from toy_cogvideox import build_cogvideox_folder
     from diffusers import CogVideoXPipeline
 
     h, w = 32, 48

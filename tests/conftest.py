@@ -1,7 +1,12 @@
 import os
+import sys
+from pathlib import Path
 
 import pytest
 import torch
+
+# notebooks/toy_cogvideox.py builds the random CogVideoX folders of week 9 and of the parity tests
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "notebooks"))
 
 os.environ.setdefault("MINICOG_FAST", "1")
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))

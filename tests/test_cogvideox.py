@@ -1,5 +1,5 @@
 """Scaled path (minicog.cogvideox) vs diffusers' CogVideoXPipeline on random toy checkpoints saved in the
-official folder layout (sharded transformer, tiny T5 + tokenizer built offline; see cogvideox_fixtures)."""
+official folder layout (sharded transformer, tiny T5 + tokenizer built offline; see notebooks/toy_cogvideox.py)."""
 import json
 import shutil
 
@@ -10,7 +10,7 @@ import torch
 pytest.importorskip("diffusers")
 pytest.importorskip("transformers")
 
-from cogvideox_fixtures import (SAMPLE, build_cogvideox_folder, build_diffusers_test_folder,  # noqa: E402
+from toy_cogvideox import (SAMPLE, build_cogvideox_folder, build_diffusers_test_folder,  # noqa: E402
                                 copy_without_text_encoder)
 import diffusers  # noqa: E402
 from diffusers import CogVideoXPipeline  # noqa: E402

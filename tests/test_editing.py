@@ -217,10 +217,10 @@ def test_measure_rows_summary_and_table(pipe):
 
 @pytest.fixture(scope="module")
 def cog(tmp_path_factory):
-    """A random toy CogVideoX-2B folder (tests/cogvideox_fixtures.py) on minicog's modules."""
+    """A random toy CogVideoX-2B folder (notebooks/toy_cogvideox.py) on minicog's modules."""
     pytest.importorskip("diffusers")
     pytest.importorskip("transformers")
-    from cogvideox_fixtures import build_cogvideox_folder
+    from toy_cogvideox import build_cogvideox_folder
     from minicog.cogvideox import CogVideoX
     return CogVideoX.from_pretrained(build_cogvideox_folder(tmp_path_factory.mktemp("cog") / "2b", "2b"),
                                      device="cpu")
@@ -229,7 +229,7 @@ def cog(tmp_path_factory):
 def test_scaled_path_edits_with_the_same_code(cog):
     """v-prediction converted to an RF velocity: all four methods run, FlowDirector finds the edited
     words among T5's 226 tokens, and equal prompts give the identity."""
-    from cogvideox_fixtures import SAMPLE
+    from toy_cogvideox import SAMPLE
     video = np.random.default_rng(0).integers(0, 256, (SAMPLE["frames"], SAMPLE["height"], SAMPLE["width"], 3),
                                               dtype=np.uint8)
     src, tar = "a red cat playing on a black background", "a blue dog playing on a black background"

@@ -22,7 +22,6 @@
 
 # %%
 import os
-import sys
 import tempfile
 from pathlib import Path
 
@@ -216,8 +215,7 @@ assert peaks["5b"][-1] * 2**30 * 1.1 + 2**29 < 24e9 < peaks["5b"][2] * 2**30   #
 if WEIGHTS:
     folder = Path(WEIGHTS)
 else:
-    sys.path.insert(0, str(Path(minicog.__file__).resolve().parents[1] / "tests"))
-    from cogvideox_fixtures import build_cogvideox_folder
+    from toy_cogvideox import build_cogvideox_folder      # notebooks/toy_cogvideox.py (course extra)
     folder = build_cogvideox_folder(Path(tempfile.mkdtemp()) / "CogVideoX-toy", variant="5b")
 for part in sorted(p for p in folder.iterdir()):
     files = sorted(f.name for f in part.iterdir()) if part.is_dir() else []

@@ -9,8 +9,9 @@ scheduler/scheduler_config.json, text_encoder/ (a tiny T5 v1.1-style encoder) an
 sincos position embedding and the 2B scheduler (snr_shift_scale 3); "5b" uses 3D RoPE and
 snr_shift_scale 1 with the 5B VAE scaling factor; "5b-dpm" is "5b" with CogVideoX 1.5's scheduler
 (CogVideoXDPMScheduler). `build_diffusers_test_folder` writes the components diffusers' own CogVideoX
-pipeline tests build (`get_dummy_components`), with any scheduler. Used by tests/test_cogvideox.py and
-notebook 09.
+pipeline tests build (`get_dummy_components`), with any scheduler. Used by notebook 09 (it sits
+beside the notebooks, which import it from their own folder) and by tests/test_cogvideox.py. It needs the
+course extra (`pip install -e ".[course]"`: diffusers, transformers, sentencepiece); minicog never imports it.
 """
 from __future__ import annotations
 
