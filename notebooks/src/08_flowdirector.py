@@ -26,6 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from IPython.display import display
+from IPython.utils.capture import capture_output
 
 import minicog
 from minicog import edit_eval, editing, flowdirector, shapes
@@ -87,12 +88,9 @@ fig.suptitle(f"attention of {src_words} (video → text), t = {t}", fontsize=10)
 # the token grid (we can: this is the Shapes world). In joint attention there are *two* text
 # blocks: video queries looking at the word (video → text, the analogue of a cross-attention map)
 # and the word's query looking at the video (text → video). Both are plotted; the mask can be
-# built from either (`attn_map=`). On the stage-4 model the second one localised the object
-# better in the middle layers (docs/flowdirector.md §3.2); on the shipped stage-5 model,
-# `benchmarks/diagnose_attention.py` finds the same over 24 clips (text → video's top token lands
-# on the object 65–80 % of the time in layers 2–3, video → text's 18–32 %, chance 34 %). Neither
-# changes what an edit on a plain background achieves much — the ablation table below says so, and
-# even a *perfect* object mask lowers the median drift by only 0.2–0.6 px (docs/flowdirector.md §3.1).
+# built from either (`attn_map=`). The bar chart is one clip; `benchmarks/diagnose_attention.py`
+# measures both directions over 24 clips (docs/flowdirector.md §3.1). How much a better map would
+# buy on a plain background, the ablation table of §5 and the second-object test of §8 show.
 
 # %%
 truth = torch.from_numpy(shapes.object_mask(source)).float()[None, None]           # (1, 1, 17, 64, 64)
@@ -122,19 +120,11 @@ assert max(scores + scores_t2v) > 0.3
 # Per map: upsample to the latent grid → normalise to [0, 1] → box filter over space (and time) →
 # binary at the map's mean (or at a threshold you pick) → union over words and noise draws →
 # soft edges exp(−decay·distance). Move the slider: a low threshold lets the edit spill over the
-# background, a high one cuts into the object. On the tiny model the authors' rule (a box filter,
-# then the map's mean) gives a *loose* mask — much larger than the object — so it protects the far
-# background but not the object's surroundings; the numbers under the slider show the trade-off.
-# The `flowdirector` preset was tuned on a separate set of edits (docs/flowdirector.md §2.3): no
-# box filter and a threshold of 0.3 — a *wide* mask, because a tight one cuts off the border
-# pixels that a shape edit has to change.
-#
-# A caveat the numbers showed for the stage-4 model (the bar chart above says how far it holds for
-# the model you loaded): averaged over the default layers, the
-# word's map is hardly enriched on the object any more (the mean-threshold mask covers about as much
-# of the object as of the grid). Training moved where the shape word is read — compare the layers
-# of the bar chart above — so on this model the mask mostly protects the far background, and the
-# ablation table below shows it changes little (docs/flowdirector.md §3.1–3.2).
+# background, a high one cuts into the object. The numbers under the figure measure the mask
+# against the true object: how much of the latent grid it covers, how much of the object, and the
+# overlap (IoU) at a few thresholds. The `flowdirector` preset uses no box filter and a threshold
+# of 0.3 — a *wide* mask, because a tight one cuts off the border pixels that a shape edit has to
+# change (how it was tuned: docs/flowdirector.md §2.3).
 
 # %%
 wm = flowdirector.word_attention({l: rec.maps[l]["video_to_text"] for l in layers}, src_tok)
@@ -145,22 +135,27 @@ def draw(threshold):
     mask, parts = flowdirector.attention_mask(wm, (T, h, w), threshold=threshold, return_parts=True)
     rows = [("normalised", parts["normalised"][0]), ("smoothed", parts["smoothed"][0]),
             ("binary", parts["binary"][0].float()), ("soft mask M", mask)]
-    fig, axes = plt.subplots(len(rows), T, figsize=(1.3 * T, 1.3 * len(rows)), squeeze=False)
+    fig, axes = plt.subplots(len(rows), T, figsize=(1.3 * T + 0.8, 1.3 * len(rows)), squeeze=False)
     for r, (name, a) in enumerate(rows):
         for f in range(T):
-            axes[r, f].imshow(a[f], cmap="viridis", vmin=0, vmax=1)
+            im = axes[r, f].imshow(a[f], cmap="viridis", vmin=0, vmax=1)
             axes[r, f].set_xticks([]); axes[r, f].set_yticks([])
         axes[r, 0].set_ylabel(name, fontsize=8)
-    plt.tight_layout()
-    return mask
+    fig.colorbar(im, ax=axes, shrink=0.6, label="0 = off, 1 = on")
+    fig.suptitle(f"threshold {threshold:.2f}", fontsize=9)
+    plt.show()
 
-def on_change(change):
-    with out:
-        out.clear_output(wait=True)
-        draw(change["new"])
-        plt.show()
+def show_in(out, draw, *args):
+    """Run draw(*args) and put what it displays into the Output widget `out`, from the kernel side.
+    (Not `with out:`: a headless runner such as nbconvert answers such captured output with
+    messages to the kernel while the cell runs, which can leave the run hanging.)"""
+    with capture_output() as cap:
+        draw(*args)
+    out.outputs = tuple({"output_type": "display_data", "data": o.data, "metadata": o.metadata}
+                        for o in cap.outputs)
 
-slider.observe(on_change, "value")
+slider.observe(lambda change: show_in(out, draw, change["new"]), "value")
+show_in(out, draw, slider.value)                      # drawn once now; the slider redraws it
 display(widgets.VBox([slider, out]))
 mask_mean = flowdirector.attention_mask(wm, (T, h, w))                # threshold = the map's mean
 truth_lat = F.adaptive_avg_pool3d(truth, (T, h, w))[0, 0] > 0.2
@@ -196,13 +191,18 @@ print(f"{len(infos)} steps from t = {infos[0]['t']:.2f}; candidates:", tuple(inf
 def speed(v):                      # |v| per latent pixel: norm over channels → (T, h, w)
     return v.reshape(-1, C, T, h, w)[0].norm(dim=0)
 
-fig, axes = plt.subplots(3, T, figsize=(1.3 * T, 4))
-for f in range(T):
-    for r, (name, a) in enumerate([("|V| unmasked", speed(info["v_unmasked"])), ("mask M", info["mask"]),
-                                   ("|M ⊙ V|", speed(info["v"]))]):
-        axes[r, f].imshow(a[f], cmap="inferno"); axes[r, f].set_xticks([]); axes[r, f].set_yticks([])
-        axes[r, 0].set_ylabel(name, fontsize=8)
-fig.suptitle("the masked velocity field (first step)", fontsize=10); plt.tight_layout()
+fig, axes = plt.subplots(3, T, figsize=(1.3 * T + 1.2, 4))
+rows = [("|V| unmasked", speed(info["v_unmasked"])), ("mask M", info["mask"].float()), ("|M ⊙ V|", speed(info["v"]))]
+vmax = float(speed(info["v_unmasked"]).max())            # one scale for both speed rows
+for r, (name, a) in enumerate(rows):
+    lim = dict(vmin=0, vmax=1, cmap="viridis") if name == "mask M" else dict(vmin=0, vmax=vmax, cmap="inferno")
+    for f in range(T):
+        im = axes[r, f].imshow(a[f], **lim); axes[r, f].set_xticks([]); axes[r, f].set_yticks([])
+    axes[r, 0].set_ylabel(name, fontsize=8)
+    fig.colorbar(im, ax=axes[r, :], shrink=0.8, label="0 = off, 1 = on" if name == "mask M" else "|v|")
+fig.suptitle("the masked velocity field (first step)", fontsize=10)
+print(f"mask M: mean {float(info['mask'].float().mean()):.2f}; "
+      f"{float((info['mask'] >= 0.5).float().mean()):.0%} of the latent grid is ≥ 0.5")
 assert torch.allclose(info["v"], info["v_unmasked"] * info["mask"])
 
 # %% [markdown]
@@ -243,10 +243,12 @@ print(f"{len(subsets)} subsets; all-subset guidance term ≈ 0:", bool(trend_all
 # %% [markdown]
 # ## 5. Ablations
 # The measure of `benchmarks/bench_editing.py` on a few edits (the full table with more edits is
-# in `docs/flowdirector.md`): switch the mask and DAG off one at a time.
+# in `docs/flowdirector.md`): switch the mask and DAG off one at a time. Two edits per variant by
+# default; set `LONG = True` for eight (about 2½ minutes more on a laptop CPU).
 
 # %%
-N = 1 if FAST else 8
+LONG = False                     # True: 8 edits per variant instead of 2
+N = 1 if FAST else (8 if LONG else 2)
 rows = edit_eval.measure(pipe, edit_eval.shapes_edits(N, seed=1),
                          {k: edit_eval.ABLATIONS[k] for k in ("flowedit", "flowdirector", "flowdirector −mask",
                                                             "flowdirector −DAG", "flowdirector −both")},
