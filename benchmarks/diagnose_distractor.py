@@ -43,7 +43,7 @@ def place_distractor(e: dict, rng: np.random.Generator, size: int = shapes.DEFAU
                      frames: int = shapes.DEFAULT_FRAMES, tries: int = 2000):
     """(colour, shape, radius, (x, y)) of a static distractor clear of the edit's moving object,
     or None when the object's path leaves no room."""
-    src, tar = shapes.parse_caption(e["source"]), shapes.parse_caption(e["target"])
+    src, tar = shapes.parse_caption(e["source"]).attributes, shapes.parse_caption(e["target"]).attributes
     motion = shapes.sample_motion(src["direction"], size, e["seed"])
     path = motion.centers(frames)                                        # (T, 2)
     for _ in range(tries):
@@ -109,7 +109,7 @@ def main(argv=None):
             skipped += 1
             continue
         colour, shape, r, pos = d
-        bg = shapes.parse_caption(e["source"])["background"]
+        bg = shapes.parse_caption(e["source"]).background
         src, dm = shapes.add_shape(shapes.render_caption(e["source"], rng=e["seed"]), colour, shape, r, pos)
         ideal = edit_eval.ideal_edit(e["target"], e["seed"])
         z = pipe.encode_video(src)                                           # (1, C, T', h, w)

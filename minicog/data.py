@@ -39,6 +39,12 @@ def holdout_captions(every: int = 9) -> list[str]:
     return [shapes.caption(**c) for c in shapes.all_combinations()[::every]]
 
 
+def two_object_holdout_captions() -> list[str]:
+    """The 720 two-object scenes of `shapes.compositional_holdout()` as captions (the form
+    `TrainConfig.holdout` takes): pairs of coloured shapes never seen together in training."""
+    return [s.caption() for s in shapes.compositional_holdout()]
+
+
 def shapes_clips(n: int, seed: int = EVAL_SEED, frames: int = 17, size: int = 64) -> torch.Tensor:
     """n Shapes clips as one tensor (n, 3, T, H, W) in [-1, 1]."""
     ds = shapes.ShapesDataset(n, frames=frames, size=size, seed=seed)
@@ -74,9 +80,9 @@ def export_shapes_folder(root: str | Path, n: int = 16, frames: int = 17, size: 
     ds = shapes.ShapesDataset(n, frames=frames, size=size, seed=seed)
     lines = []
     for i in range(n):
-        attrs, rng = ds.attributes(i)
-        save_video(shapes.render(**attrs, frames=frames, size=size, rng=rng), root / f"clip{i:03d}.gif")
-        lines.append(f"clip{i:03d}.gif\t{shapes.caption(**attrs)}")
+        scene, rng = ds.scene(i)
+        save_video(shapes.render_scene(scene, frames=frames, size=size, rng=rng), root / f"clip{i:03d}.gif")
+        lines.append(f"clip{i:03d}.gif\t{scene.caption()}")
     (root / "captions.txt").write_text("\n".join(lines) + "\n")
     return root
 
@@ -160,7 +166,8 @@ class LatentCache:
     """Frozen-VAE latents of the training clips, per (size, duration), computed on first use.
 
     `config` is a `minicog.train.TrainConfig`; its data settings (`data`, `num_clips`, `data_seed`,
-    `holdout`, `paraphrase`, `latent_dir`, `out_dir`) say which clips and where to keep them.
+    `holdout`, `paraphrase`, and `two_objects` and `korean` where it has them (the Shapes mixture),
+    `latent_dir`, `out_dir`) say which clips and where to keep them.
     With `config.latent_dir` they are also written to disk (one safetensors file per size and
     duration, named by a fingerprint of the data settings and the VAE weights), so a resumed run or a
     fine-tuning run on the same data skips the encoding (minutes on a CPU).
@@ -177,19 +184,18 @@ class LatentCache:
         if config.data == "shapes":
             self.folder = None
             self.shapes_args = dict(length=config.num_clips, seed=config.data_seed,
-                                    holdout=config.holdout, paraphrase=config.paraphrase)
+                                    holdout=config.holdout, paraphrase=config.paraphrase,
+                                    **self._mixture(config))
             ds = shapes.ShapesDataset(frames=1, size=16, **self.shapes_args)
-            self.captions = [self._shapes_caption(ds, i) for i in range(len(ds))]
+            self.captions = [ds.caption(i) for i in range(len(ds))]
         else:
             self.folder = ClipFolder(config.data)
             self.captions = self.folder.captions
 
     @staticmethod
-    def _shapes_caption(ds, i: int) -> str:
-        attrs, rng = ds.attributes(i)
-        tmpl = (shapes.PARAPHRASES[rng.integers(len(shapes.PARAPHRASES))] if ds.paraphrase
-                else shapes.CAPTION_TEMPLATE)
-        return shapes.caption(**attrs, template=tmpl)
+    def _mixture(config) -> dict:
+        """The Shapes mixture settings a config sets (`two_objects`, `korean`; 0 when it has none)."""
+        return {k: getattr(config, k) for k in ("two_objects", "korean") if getattr(config, k, 0)}
 
     def __len__(self) -> int:
         return len(self.captions)
@@ -199,8 +205,8 @@ class LatentCache:
         if self.folder is None:
             if getattr(self, "_ds", None) is None:
                 self._ds = shapes.ShapesDataset(frames=1, size=16, **self.shapes_args)
-            attrs, rng = self._ds.attributes(i)
-            return resize_crop(shapes.render(**attrs, frames=frames, size=size, rng=rng), size)
+            scene, rng = self._ds.scene(i)       # geometry drawn right after the scene, as always
+            return resize_crop(shapes.render_scene(scene, frames=frames, size=size, rng=rng), size)
         v, _ = self.folder[i]
         return resize_crop(v[: valid_length(min(len(v), frames))], size)
 
@@ -244,7 +250,7 @@ class LatentCache:
             data = ([(n, (self.folder.root / n).stat().st_size, cap) for n, cap in self.folder.entries]
                     if self.folder is not None else "shapes")
             self._source = json.dumps([data, c.num_clips, c.data_seed, list(c.holdout), c.paraphrase,
-                                       h.hexdigest()])
+                                       h.hexdigest()] + ([self._mixture(c)] if self._mixture(c) else []))
         return hashlib.sha1(f"{self._source}|{size}|{frames}".encode()).hexdigest()[:16]
 
     def _path(self, size: int, frames: int) -> Path:

@@ -94,7 +94,7 @@ def edit_metrics(source: np.ndarray, edited: np.ndarray, source_prompt: str, tar
     centres and a perfect colour edit ~0.2 px (tests/test_editing.py). Against the ideal edit,
     measured the same way, those offsets cancel and a perfect edit drifts 0 px. Without a reference
     (a clip whose motion is not known) drift = drift_src."""
-    src, tar = parse_caption(source_prompt), parse_caption(target_prompt)
+    src, tar = parse_caption(source_prompt).attributes, parse_caption(target_prompt).attributes
     changed = [a for a in ATTRIBUTES if src[a] != tar[a]]
     kept = [a for a in ATTRIBUTES if a not in changed]
     read = read_attributes(edited, threshold)

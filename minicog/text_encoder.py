@@ -30,14 +30,42 @@ from .utils import load_model_folder, load_state_dict_strict, save_model_folder
 
 PAD, UNK, BOS = "<pad>", "<unk>", "<bos>"
 SPECIALS = (PAD, UNK, BOS)
-_WORD = re.compile(r"[a-z0-9]+")
+_WORD = re.compile(r"[a-z0-9]+|[\uac00-\ud7a3]+")          # Latin letters/digits, or Hangul syllables
+# Korean attaches particles and verb endings to the word ("원이" = circle + subject particle). The
+# tokenizer strips one of these from the end of a Hangul word (longest first, a stem of at least one
+# syllable kept), so "빨간 원이 왼쪽으로 움직인다" and "왼쪽으로 움직이는 빨간 원" share the words
+# 빨간, 원, 왼쪽, 움직이.
+KOREAN_PARTICLES = ("에서", "으로", "에게", "까지", "부터", "이랑", "하고", "로", "이", "가", "을", "를",
+                    "은", "는", "와", "과", "의", "에", "도", "랑")
+KOREAN_ENDINGS = ("습니다", "는다", "다")  # + ㄴ다 / ㅂ니다 fused into the syllable before
+_JONG_N, _JONG_B = 4, 17                                  # final consonants ㄴ and ㅂ in a Hangul syllable
+
+
+def _drop_final_consonant(syllable: str, jong: int) -> str | None:
+    """'인' → '이' when the syllable ends in the final consonant `jong` (Unicode Hangul arithmetic)."""
+    code = ord(syllable) - 0xAC00
+    return chr(0xAC00 + code - jong) if 0 <= code < 11172 and code % 28 == jong else None
+
+
+def strip_korean(word: str) -> str:
+    """A Hangul word without its particle or verb ending: 원이 → 원, 왼쪽으로 → 왼쪽, 위에서 → 위,
+    움직이는 → 움직이, 움직인다 → 움직이, 움직입니다 → 움직이. At most one suffix is removed."""
+    if word.endswith("니다") and len(word) >= 4 and (stem := _drop_final_consonant(word[-3], _JONG_B)):
+        return word[:-3] + stem                             # 움직입니다 → 움직이
+    if word.endswith("다") and len(word) >= 3 and (stem := _drop_final_consonant(word[-2], _JONG_N)):
+        return word[:-2] + stem                             # 움직인다 → 움직이
+    for suffix in sorted(KOREAN_PARTICLES + KOREAN_ENDINGS, key=len, reverse=True):
+        if word.endswith(suffix) and len(word) > len(suffix):
+            return word[: -len(suffix)]
+    return word
 
 
 def split_words(text: str) -> list[str]:
-    """Lower-case a prompt and split it into words (punctuation is dropped)."""
+    """Lower-case a prompt and split it into words (punctuation is dropped). Hangul words lose their
+    particle or verb ending (`strip_korean`); Latin words are kept as they are."""
     if not isinstance(text, str):
         raise ValueError(f"prompts must be strings, got {type(text).__name__}: {text!r}")
-    return _WORD.findall(text.lower())
+    return [strip_korean(w) if "\uac00" <= w[0] <= "\ud7a3" else w for w in _WORD.findall(text.lower())]
 
 
 def token_positions(encode: Callable[[str, bool], list[int]], prompt: str, words: Sequence[str],
@@ -114,6 +142,29 @@ class WordTokenizer:
         for i, r in enumerate(rows):
             ids[i, : len(r)] = torch.tensor(r)
         return ids, ids != self.pad_id
+
+    def known_words(self, prompt: str, ignore: Iterable[str] = ()) -> list[str]:
+        """The words of `prompt` in the vocabulary, less those in `ignore` (e.g. glue words)."""
+        skip = set(ignore)
+        return [w for w in split_words(prompt) if w in self.index and w not in skip]
+
+    def check_known(self, prompts: str | Sequence[str], ignore: Iterable[str] = (), hint: str = "") -> None:
+        """Raise a ValueError naming the vocabulary when a prompt has no known word besides `ignore`.
+
+        Unknown words become `<unk>`, so such a prompt (a Korean prompt to an English-only model, a
+        typo, the empty prompt) would condition on nothing and give an unconditional video. A pipeline
+        calls this before generating; `hint` ends the message (how to ask for an unconditional video)."""
+        prompts = [prompts] if isinstance(prompts, str) else list(prompts)
+        ignore = set(ignore)
+        for p in prompts:
+            if not self.known_words(p, ignore):
+                words = [w for w in self.vocab if w not in SPECIALS]
+                content = [w for w in words if w not in ignore]
+                glue = [w for w in words if w in ignore]
+                raise ValueError(
+                    f"the text encoder knows no word of the prompt {p!r} (read as {split_words(p)}), so it "
+                    f"would draw an unconditional video. It knows {len(content)} words: {', '.join(content)}"
+                    + (f" (and the glue words {', '.join(glue)})" if glue else "") + "." + (f" {hint}" if hint else ""))
 
     def decode(self, ids: torch.Tensor | Sequence[int]) -> str:
         ids = ids.tolist() if isinstance(ids, torch.Tensor) else list(ids)

@@ -164,7 +164,7 @@ def test_generate_cli_falls_back_to_the_shapes_world(tmp_path, capsys):
     assert main([PROMPT, "--out", str(out), "--seed", "1"]) == 0
     video = load_video(out)
     assert video.shape == (17, 64, 64, 3)
-    assert shapes.read_attributes(video) == shapes.parse_caption(PROMPT)
+    assert shapes.read_attributes(video) == shapes.parse_caption(PROMPT).attributes
     captured = capsys.readouterr()
     assert "out.gif" in captured.out and "Shapes world" in captured.err
     with pytest.raises(SystemExit):

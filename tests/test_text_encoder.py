@@ -118,3 +118,46 @@ def test_encoder_learns_the_attributes():
         for a in names:
             acc = (heads[a](pooled).argmax(-1) == labels[a]).float().mean().item()
             assert acc == 1.0, (a, acc)
+
+
+def test_english_words_split_as_they_always_have():
+    """Text without Hangul splits exactly as the ASCII-only rule did (captions, punctuation, accents)."""
+    import re
+    old = lambda t: re.findall(r"[a-z0-9]+", t.lower())                  # noqa: E731
+    texts = ["A RED circle, moving left!", "  ", "3d-objects_are fine: 42", "café naïve Ünïcode", "日本語 text"]
+    texts += [shapes.caption(**c, template=t) for c in shapes.all_combinations()[::11] for t in shapes.PARAPHRASES]
+    texts += ["a red circle moving left and a blue square moving up on a black background"]
+    for t in texts:
+        assert split_words(t) == old(t), t
+
+
+def test_korean_words_lose_their_particles_and_endings():
+    assert split_words("빨간 원이 왼쪽으로 움직인다") == ["빨간", "원", "왼쪽", "움직이"]
+    phrase = shapes.caption("red", "circle", "left", "black", language="ko")   # 검정 배경 위에서 왼쪽으로 움직이는 빨간 원
+    assert {"빨간", "원", "왼쪽", "움직이"} <= set(split_words(phrase))
+    assert split_words("정사각형과 삼각형을, 원은 배경에서 위쪽으로!") == ["정사각형", "삼각형", "원", "배경", "위쪽"]
+    assert split_words("움직입니다 움직이다 움직이는") == ["움직이"] * 3
+    assert split_words("이 가") == ["이", "가"]                          # a particle alone is kept
+    assert split_words("Red 원이") == ["red", "원"]
+    tok = WordTokenizer(shapes_vocabulary())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                                    # every word known
+        ids, _ = tok(["빨간 원이 왼쪽으로 움직인다", "흰색 배경 위에서 보라 삼각형이 아래쪽으로 움직인다"])
+    assert tok.decode(ids[0]) == "빨간 원 왼쪽 움직이"
+
+
+def test_check_known_refuses_a_prompt_with_no_known_word():
+    """A prompt of unknown (or only glue) words would give an unconditional video: refused, with the
+    vocabulary in the message; prompts with one known word pass."""
+    tok = WordTokenizer(shapes_vocabulary())
+    glue = shapes.glue_words()
+    tok.check_known([CAPTION, "빨간 원이 왼쪽으로 움직인다", "red"], ignore=glue)   # no error
+    for bad in ("a pink blob", "", "a moving background", "ein roter Kreis"):
+        with pytest.raises(ValueError, match=r"knows no word of the prompt.*unconditional.*circle.*red") as e:
+            tok.check_known(["a red circle", bad], ignore=glue, hint="Pass unconditional=True for one.")
+        assert "빨간" in str(e.value) and str(e.value).endswith("Pass unconditional=True for one.")
+        assert "glue words a, and" in str(e.value)
+    assert tok.known_words("a pink circle", ignore=glue) == ["circle"]
+    english_only = WordTokenizer(["a", "red", "circle"])                 # e.g. the shipped encoder's vocab
+    with pytest.raises(ValueError, match="'빨간 원이 왼쪽으로 움직인다'.*knows 3 words: a, red, circle"):
+        english_only.check_known("빨간 원이 왼쪽으로 움직인다")
