@@ -150,13 +150,34 @@ print("max |scratch − package| =", float((z_fe - z_pkg).abs().max()))
 assert torch.allclose(z_fe, z_pkg, atol=1e-3)
 
 # %% [markdown]
-# A sanity check that says a lot: with the **same** prompt (and the same guidance) the two
-# velocities are identical, the difference is exactly 0, and the edit is the identity — bit for bit.
+# A sanity check that says a lot: with the **same** prompt *and the same guidance* on both sides the
+# two velocities are identical, the difference is exactly 0, and the ODE is the identity — bit for
+# bit. The guidance matters: with g_src ≠ g_tar the "difference" of one prompt's velocities is
+# (g_tar − g_src)·(v_c − v_∅), a push towards how the model draws that prompt.
 
 # %%  NBVAL_CHECK_OUTPUT
 same = editing.encode_prompts(pipe.encode_prompt, SRC, SRC)
 c = editing.EditConfig(steps=STEPS, n_max=int(0.7 * STEPS), src_guidance=3.0, tar_guidance=3.0)
 print("identity:", torch.equal(editing.flowedit(pipe.velocity, x_src, same, c, torch.Generator().manual_seed(0)), x_src))
+
+# %% [markdown]
+# The presets *do* use different guidance for the source and the target (printed below), so running
+# their ODE with equal prompts would not be the identity: it would degrade the clip (the second line
+# below, forced with `identity_if_same=False`). That is why `pipe.edit` treats equal prompts as
+# "change nothing" for the inversion-free methods and returns the source as the VAE reconstructs it,
+# without running the ODE.
+
+# %%
+def psnr(a, b):
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return 10 * np.log10(255 ** 2 / mse)
+
+fe = editing.EditConfig.preset("flowedit")
+print(f"flowedit preset: src_guidance {fe.src_guidance}, tar_guidance {fe.tar_guidance}")
+for label, kw in [("pipe.edit(v, P, P)", {}), ("... identity_if_same=False", dict(identity_if_same=False))]:
+    out_same = pipe.edit(source, SRC, SRC, seed=0, method="flowedit", **kw)
+    print(f"{label:28s} PSNR vs source {psnr(out_same, source):5.1f} dB "
+          f"(the VAE round trip alone: {psnr(recon, source):.1f} dB)")
 
 # %%
 edits = {"random noise (SDEdit)": z_sdedit, "inversion": z_inv, "inversion-free (FlowEdit)": z_fe}
@@ -204,8 +225,11 @@ assert far["flowedit"] < far["random_noise"] and far["flowedit"] < far["inversio
 
 # %% [markdown]
 # ### How much noise? The random-noise start's dilemma
-# SDEdit has one knob, t₀. Too little noise and the red survives; enough noise to turn it blue
-# and the clip is regenerated — the circle jumps to a new path: an *unrelated generation*.
+# SDEdit has one knob, t₀: how far towards noise to push the clip before regenerating it with the
+# target prompt. The textbook dilemma is that too little noise keeps the source's colour and enough
+# noise regenerates the clip — an *unrelated generation*. Below, for each t₀, the oracle reads the
+# colour and measures how far the circle drifted from its path; the last lines say which t₀ read
+# the target colour and how the drift grows with t₀.
 
 # %%
 t0s = [3, 5, 7, 10] if FAST else [2, 4, 6, 8, 10]
@@ -220,6 +244,10 @@ for k in t0s:
 show_video(vids, [f"t₀={r[0]}" for r in rows])
 for r in rows:
     print(f"t0={r[0]:.2f}  colour read: {r[1]}  drift: {r[2]} px")
+target_colour = "blue"
+print(f"reads {target_colour} at t0 =", [r[0] for r in rows if r[1] == target_colour],
+      "| still reads red at t0 =", [r[0] for r in rows if r[1] == "red"])
+print(f"drift from t0 = {rows[0][0]} to t0 = {rows[-1][0]}: {rows[0][2]} px → {rows[-1][2]} px")
 
 # %% [markdown]
 # ## 3. Quality and time
