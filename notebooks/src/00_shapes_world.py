@@ -5,7 +5,7 @@
 # FlowDirector — is trained and *measured* on a tiny synthetic world: one coloured shape moving
 # over a plain background, with a caption that says exactly what is in the clip.
 # Because we know the ground truth, an **oracle** can read the clip back and tell us whether a
-# generated video obeys its prompt. (강의: "합성 데이터로 측정 가능한 실험")
+# generated video obeys its prompt: synthetic data makes every experiment measurable.
 #
 # This notebook covers:
 # 1. what a video tensor is — `(T, H, W, 3)` uint8 for people, `(C, T, H, W)` in [-1, 1] for models;
@@ -144,11 +144,12 @@ assert acc[0] == 1.0 and acc[2] >= 0.95
 
 # %% [markdown]
 # ## 4. Explore
-# Pick the attributes and see the clip (move the controls; nothing runs until you do).
+# Pick the attributes and see the clip (drawn once when the cell runs; move the controls to redraw).
 
 # %%
 import ipywidgets as widgets
 from IPython.display import display
+from IPython.utils.capture import capture_output
 
 pick = dict(
     color=widgets.Dropdown(options=list(shapes.COLORS), value="red", description="colour"),
@@ -162,9 +163,12 @@ out = widgets.Output()
 def redraw(_=None):
     a = {k: w.value for k, w in pick.items()}
     seed = a.pop("seed")
-    with out:
-        out.clear_output(wait=True)
+    # put the clip into `out` from the kernel side (not `with out:`: a headless runner such as
+    # nbconvert answers captured output with messages to the kernel mid-cell, which can hang it)
+    with capture_output() as cap:
         video.show_video(shapes.render(**a, rng=seed), shapes.caption(**a), width=192)
+    out.outputs = tuple({"output_type": "display_data", "data": o.data, "metadata": o.metadata}
+                        for o in cap.outputs)
 
 for w in pick.values():
     w.observe(redraw, "value")
