@@ -201,11 +201,11 @@ fig = video.frame_grid(videos, prompts, max_frames=9)
 # %% [markdown]
 # ### Oracle accuracy
 # The oracle reads colour, shape, direction and background off each video. The target is ≥ 85 % of
-# prompts with **every** attribute right over all 216 combinations (unseen seeds). Here a subset in
-# fast mode; `python benchmarks/eval_tiny_t2v.py` runs all of them. The shipped model reaches it:
-# over all 216 prompts **90.7 %**, with colour, direction and background right 100 % of the time and
-# the shape 90.7 % — the errors left are squares drawn as rounded blobs that the oracle reads as
-# circles, and a few circles read as squares (see the failure cases below and `docs/training.md`).
+# prompts with **every** attribute right over all 216 combinations (unseen seeds). The cell below
+# measures it: all 216 prompts in full mode, every 18th in fast mode — the table it prints is this
+# run's result. `python benchmarks/eval_tiny_t2v.py` is the same measure as a script;
+# `docs/training.md` records what it gave at every training stage. Shape is the attribute that
+# still fails now and then: the failure cases below show how.
 
 # %%
 combos = shapes.all_combinations()
@@ -217,7 +217,8 @@ report = shapes.evaluate(eval_videos, eval_prompts)
 print(report.table())
 for attr in ("color", "direction", "background"):
     assert report.per_attribute[attr] >= 0.9, attr
-assert report.prompt_accuracy >= 0.75           # measured: 90.7 % over all 216 (shape is the weak one)
+print(f"{report.prompt_accuracy:.1%} of {len(eval_prompts)} prompts with every attribute right (target 85 %)")
+assert report.prompt_accuracy >= 0.75           # a floor for the fast subset; the full run is the measure
 
 # %% [markdown]
 # ### Failure cases
