@@ -81,9 +81,9 @@ def test_korean_captions():
     assert shapes.caption("purple", "triangle", "down", "white", template=shapes.KOREAN_PARAPHRASES[1],
                           language="ko") == "흰색 배경 위에서 보라 삼각형이 아래쪽으로 움직인다"
     # the particles follow the word: 과/와, 이/가, 으로/로 (으로 → 로 after a final ㄹ)
-    assert shapes._particle("원", "과", "와") == "과" and shapes._particle("보라", "과", "와") == "와"
-    assert shapes._particle("보라", "이", "가") == "가" and shapes._particle("왼쪽", "으로", "로") == "으로"
-    assert shapes._particle("서울", "으로", "로") == "로"
+    assert shapes.world._particle("원", "과", "와") == "과" and shapes.world._particle("보라", "과", "와") == "와"
+    assert shapes.world._particle("보라", "이", "가") == "가" and shapes.world._particle("왼쪽", "으로", "로") == "으로"
+    assert shapes.world._particle("서울", "으로", "로") == "로"
     # every Korean caption parses to its English twin, every one-object template included
     for s in shapes.all_scenes(1):
         for template in shapes.KOREAN_PARAPHRASES:
@@ -140,7 +140,7 @@ def test_two_objects_inside_and_never_touching(size):
             assert shapes.TWO_TRAVEL_RANGE[0] * ref - 1e-6 <= travel <= shapes.TWO_TRAVEL_RANGE[1] * ref + 1e-6
             c = m.centers(17)
             assert (c - m.radius >= 0).all() and (c[:, 0] + m.radius <= w).all() and (c[:, 1] + m.radius <= h).all()
-            covers.append(shapes._coverage(o.shape, c, m.radius, (h, w), 4))              # (T, H, W)
+            covers.append(shapes.drawing._coverage(o.shape, c, m.radius, (h, w), 4))              # (T, H, W)
         assert shapes.box_gap(*motions) >= shapes.MIN_GAP
         touched = [c > 0 for c in covers]
         grown = torch.nn.functional.max_pool2d(torch.from_numpy(touched[0]).float()[:, None], 3, 1, 1)[:, 0]
