@@ -28,6 +28,7 @@ from .causal_vae import CausalVAE
 from .dit import VideoDiT
 from .edit import edit as edit_video
 from .rectified_flow import sample, text_conditioned, to_model_timestep
+from .shapes import glue_words
 from .sizes import check_frames, check_size
 from .text_encoder import TinyTextEncoder
 from .utils import (ASSETS, as_batch, asset_folder, config_from_dict, read_json,  # noqa: F401 (ASSETS)
@@ -192,7 +193,7 @@ class Pipeline:
                  steps: int | None = None, guidance: float | None = None, method: str | None = None,
                  frames: int | None = None, size: int | None = None, negative_prompt: str = "",
                  shift: float | None = None, progress: bool = False, return_latents: bool = False,
-                 batch_size: int | None = None):
+                 batch_size: int | None = None, unconditional: bool = False):
         """Generate uint8 videos (T, H, W, 3) from text.
 
         prompt: a string → one video; a list → a list of videos (sampled as one batch, or in
@@ -200,12 +201,18 @@ class Pipeline:
                 `progress`; a video depends only on its prompt and seed, not on the batching).
         seed:   an int (every prompt uses that noise, so a prompt gives the same video alone or in a
                 list) or one seed per prompt. steps/guidance/method/frames/size default to
-                `pipe.config`. return_latents=True also returns the final scaled latents."""
+                `pipe.config`. return_latents=True also returns the final scaled latents.
+        A prompt in which the text encoder knows no word (a typo, another language, "") is refused
+        with the vocabulary; `unconditional=True` asks for the unconditional video on purpose."""
         # 1. check inputs
         prompts, single = as_batch(prompt, "prompt")
         for p in prompts:
             if not isinstance(p, str):
                 raise ValueError(f"a prompt must be a string (or a list of strings), got {p!r}")
+        if not unconditional:
+            self.text_encoder.tokenizer.check_known(
+                prompts, ignore=glue_words(),
+                hint="For an unconditional video, ask for one: generate('', unconditional=True).")
         many = isinstance(seed, Sequence) and not isinstance(seed, str)
         seeds = list(seed) if many else [seed] * len(prompts)
         for s in seeds:
@@ -222,7 +229,8 @@ class Pipeline:
         # 2. many prompts in batches: one call per batch
         if not single and batch_size is not None and len(prompts) > batch_size:
             kw = dict(steps=steps, guidance=guidance, method=method, frames=frames, size=size,
-                      negative_prompt=negative_prompt, shift=shift, return_latents=return_latents)
+                      negative_prompt=negative_prompt, shift=shift, return_latents=return_latents,
+                      unconditional=unconditional)
             chunks = [self.generate(prompts[lo:lo + batch_size], seed=seeds[lo:lo + batch_size], **kw)
                       for lo in tqdm(range(0, len(prompts), batch_size), desc="generate",
                                      disable=not progress)]

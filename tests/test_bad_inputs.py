@@ -136,3 +136,18 @@ def test_save_video_bad_inputs(tmp_path):
     with pytest.raises(IsADirectoryError, match="is a folder"):
         video.save_video(v, tmp_path / "d.gif")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.gif"]
+
+
+@pytest.mark.parametrize("prompt", ["빨간 원이 왼쪽으로 움직인다", "", "a moving on", "une balle rouge"])
+def test_prompts_with_no_known_word_are_refused(pipe, prompt):
+    """An unknown-word prompt would condition on nothing and silently give an unconditional video."""
+    with pytest.raises(ValueError, match="knows no word of the prompt.*It knows 16 words: black, blue"):
+        pipe.generate(prompt, steps=1)
+    with pytest.raises(ValueError, match="knows no word"):
+        pipe.generate([PROMPT, prompt], steps=1)                    # one bad prompt in a list
+    assert pipe.generate(prompt, steps=1, unconditional=True).shape == (17, 64, 64, 3)   # asked for
+
+
+def test_cli_refuses_a_prompt_it_cannot_read(tmp_path, capsys):
+    err = run_cli(["빨간 원이 왼쪽으로 움직인다", "--out", str(tmp_path / "k.gif"), "--steps", "1"], capsys)
+    assert "knows no word" in err and list(tmp_path.iterdir()) == []
