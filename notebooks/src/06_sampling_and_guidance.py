@@ -104,11 +104,11 @@ assert step_acc[step_list[-1]].prompt_accuracy > step_acc[1].prompt_accuracy
 
 # %% [markdown]
 # The printed lines read the two curves: which guidance scale the oracle likes best, and how few Euler
-# steps already come close to the best accuracy. Why few steps can be enough is *not* that the
-# sampling paths are straight: week 2 measured plain rectified flow's paths as bent (straightness
-# well above 1 — only reflow straightens them), and the tiny model is plain rectified flow; §4 below
-# measures its paths too. The oracle checks four coarse attributes, and the sweep says how many
-# steps it takes for those to come out right.
+# steps already come close to the best accuracy. The step sweep is also a test of straightness: a
+# straight path is integrated exactly by a single Euler step, so if one or two steps score far
+# below ten, the sampling paths bend. That is what week 2 measured for plain rectified flow (only
+# reflow straightens the paths), and the tiny model is plain rectified flow: how many steps suffice
+# is read off this curve, not deduced from the training objective.
 #
 # ## 3. Euler vs Heun at equal cost
 # Heun (2nd order) evaluates the model twice per step, so compare at the same number of model
@@ -130,8 +130,11 @@ for verdict, keep in (("beats", lambda e, h: h > e), ("ties", lambda e, h: h == 
 # A latent video is a point in a 2,560-dimensional space (C × T × h × w). We record sampling
 # trajectories of one prompt from several seeds, project them onto their first two principal
 # components, and draw the velocity at each step as an arrow. A 2-D projection can make a bent path
-# look straight (or the other way round), so we also measure week 2's **straightness** in the full
-# space: path length / distance between the end points (1 = a straight line).
+# look straight (or the other way round), so we also print week 2's **straightness** in the full
+# space: path length / distance between the end points (1 = a straight line). Compare it with the
+# step sweep of §2: over all 2,560 dimensions the path's length is mostly the noise being removed,
+# so this ratio can sit near 1 even when the part that decides the video's content bends enough
+# that one Euler step fails — the step sweep is the measure that counts for sampling.
 
 # %%
 n_traj = 6 if FAST else 16
@@ -189,8 +192,8 @@ for ax in fig.axes[:5]:                                      # columns are video
 
 # %% [markdown]
 # **Take-aways.** Guidance is what makes the tiny model follow its captions (§2: compare g = 1 with
-# the best g). How many steps suffice is read off the step sweep, not deduced from "straight paths":
-# the measured straightness (§4) says how bent this model's paths are. Whether Heun's second
+# the best g). How many steps suffice is read off the step sweep, not deduced from "straight paths"
+# (one Euler step would do for straight ones; compare its score with ten). Whether Heun's second
 # evaluation pays is measured at equal model calls: the lines printed under §3 say at which budgets
 # it beats Euler on this model. The same `minicog.rectified_flow.sample` drives the 2D toy of
 # week 2, this video model, and FlowDirector's editing ODE in weeks 7–8.
