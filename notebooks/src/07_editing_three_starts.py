@@ -229,7 +229,7 @@ assert far["flowedit"] < far["random_noise"] and far["flowedit"] < far["inversio
 # target prompt. The textbook dilemma is that too little noise keeps the source's colour and enough
 # noise regenerates the clip — an *unrelated generation*. Below, for each t₀, the oracle reads the
 # colour and measures how far the circle drifted from its path; the last lines say which t₀ read
-# the target colour and how the drift grows with t₀.
+# the target colour and how the drift changes from the smallest t₀ to the largest.
 
 # %%
 t0s = [3, 5, 7, 10] if FAST else [2, 4, 6, 8, 10]
