@@ -12,6 +12,28 @@
 # 2. drawing a moving shape from scratch, then with `minicog.shapes`;
 # 3. captions, the dataset, and the oracle (and its limits).
 
+# %% [markdown]
+# **Setup.** On your own machine: `pip install -r requirements.txt -e ".[course]"` from the repository
+# root (README, "Running it"), then open the notebooks. On Colab, pick a GPU runtime, set
+# `MINICOG_REPO` to the course repository's address in the cell below and run it once: it clones and
+# installs the course. Anywhere `minicog` is already installed it does nothing.
+
+# %%
+import importlib.util
+import os
+import subprocess
+import sys
+
+if importlib.util.find_spec("minicog") is None:            # e.g. a fresh Colab runtime
+    repo = os.environ.get("MINICOG_REPO")                    # e.g. os.environ["MINICOG_REPO"] = "https://…"
+    if not repo:
+        raise RuntimeError("minicog is not installed: set MINICOG_REPO to the course repository's git "
+                           "address and run this cell again, or `pip install -e \".[course]\"` from a clone")
+    subprocess.run(["git", "clone", "-q", repo, "minicog"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "minicog[course]"], check=True)
+    sys.path.insert(0, os.path.abspath("minicog"))
+    os.chdir("minicog/notebooks")
+
 # %%
 import numpy as np
 import torch
@@ -22,7 +44,7 @@ from minicog import shapes, video
 from minicog.utils import FAST, seed_everything
 
 seed_everything(0)
-print("fast mode:", FAST)
+print("fast mode:", FAST, "| device:", minicog.utils.resolve_device("auto"))
 
 # %% [markdown]
 # ## 1. A video from scratch
@@ -80,7 +102,7 @@ fig = video.frame_grid(v, max_frames=9)
 attrs = dict(color="orange", shape="square", direction="left", background="gray")
 for template in shapes.PARAPHRASES:
     text = shapes.caption(**attrs, template=template)
-    assert shapes.parse_caption(text) == attrs
+    assert shapes.parse_caption(text).attributes == attrs
     print(text)
 
 # %% [markdown]

@@ -234,8 +234,7 @@ print("4 steps, no guidance:", f"{100 * weak_report.prompt_accuracy:.0f}% prompt
 fails = (report.failures() or [])[:2] + weak_report.failures()[:3]
 pool = [eval_videos] * len((report.failures() or [])[:2]) + [weak] * len(weak_report.failures()[:3])
 if fails:
-    labels = [f"want {' '.join(tgt.values())}\nread {' '.join(str(v) for v in pred.values())}"
-              for _, tgt, pred in fails]
+    labels = [f"want {tgt}\nread {pred}" for _, tgt, pred in fails]
     fig = video.frame_grid([p[i] for p, (i, _, _) in zip(pool, fails)], labels, max_frames=6)
 
 # %% [markdown]
@@ -252,8 +251,9 @@ for g in g_values:
 
 # %% [markdown]
 # ## 5. Live demo (for instructors)
-# Type a prompt, pick a seed and a guidance scale, press **Generate**. Unknown words are mapped to
-# `<unk>` with a warning — try "a pink hexagon".
+# Type a prompt, pick a seed and a guidance scale, press **Generate**. A prompt with no word the model
+# knows is refused, with the words it does know — try "a pink hexagon"; unknown words beside known
+# ones are mapped to `<unk>` with a warning — try "a red hexagon moving left on a black background".
 
 # %%
 import ipywidgets as widgets
@@ -271,7 +271,11 @@ def on_click(_):
     with out:
         out.clear_output()
         t0 = time.time()
-        v = pipe.generate(prompt_box.value, seed=seed_box.value, guidance=guide_box.value)
+        try:
+            v = pipe.generate(prompt_box.value, seed=seed_box.value, guidance=guide_box.value)
+        except ValueError as e:                     # e.g. a prompt with no known word
+            print(e)
+            return
         display(HTML(video.video_html(v, width=256)))
         print(f"{time.time() - t0:.1f}s — the oracle reads: {shapes.read_attributes(v)}")
 

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Week 9 — Scaling up: from the tiny model to CogVideoX-2B / 5B
 #
-# Lecture: **"a scaled path for full-size weights"**. Everything so far ran on a tiny model trained on
+# Everything so far ran on a tiny model trained on
 # the Shapes world. The official CogVideoX checkpoints use *the same architecture* — a causal 3D VAE,
 # an expert transformer with 3D full attention, a text encoder — only bigger, and sampled with a
 # different noise process. `minicog.CogVideoX` loads them from a local folder into minicog's own
@@ -30,6 +30,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from IPython.display import Markdown, display
+from IPython.utils.capture import capture_output
 
 import minicog
 from minicog import memory
@@ -151,8 +152,23 @@ def attention_cost(frames_k=12, height=480, width=720):
           f"{2 * 2 * 2 * c.num_layers * s * s * c.hidden / 1e12:,.0f} TFLOP")
 
 
-widgets.interact(attention_cost, frames_k=widgets.IntSlider(12, 1, 40, description="k (frames=1+4k)"),
-                 height=widgets.IntSlider(480, 160, 1280, step=16), width=widgets.IntSlider(720, 160, 1280, step=16));
+# The sliders redraw the line from the kernel side (not `interact`, whose captured output can leave a
+# headless run hanging; docs/notebooks.md).
+sliders = dict(frames_k=widgets.IntSlider(12, 1, 40, description="k (frames=1+4k)"),
+               height=widgets.IntSlider(480, 160, 1280, step=16), width=widgets.IntSlider(720, 160, 1280, step=16))
+cost_out = widgets.Output()
+
+
+def redraw_cost(_=None):
+    with capture_output() as cap:
+        attention_cost(**{name: s.value for name, s in sliders.items()})
+    cost_out.outputs = ({"output_type": "stream", "name": "stdout", "text": cap.stdout},)
+
+
+for s in sliders.values():
+    s.observe(redraw_cost, "value")
+redraw_cost()                                              # drawn once now; the sliders redraw it
+display(widgets.VBox([*sliders.values(), cost_out]))
 
 # %% [markdown]
 # ## 3. Activation memory: by hand, and traced
