@@ -146,7 +146,7 @@ def frame_grid(videos, captions: Sequence[str] | None = None, max_frames: int = 
             ax.imshow(v[t], interpolation="nearest")
             ax.set_xticks([]), ax.set_yticks([])
             if r == 0 or len(videos) == 1:
-                ax.set_title(f"t={t}", fontsize=8)
+                ax.set_title(f"frame {t}", fontsize=8)
         if captions is not None:
             axes[r, 0].set_ylabel(captions[r], fontsize=7, rotation=0, ha="right", va="center")
     fig.tight_layout()
