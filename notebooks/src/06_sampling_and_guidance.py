@@ -186,9 +186,7 @@ with torch.no_grad():
         rows += [pipe.decode_latents(x), pipe.decode_latents(x0_hat)]
         captions += [f"x_t, t = {t:.1f}", f"x̂0, t = {t:.1f}"]
 rows.append(pipe.decode_latents(xs_one[-1][1])); captions.append("sample, t = 0")
-fig = video.frame_grid(rows, captions=captions, max_frames=5)
-for ax in fig.axes[:5]:                                      # columns are video frames, not times
-    ax.set_title(ax.get_title().replace("t=", "frame "), fontsize=8)
+fig = video.frame_grid(rows, captions=captions, max_frames=5)   # columns: video frames; rows: times t
 
 # %% [markdown]
 # **Take-aways.** Guidance is what makes the tiny model follow its captions (§2: compare g = 1 with
