@@ -46,6 +46,7 @@ from .rectified_flow import cfg_velocity, interpolate, invert, sample, text_cond
 from .utils import autocast, config_from_dict
 
 METHODS = ("random_noise", "inversion", "flowedit", "flowdirector")
+DAG_VERSIONS = ("v1", "v2")     # which candidates make DAG's worse average (flowdirector.differential_averaging)
 SRC, TAR, NEG = 0, 1, 2          # rows of `Prompts`: source, target, negative (unconditional)
 
 
@@ -73,8 +74,9 @@ class EditConfig:
                    video), attn_layers, mask_kernel (spatial box size, latent pixels),
                    mask_kernel_t (frames), mask_threshold ("mean" or a level in [0, 1] of the
                    normalised map), mask_decay (edge softening per latent pixel)
-        use_dag    differential averaging guidance: n_avg candidates, the first n_worse of them
-                   give V_worse, V = V_better + (omega − 1)(V_better − V_worse)
+        use_dag    differential averaging guidance: n_avg candidates, n_worse of them give V_worse,
+                   V = V_better + (omega − 1)(V_better − V_worse); dag_version "v1" takes the first
+                   n_worse, "v2" (the v2 paper) the n_worse least similar to V_better
     shift=None uses the pipeline's sampling shift (1.0 for a bare velocity)."""
     steps: int = 20
     n_max: int = 14
@@ -91,6 +93,7 @@ class EditConfig:
     use_dag: bool = False
     n_worse: int = 3
     omega: float = 3.0
+    dag_version: str = "v1"
     attn_map: str = "video_to_text"
     attn_layers: tuple[int, ...] | None = None
     mask_kernel: int = 3
@@ -116,6 +119,8 @@ class EditConfig:
         if not float(self.edit_guidance) >= 0.0:
             raise ValueError(f"edit_guidance must be a number >= 0 (0 turns the edit-direction term "
                              f"off), got {self.edit_guidance}")
+        if self.dag_version not in DAG_VERSIONS:
+            raise ValueError(f"dag_version must be one of {DAG_VERSIONS}, got {self.dag_version!r}")
         if self.attn_map not in ATTN_MAPS:
             raise ValueError(f"attn_map must be one of {ATTN_MAPS}, got {self.attn_map!r}")
         if isinstance(self.mask_threshold, str):

@@ -41,7 +41,7 @@ import torch
 import torch.nn.functional as F
 
 from .dit import ATTN_MAPS
-from .editing import EditConfig, Prompts, editing_ode
+from .editing import DAG_VERSIONS, EditConfig, Prompts, editing_ode
 from .text_encoder import split_words, token_positions
 
 
@@ -217,14 +217,25 @@ def attention_mask(word_maps: torch.Tensor, size: tuple[int, int, int], kernel: 
 
 # ----------------------------------------------------------------------------- DAG
 
-def differential_averaging(candidates: torch.Tensor, n_worse: int, omega: float):
-    """DAG (v1 §3.4): candidates (N, ...) → (V, V_better, V_worse) with V_better the mean of all N,
-    V_worse the mean of the first n_worse, V = V_better + (ω − 1)·(V_better − V_worse)."""
+def differential_averaging(candidates: torch.Tensor, n_worse: int, omega: float, version: str = "v1"):
+    """DAG: candidates (N, ...) → (V, V_better, V_worse) with V_better the mean of all N and
+    V = V_better + (ω − 1)·(V_better − V_worse). Which candidates make V_worse:
+
+    "v1" (v1 §3.4, minicog's reading): the first n_worse — a smaller, noisier average;
+    "v2" (the v2 paper's fix, V_DAG = V_HQ + w·(V_HQ − V_BL), w = ω − 1): the n_worse candidates least
+         similar (cosine) to V_better, so the difference points from a deliberately poor estimate
+         towards the good one. ω = 1 (w = 0) is plain averaging in both."""
     N = candidates.shape[0]
     if not 1 <= n_worse < N:
         raise ValueError(f"n_worse must lie in [1, N={N}), got {n_worse}")
+    if version not in DAG_VERSIONS:
+        raise ValueError(f"DAG version must be one of {DAG_VERSIONS}, got {version!r}")
     better = candidates.mean(0, keepdim=True)
-    worse = candidates[:n_worse].mean(0, keepdim=True)
+    if version == "v1":
+        worse = candidates[:n_worse].mean(0, keepdim=True)
+    else:
+        similarity = F.cosine_similarity(candidates.flatten(1), better.flatten(1), dim=1)   # (N,)
+        worse = candidates[similarity.argsort()[:n_worse]].mean(0, keepdim=True)
     return better + (omega - 1.0) * (better - worse), better, worse
 
 
@@ -263,7 +274,7 @@ def flowdirector(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg:
         V_k = info["candidates"]
         # 2a. DAG (or plain averaging)
         if cfg.use_dag:
-            V, better, worse = differential_averaging(V_k, cfg.n_worse, cfg.omega)
+            V, better, worse = differential_averaging(V_k, cfg.n_worse, cfg.omega, cfg.dag_version)
             info.update(v_better=better, v_worse=worse)
         else:
             V = V_k.mean(0, keepdim=True)

@@ -232,6 +232,38 @@ def test_differential_averaging_shapes_and_omega_one():
         flowdirector.differential_averaging(V, 0, 3.0)
 
 
+def test_v2_dag_takes_the_least_similar_candidates():
+    """v2: V_BL is the mean of the n_worse candidates least similar to V_HQ; w = ω − 1 = 0 is plain
+    averaging, any other w differs from it (and from v1 when the least similar are not the first)."""
+    g = torch.Generator().manual_seed(2)
+    V = torch.randn(6, 2, 3, 4, 4, generator=g) * 0.1 + 1.0                  # six similar candidates
+    V[4] = -V[4]                                                              # two that point away
+    V[1] = -V[1]
+    out, better, worse = flowdirector.differential_averaging(V, 2, 3.75, version="v2")
+    assert torch.allclose(worse, V[[1, 4]].mean(0, keepdim=True))           # the two outliers, by cosine
+    assert torch.allclose(out, better + 2.75 * (better - worse), atol=1e-6)  # V_HQ + w·(V_HQ − V_BL)
+    assert not torch.allclose(out, V.mean(0, keepdim=True))                   # differs from averaging
+    v1, _, _ = flowdirector.differential_averaging(V, 2, 3.75, version="v1")
+    assert not torch.allclose(out, v1)                                        # and from v1 (first two)
+    plain, _, _ = flowdirector.differential_averaging(V, 2, 1.0, version="v2")
+    assert torch.allclose(plain, V.mean(0, keepdim=True))                     # w = 0: plain averaging
+    with pytest.raises(ValueError, match="DAG version"):
+        flowdirector.differential_averaging(V, 2, 3.0, version="v3")
+    with pytest.raises(ValueError, match="dag_version must be one of"):
+        EditConfig(dag_version="v3")
+
+
+def test_v2_dag_runs_through_edit(pipe, x_src):
+    kw = dict(steps=4, n_max=2, n_avg=4, n_worse=2, use_mask=False, use_dag=True, omega=3.0)
+    v1 = edit.edit_latents(pipe, x_src, SRC, TAR, seed=0, method="flowdirector", **kw)
+    v2 = edit.edit_latents(pipe, x_src, SRC, TAR, seed=0, method="flowdirector", dag_version="v2", **kw)
+    plain = edit.edit_latents(pipe, x_src, SRC, TAR, seed=0, method="flowdirector", dag_version="v2",
+                              **{**kw, "omega": 1.0})
+    avg = edit.edit_latents(pipe, x_src, SRC, TAR, seed=0, method="flowdirector", **{**kw, "use_dag": False})
+    assert v2.shape == x_src.shape and not torch.allclose(v1, v2)
+    assert torch.allclose(plain, avg, atol=1e-6)                              # ω = 1 is the plain average
+
+
 def test_ablation_switches(pipe, x_src):
     """use_mask / use_dag toggle exactly their component; both off is FlowEdit with n_avg draws."""
     def run(**kw):
