@@ -12,8 +12,6 @@ with `config.json` + `model.safetensors`.
 """
 from __future__ import annotations
 
-import math
-import numbers
 import shutil
 import warnings
 from dataclasses import asdict, dataclass
@@ -31,8 +29,8 @@ from .rectified_flow import sample, text_conditioned, to_model_timestep
 from .shapes import glue_words
 from .sizes import check_frames, check_size
 from .text_encoder import TinyTextEncoder
-from .utils import (ASSETS, as_batch, asset_folder, config_from_dict, read_json,  # noqa: F401 (ASSETS)
-                    resolve_device, write_json_atomic)
+from .utils import (as_batch, asset_folder, config_from_dict, is_integer, is_number, read_json, resolve_device,
+                    write_json_atomic)
 from .video import to_tensor, to_uint8
 
 
@@ -55,13 +53,9 @@ class PipelineConfig:
         return config_from_dict(cls, d)
 
 
-def _is_int(v) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-
 def check_seed(seed) -> int:
     """A seed is an integer in [0, 2**64) (what torch.Generator.manual_seed takes)."""
-    if not _is_int(seed) or not 0 <= int(seed) < 2**64:
+    if not is_integer(seed) or not 0 <= int(seed) < 2**64:
         raise ValueError(f"seed must be an integer in [0, 2**64), got {seed!r}")
     return int(seed)
 
@@ -71,8 +65,7 @@ def _check_number(name: str, value, integer: bool = False, low: float | None = N
     """None (use the default) or a finite number (an integer if `integer`) at least `low`."""
     if value is None:
         return
-    ok = (_is_int(value) if integer else isinstance(value, numbers.Real) and not isinstance(value, bool)
-          and math.isfinite(value))
+    ok = is_integer(value) if integer else is_number(value)
     if ok and low is not None:
         ok = value > low if strict else value >= low
     if not ok:

@@ -10,8 +10,9 @@ CogVideoX path all check their inputs here, so the rule and its error message ar
 """
 from __future__ import annotations
 
-import numbers
 from typing import Sequence
+
+from .utils import is_number
 
 TEMPORAL_COMPRESSION = 4      # frames per latent frame after the first
 SPATIAL_COMPRESSION = 8       # pixels per latent pixel, each side
@@ -19,10 +20,8 @@ SIZE_MULTIPLE = 16            # SPATIAL_COMPRESSION × the transformer's 2×2 pa
 
 
 def _is_whole(v) -> bool:
-    """An int, a numpy integer, or a float with no fractional part (not a bool or a string)."""
-    if isinstance(v, bool) or not isinstance(v, numbers.Real):
-        return False
-    return float(v) == int(v)
+    """An int, a numpy integer, or a finite float with no fractional part (not a bool or a string)."""
+    return is_number(v) and float(v).is_integer()
 
 
 def check_frames(frames, temporal: int = TEMPORAL_COMPRESSION, name: str = "frames") -> int:

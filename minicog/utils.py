@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import numbers
 import os
 import random
 import shutil
@@ -27,6 +29,16 @@ def asset_folder(name_or_path: str | os.PathLike, part: str | None = None) -> Pa
     if str(name_or_path) == "tiny":
         return ASSETS / "tiny" / part if part else ASSETS / "tiny"
     return Path(name_or_path)
+
+
+def is_number(v) -> bool:
+    """A finite real number (int, float, numpy scalar) — not a bool, a string, nan or inf."""
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def is_integer(v) -> bool:
+    """An int or numpy integer, not a bool."""
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
 
 
 def config_from_dict(cls, d: dict, what: str | None = None, source: str | os.PathLike | None = None):

@@ -7,8 +7,6 @@ conversions between the two layouts used across the course:
 from __future__ import annotations
 
 import base64
-import math
-import numbers
 import os
 import tempfile
 from pathlib import Path
@@ -18,7 +16,7 @@ import imageio.v2 as imageio
 import numpy as np
 import torch
 
-from .utils import atomic_path
+from .utils import atomic_path, is_number
 
 
 def _check_uint8_video(video) -> np.ndarray:
@@ -51,8 +49,7 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
 
 def check_fps(fps) -> float:
     """Frames per second: a finite number in (0, 100] (a GIF frame lasts at least 10 ms)."""
-    ok = isinstance(fps, numbers.Real) and not isinstance(fps, bool) and math.isfinite(fps) and 0 < fps <= 100
-    if not ok:
+    if not (is_number(fps) and 0 < fps <= 100):
         raise ValueError(f"fps must be a number of frames per second in (0, 100], e.g. 8, got {fps!r}")
     return fps
 

@@ -134,3 +134,14 @@ def test_replace_folder_swaps_whole_folders(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["assets"]                    # no .old left
     with pytest.raises(FileNotFoundError, match="is not a folder"):
         utils.replace_folder(tmp_path / "nope", tmp_path / "assets")
+
+
+def test_number_predicates_and_non_finite_frame_counts():
+    assert utils.is_number(3) and utils.is_number(2.5) and utils.is_number(np.float32(1))
+    assert not any(utils.is_number(v) for v in (True, "3", None, float("nan"), float("inf")))
+    assert utils.is_integer(np.int64(4)) and not utils.is_integer(4.0) and not utils.is_integer(False)
+    for bad in (float("nan"), float("inf"), -float("inf")):                 # a clear error, not int()'s
+        with pytest.raises(ValueError, match=r"1\+4k"):
+            sizes.check_frames(bad)
+        with pytest.raises(ValueError, match="multiple of 16"):
+            sizes.check_size(bad)
