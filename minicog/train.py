@@ -51,7 +51,8 @@ from .rectified_flow import TimestepSampler, rf_loss, to_model_timestep
 from .sizes import check_frames, check_size, latent_length
 from .text_encoder import TextEncoderConfig, TinyTextEncoder, WordTokenizer
 from .utils import (ASSETS, asset_folder, autocast, config_from_dict, load_safetensors,
-                    load_state_dict_strict, resolve_device, save_safetensors_atomic, write_json_atomic)
+                    load_state_dict_strict, read_json, resolve_device, save_safetensors_atomic,
+                    write_json_atomic)
 from .video import save_video
 
 SAMPLE_PROMPTS = ("a red circle moving left on a black background",
@@ -299,9 +300,9 @@ def training_history(folder: str) -> dict | None:
     (a run folder), or None."""
     root = Path(resolve_repo_path(folder))
     if (root / "train_info.json").is_file():
-        return json.loads((root / "train_info.json").read_text())
+        return read_json(root / "train_info.json", "training record")
     if (root / "train_config.json").is_file():
-        cfg = json.loads((root / "train_config.json").read_text())
+        cfg = read_json(root / "train_config.json", "training config")
         return dict(config=cfg, steps=cfg["stages"][-1]["until"])
     return None
 

@@ -14,7 +14,6 @@
 # 5. a **live demo** for the lecture.
 
 # %%
-import json
 import time
 import warnings
 
@@ -24,7 +23,7 @@ import torch
 
 import minicog
 from minicog import shapes, video
-from minicog.utils import FAST, seed_everything
+from minicog.utils import FAST, asset_folder, read_json, seed_everything
 
 seed_everything(0)
 torch.set_num_threads(2)
@@ -186,7 +185,7 @@ assert np.mean(losses[-k:]) < np.mean(losses[:k])
 # %%
 pipe = minicog.load_pipeline("tiny", device="cpu")
 print(pipe)
-info = json.loads((minicog.pipeline.ASSETS / "tiny" / "train_info.json").read_text())
+info = read_json(asset_folder("tiny") / "train_info.json")
 print({k: v for k, v in info.items() if k != "config"})
 
 # %%
