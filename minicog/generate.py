@@ -13,26 +13,30 @@ from __future__ import annotations
 
 import argparse
 import sys
-import textwrap
 import time
 from pathlib import Path
 from typing import Sequence
 
 from .pipeline import load_pipeline
-from .shapes import BACKGROUNDS, COLORS, DIRECTIONS, SHAPES, render_caption, vocabulary
+from .shapes import BACKGROUNDS, COLORS, DIRECTIONS, KOREAN, SHAPES, glue_words, render_caption, vocabulary
+from .utils import asset_folder, read_json
 from .video import check_fps, save_video
 
 
 def _words() -> str:
-    return textwrap.dedent(f"""\
-        words the tiny model knows ({len(vocabulary())}):
-          colours:     {', '.join(COLORS)}
-          shapes:      {', '.join(SHAPES)}
-          directions:  {', '.join(DIRECTIONS)}
-          backgrounds: {', '.join(BACKGROUNDS)}
-          other:       {', '.join(w for w in vocabulary() if w not in {*COLORS, *SHAPES, *DIRECTIONS, *BACKGROUNDS})}
-        prompt form:   "a {{colour}} {{shape}} moving {{direction}} on a {{background}} background"
-        """)
+    """The --help epilog: the words the shipped tiny model's text encoder knows (read from its config,
+    so the list is the model's, not the Shapes world's), by kind."""
+    try:
+        known = set(read_json(asset_folder("tiny", "text_encoder") / "config.json")["vocab"])
+    except (FileNotFoundError, ValueError, KeyError):
+        known = set(vocabulary())
+    kinds = [("colours", COLORS), ("shapes", SHAPES), ("directions", DIRECTIONS), ("backgrounds", BACKGROUNDS)]
+    lines = [f"words the tiny model knows ({len(known)}):"]
+    lines += [f"  {kind + ':':13s}{', '.join(w for w in (*names, *(KOREAN[n] for n in names)) if w in known)}"
+              for kind, names in kinds]
+    lines += [f"  {'other:':13s}{', '.join(w for w in glue_words() if w in known)}",
+              'prompt form:   "a {colour} {shape} moving {direction} on a {background} background"']
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
