@@ -52,10 +52,11 @@ def shapes_clips(n: int, seed: int = EVAL_SEED, frames: int = 17, size: int = 64
 
 
 class ShapesClips(torch.utils.data.Dataset):
-    """Shapes clips of one length, rendered on the fly (by DataLoader workers)."""
+    """Shapes clips of one length, rendered on the fly (by DataLoader workers); `two_objects` is
+    the share of two-object scenes."""
 
-    def __init__(self, frames: int, size: int, seed: int):
-        self.ds = shapes.ShapesDataset(10**8, frames=frames, size=size, seed=seed)
+    def __init__(self, frames: int, size: int, seed: int, two_objects: float = 0.0):
+        self.ds = shapes.ShapesDataset(10**8, frames=frames, size=size, seed=seed, two_objects=two_objects)
 
     def __len__(self) -> int:
         return len(self.ds)
@@ -64,9 +65,10 @@ class ShapesClips(torch.utils.data.Dataset):
         return self.ds[i]["video"]
 
 
-def shapes_batches(frames: int, size: int, seed: int, batch_size: int, workers: int):
+def shapes_batches(frames: int, size: int, seed: int, batch_size: int, workers: int,
+                   two_objects: float = 0.0):
     """An endless iterator of (batch_size, 3, frames, size, size) Shapes batches, in order."""
-    loader = torch.utils.data.DataLoader(ShapesClips(frames, size, seed), batch_size=batch_size,
+    loader = torch.utils.data.DataLoader(ShapesClips(frames, size, seed, two_objects), batch_size=batch_size,
                                          shuffle=False, num_workers=workers, persistent_workers=workers > 0,
                                          prefetch_factor=4 if workers else None)
     return iter(loader)
@@ -169,8 +171,8 @@ class LatentCache:
     `holdout`, `paraphrase`, and `two_objects` and `korean` where it has them (the Shapes mixture),
     `latent_dir`, `out_dir`) say which clips and where to keep them.
     With `config.latent_dir` they are also written to disk (one safetensors file per size and
-    duration, named by a fingerprint of the data settings and the VAE weights), so a resumed run or a
-    fine-tuning run on the same data skips the encoding (minutes on a CPU).
+    duration, named by a fingerprint of the data settings and the VAE's encoder and scaling factor), so a
+    resumed run, or a run with the same encoder but a fine-tuned decoder, skips the encoding (minutes on a CPU).
 
     Clips longer than a duration keep their first frames ("large ones cropped"); shorter real clips
     keep their own (1+4k) length and are padded later by Frame Pack ("small ones padded")."""
@@ -241,9 +243,11 @@ class LatentCache:
 
     # on disk: one safetensors file per (size, duration), named by a fingerprint of what made it
     def _fingerprint(self, size: int, frames: int) -> str:
-        if self._source is None:                 # data settings + VAE weights, hashed once
-            h = hashlib.sha1()
+        if self._source is None:                 # data settings + VAE encoder weights, hashed once
+            h = hashlib.sha1(repr(float(self.vae.scaling_factor)).encode())
             for k, v in sorted(self.vae.state_dict().items()):
+                if not k.startswith("encoder."):  # latents depend on the encoder alone: a VAE whose
+                    continue                       # decoder was fine-tuned reuses them
                 h.update(k.encode())
                 h.update(v.detach().float().cpu().numpy().tobytes())
             c = self.cfg

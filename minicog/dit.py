@@ -441,6 +441,22 @@ class VideoDiT(nn.Module):
         self._recorder: AttentionRecorder | None = None
         self._pos_cache: dict = {}
 
+    def initialize_weights(self) -> "VideoDiT":
+        """adaLN-Zero (DiT §3.2, DiT's `initialize_weights`, CogVideoX SAT's `reinit`): zero every
+        modulation layer (shift, scale and gate of each expert adaLN, the final adaLN) and the output
+        projection, so each block starts as the identity and the model predicts 0. The trainer calls
+        this on a new model (`train.build_model`); construction alone keeps PyTorch's default init, as
+        diffusers' module does, so random test models (and weights about to be loaded) are not
+        degenerate."""
+        for block in self.blocks:
+            for ada in (block.norm1.linear, block.norm2.linear):
+                nn.init.zeros_(ada.weight)
+                nn.init.zeros_(ada.bias)
+        for layer in (self.norm_out_linear, self.proj_out):
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
+        return self
+
     # ------------------------------------------------------------------ positions
     def _sample_grid(self) -> tuple[int, int, int]:
         c = self.config

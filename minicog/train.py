@@ -27,6 +27,7 @@ import copy
 import json
 import math
 import os
+import shlex
 import sys
 import time
 import warnings
@@ -43,7 +44,7 @@ from tqdm.auto import tqdm
 
 from . import shapes
 from .causal_vae import CausalVAE
-from .data import LatentCache, holdout_captions
+from .data import LatentCache, holdout_captions, two_object_holdout_captions
 from .dit import DiTConfig, VideoDiT
 from .frame_pack import pack
 from .pipeline import Pipeline, PipelineConfig
@@ -59,6 +60,8 @@ SAMPLE_PROMPTS = ("a red circle moving left on a black background",
                   "a blue square moving up on a white background",
                   "a yellow triangle moving right on a gray background",
                   "a purple circle moving down on a white background")
+MIXTURE_PROMPTS = ("a red circle moving left and a blue square moving up on a white background",
+                   "회색 배경 위에서 오른쪽으로 움직이는 노란 삼각형")
 
 
 # ----------------------------------------------------------------------------- config
@@ -110,12 +113,16 @@ class TrainConfig:
     data_seed: int = 0
     holdout: list = field(default_factory=list)   # Shapes combinations never shown (captions)
     paraphrase: bool = False             # Shapes captions drawn from shapes.PARAPHRASES
+    two_objects: float = 0.0             # share of two-object Shapes scenes
+    korean: float = 0.0                  # share of Korean Shapes captions
     stages: list = field(default_factory=lambda: [Stage(until=1000)])
     batch_size: int = 32                 # global batch (split across DDP processes)
     lr: float = 1e-3
     min_lr_ratio: float = 0.1            # cosine decay to lr·min_lr_ratio at the last step
     warmup: int = 100
     weight_decay: float = 0.01
+    decay_by: str = "dim"                # "dim": matrices decay (nanoGPT); "name": the old name rule
+    zero_init: bool = True               # adaLN-Zero (VideoDiT.initialize_weights) for a new model
     betas: tuple = (0.9, 0.99)
     ema_decay: float = 0.999
     grad_clip: float = 1.0
@@ -144,6 +151,8 @@ class TrainConfig:
         if ends != sorted(ends) or len(set(ends)) != len(ends) or ends[0] <= 0:
             raise ValueError(f"stage ends must be positive and strictly increasing, got {ends}")
         self.betas = tuple(self.betas)
+        if self.decay_by not in ("dim", "name"):
+            raise ValueError(f"decay_by must be 'dim' or 'name', got {self.decay_by!r}")
         if not 0 <= self.caption_dropout < 1:
             raise ValueError(f"caption_dropout must be in [0, 1), got {self.caption_dropout}")
 
@@ -172,44 +181,19 @@ class TrainConfig:
         return config_from_dict(cls, d, "TrainConfig")
 
     # ------------------------------------------------------------------ presets
-    # Each preset spells out its whole recipe; `**kw` overrides any field. The shipped model is the
-    # chain tiny → tiny_finetune → tiny_finetune2 → tiny_finetune3: each stage starts (`init`) from
-    # the previous run's export and reuses the first run's cached latents.
+    # Each preset spells out its whole recipe; `**kw` overrides any field. The shipped model is
+    # `tiny`, one run from random weights (docs/training.md).
     @classmethod
     def tiny(cls, **kw) -> "TrainConfig":
-        """The shipped tiny model: progressive 32 px → 64 px, images + 9- and 17-frame clips mixed."""
-        return cls.from_dict({**dict(out_dir="runs/tiny", stages=progressive_stages(), num_clips=4096,
-                                     batch_size=32, lr=1e-3, warmup=100, sample_every=500,
-                                     save_every=250), **kw})
-
-    @classmethod
-    def tiny_finetune(cls, **kw) -> "TrainConfig":
-        """Stage 3 of the shipped model: the finished `tiny` run (its exported EMA weights) trained
-        on at 64 px with a fresh optimiser, a third of the learning rate decaying to a tenth of that,
-        and a shorter EMA — a cool-down that is what sharpens the squares (docs/training.md). Reuses
-        the latents of the `tiny` run (runs/tiny/latents) when they are there."""
-        return cls.from_dict({**dict(out_dir="runs/tiny_ft", init="runs/tiny", latent_dir="runs/tiny/latents",
-                                     stages=cooldown_stages(until=3000), num_clips=4096, batch_size=32,
-                                     lr=3e-4, warmup=50, ema_decay=0.998, seed=1, sample_every=500,
-                                     save_every=250), **kw})
-
-    @classmethod
-    def tiny_finetune2(cls, **kw) -> "TrainConfig":
-        """Stage 4 of the shipped model: a second, longer cool-down from the exported stage-3 run
-        (runs/tiny_ft): 9000 steps, lr 2e-4 decaying to 1e-5, EMA 0.999, new batch draws (seed 2)."""
-        return cls.from_dict({**dict(out_dir="runs/tiny_ft2", init="runs/tiny_ft", latent_dir="runs/tiny/latents",
-                                     stages=cooldown_stages(until=9000), num_clips=4096, batch_size=32,
-                                     lr=2e-4, min_lr_ratio=0.05, warmup=50, ema_decay=0.999, seed=2,
-                                     sample_every=500, save_every=250), **kw})
-
-    @classmethod
-    def tiny_finetune3(cls, **kw) -> "TrainConfig":
-        """Stage 5 of the shipped model: a third cool-down from the exported stage-4 run
-        (runs/tiny_ft2): 7000 steps, lr 1e-4 decaying to 5e-6, EMA 0.999, new batch draws (seed 3)."""
-        return cls.from_dict({**dict(out_dir="runs/tiny_ft3", init="runs/tiny_ft2", latent_dir="runs/tiny/latents",
-                                     stages=cooldown_stages(until=7000), num_clips=4096, batch_size=32,
-                                     lr=1e-4, min_lr_ratio=0.05, warmup=50, ema_decay=0.999, seed=3,
-                                     sample_every=500, save_every=250), **kw})
+        """The shipped tiny model in one run: the Shapes mixture (half the clips two-object scenes,
+        a quarter of the captions Korean, the 720 two-object pairs of `shapes.compositional_holdout`
+        never shown), progressive 32 px → 64 px with images + 9- and 17-frame clips, one warm-up +
+        cosine schedule from 1e-3 down to 2e-5, adaLN-Zero, weight decay on every matrix."""
+        return cls.from_dict({**dict(out_dir="runs/tiny", stages=progressive_stages(), num_clips=6144,
+                                     two_objects=0.5, korean=0.25, holdout=two_object_holdout_captions(),
+                                     batch_size=32, lr=1e-3, min_lr_ratio=0.02, warmup=200,
+                                     ema_decay=0.999, sample_every=2000, save_every=250,
+                                     sample_prompts=list(SAMPLE_PROMPTS[:2]) + list(MIXTURE_PROMPTS)), **kw})
 
     @classmethod
     def fast(cls, **kw) -> "TrainConfig":
@@ -222,11 +206,10 @@ class TrainConfig:
 
     @classmethod
     def holdout_experiment(cls, **kw) -> "TrainConfig":
-        """The `tiny` recipe with 24 of the 216 combinations never shown (compositional
-        generalisation)."""
-        return cls.from_dict({**dict(out_dir="runs/holdout", holdout=holdout_captions(),
-                                     stages=progressive_stages(), num_clips=4096, batch_size=32, lr=1e-3,
-                                     warmup=100, sample_every=500, save_every=250), **kw})
+        """The `tiny` recipe with, in addition, 24 of the 216 one-object combinations never shown
+        (compositional generalisation of one-object prompts)."""
+        return cls.tiny(**{**dict(out_dir="runs/holdout",
+                                  holdout=holdout_captions() + two_object_holdout_captions()), **kw})
 
     @classmethod
     def folder(cls, data: str = "clips", **kw) -> "TrainConfig":
@@ -237,20 +220,13 @@ class TrainConfig:
 
 
 def progressive_stages() -> list[Stage]:
-    """The shipped schedule (CogVideoX's progressive training): 800 steps at 32 px, then 64 px to
-    step 4000; images and 9- and 17-frame clips mixed, more long clips at 64 px."""
-    return [Stage(until=800, size=32, frames=(1, 9, 17), mix=(0.2, 0.3, 0.5)),
-            Stage(until=4000, size=64, frames=(1, 9, 17), mix=(0.1, 0.2, 0.7))]
+    """The shipped schedule (CogVideoX's progressive training): 1200 steps at 32 px, then 64 px to
+    step 10000; images and 9- and 17-frame clips mixed, more long clips at 64 px."""
+    return [Stage(until=1200, size=32, frames=(1, 9, 17), mix=(0.2, 0.3, 0.5)),
+            Stage(until=10000, size=64, frames=(1, 9, 17), mix=(0.1, 0.2, 0.7))]
 
 
-def cooldown_stages(until: int) -> list[Stage]:
-    """A fine-tuning cool-down: one stage at 64 px with the mix of the last progressive stage."""
-    return [Stage(until=until, size=64, frames=(1, 9, 17), mix=(0.1, 0.2, 0.7))]
-
-
-PRESETS = {"tiny": TrainConfig.tiny, "tiny_finetune": TrainConfig.tiny_finetune,
-           "tiny_finetune2": TrainConfig.tiny_finetune2,
-           "tiny_finetune3": TrainConfig.tiny_finetune3, "fast": TrainConfig.fast,
+PRESETS = {"tiny": TrainConfig.tiny, "fast": TrainConfig.fast,
            "holdout": TrainConfig.holdout_experiment, "folder": TrainConfig.folder}
 
 
@@ -280,7 +256,10 @@ def build_model(config: TrainConfig, vocab: Sequence[str]) -> TextToVideo:
         dcfg = replace(dcfg, **config.dit_overrides)
     tcfg = TextEncoderConfig(vocab=list(vocab), dim=dcfg.text_embed_dim, depth=config.text_depth,
                              heads=config.text_heads)
-    return TextToVideo(TinyTextEncoder(tcfg), VideoDiT(dcfg))
+    dit = VideoDiT(dcfg)
+    if config.zero_init:
+        dit.initialize_weights()                 # adaLN-Zero
+    return TextToVideo(TinyTextEncoder(tcfg), dit)
 
 
 def init_model(folder: str) -> TextToVideo:
@@ -335,10 +314,14 @@ def vocabulary(config: TrainConfig, cache: LatentCache) -> list[str]:
 
 
 def configure_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.AdamW:
-    """AdamW with weight decay on the weight matrices, none on biases, norms and embeddings."""
+    """AdamW with weight decay grouped by tensor dimension, as nanoGPT's `configure_optimizers`:
+    every matrix (linear weights, adaLN modulation, token embeddings) decays, vectors (biases,
+    LayerNorm affines) do not. `config.decay_by="name"` restores the old grouping by name, which
+    also exempted every tensor named *emb* or *norm* — among them all adaLN modulation matrices."""
     decay, no_decay = [], []
     for n, p in model.named_parameters():
-        (no_decay if p.ndim < 2 or "emb" in n or "norm" in n else decay).append(p)
+        by_name = config.decay_by == "name" and ("emb" in n or "norm" in n)
+        (no_decay if p.ndim < 2 or by_name else decay).append(p)
     return torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
                               {"params": no_decay, "weight_decay": 0.0}],
                              lr=config.lr, betas=config.betas)
@@ -496,7 +479,10 @@ def export_run(out_dir: Path, ema: TextToVideo, vae, config: TrainConfig, export
         return
     export = Path(export)
     _export(export, ema, vae, config, dtype=torch.float16)   # shipped: half-size weights
-    info = dict(config=config.to_dict(), steps=step, seconds=round(seconds, 1))
+    info = dict(config=config.to_dict(), steps=step, seconds=round(seconds, 1),
+                device=str(next(ema.parameters()).device), torch_threads=torch.get_num_threads())
+    if Path(sys.argv[0]).name == "train.py":   # run as python -m minicog.train: the command itself
+        info["command"] = " ".join(["python -m minicog.train"] + [shlex.quote(a) for a in sys.argv[1:]])
     if init_info is not None:
         info["init"] = init_info            # the run this one fine-tuned, and so on back
     write_json_atomic(info, export / "train_info.json")

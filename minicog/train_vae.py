@@ -38,6 +38,7 @@ class VAETrainConfig:
     kl_weight: float = 1e-4
     fg_weight: float = 4.0               # extra loss weight on object pixels (reconstruction_loss)
     size: int = 64
+    two_objects: float = 0.5             # share of two-object scenes (their objects are smaller)
     eval_frames: int = 17                # held-out PSNR and scaling_factor are measured on these
     seed: int = 0
     device: str = "auto"
@@ -120,7 +121,7 @@ def reconstruction_loss(recon: torch.Tensor, x: torch.Tensor, fg_weight: float =
 
 
 @torch.no_grad()
-def oracle_accuracy(vae: CausalVAE, videos: torch.Tensor, attributes: list[dict], batch_size: int = 8) -> dict:
+def oracle_accuracy(vae: CausalVAE, videos: torch.Tensor, attributes: list, batch_size: int = 8) -> dict:
     """The Shapes oracle on reconstructions: can every attribute still be read back?"""
     vae.eval()
     dev = next(vae.parameters()).device
@@ -128,24 +129,33 @@ def oracle_accuracy(vae: CausalVAE, videos: torch.Tensor, attributes: list[dict]
     for i in range(0, len(videos), batch_size):
         x = videos[i:i + batch_size].to(dev)
         recons += [to_uint8(r) for r in vae.decode(vae.encode(x).mean).float().cpu()]
-    rep = shapes.evaluate(recons, attributes)
+    rep = shapes.evaluate(recons, attributes)          # captions or attribute dicts
     return dict(prompt=rep.prompt_accuracy, **rep.per_attribute)
 
 
 def evaluate_vae(vae: CausalVAE, eval_clips: int = 32, eval_frames: int = 17, size: int = 64,
-                 log=print) -> dict:
+                 log=print, two_object_clips: int = 0) -> dict:
     """Held-out PSNR (posterior mean and a sample) and the oracle on reconstructions, on
-    `eval_clips` clips of ShapesDataset(seed=EVAL_SEED), never used in training."""
+    `eval_clips` clips of ShapesDataset(seed=EVAL_SEED), never used in training; with
+    `two_object_clips`, also the oracle on that many two-object reconstructions."""
     ds = shapes.ShapesDataset(eval_clips, frames=eval_frames, size=size, seed=EVAL_SEED)
     held_out = torch.stack([ds[i]["video"] for i in range(eval_clips)])
     scores = evaluate_psnr(vae, held_out)
-    oracle = oracle_accuracy(vae, held_out, [ds[i]["attributes"] for i in range(eval_clips)])
+    oracle = oracle_accuracy(vae, held_out, [ds[i]["caption"] for i in range(eval_clips)])
     out = dict(heldout_psnr_mean=float(scores.mean()), heldout_psnr_min=float(scores.min()),
                heldout_psnr_sampled=float(evaluate_psnr(vae, held_out, sample_posterior=True).mean()),
                oracle_on_reconstructions=oracle["prompt"], eval_clips=eval_clips)
     log(f"held-out PSNR {out['heldout_psnr_mean']:.2f} dB (min {out['heldout_psnr_min']:.2f}) on "
         f"{eval_clips} clips of {eval_frames} frames; the oracle reads {100 * oracle['prompt']:.0f} % "
         f"of the reconstructions")
+    if two_object_clips:
+        two = shapes.ShapesDataset(two_object_clips, frames=eval_frames, size=size, seed=EVAL_SEED + 1,
+                                   two_objects=1.0)
+        videos = torch.stack([two[i]["video"] for i in range(two_object_clips)])
+        oracle2 = oracle_accuracy(vae, videos, [two[i]["caption"] for i in range(two_object_clips)])
+        out.update(oracle_on_two_object_reconstructions=oracle2["prompt"], two_object_clips=two_object_clips)
+        log(f"two-object clips: the oracle reads {100 * oracle2['prompt']:.1f} % of {two_object_clips} "
+            "reconstructions")
     return out
 
 
@@ -177,7 +187,8 @@ def train_vae(config: VAEConfig | None = None, out_dir: str | Path | None = None
     vae = (init if init is not None else CausalVAE(config or VAEConfig.tiny())).to(dev)
     # image batches are cheap: 8x the clips per step so every step sees many colours and shapes
     sizes = {f: c.batch_size * (8 if f == 1 else 1) for f in c.frames}
-    loaders = {f: shapes_batches(f, c.size, c.seed + 101 * f, sizes[f], c.workers) for f in c.frames}
+    loaders = {f: shapes_batches(f, c.size, c.seed + 101 * f, sizes[f], c.workers, c.two_objects)
+               for f in c.frames}
     opt = torch.optim.AdamW(vae.parameters(), lr=c.lr, betas=(0.9, 0.99), weight_decay=0.0)
     gen = torch.Generator(dev).manual_seed(c.seed)
     history: list[dict] = []
@@ -226,7 +237,8 @@ def train_vae(config: VAEConfig | None = None, out_dir: str | Path | None = None
                    wall_minutes=train_seconds / 60, cpu_minutes=cpu_seconds / 60,
                    threads=torch.get_num_threads(), device=str(dev), scaling_factor=vae.config.scaling_factor,
                    final_train_loss=sum(h["loss"] for h in history[-20:]) / len(history[-20:]),
-                   **evaluate_vae(vae, c.eval_clips, c.eval_frames, c.size, log))
+                   **evaluate_vae(vae, c.eval_clips, c.eval_frames, c.size, log,
+                                  two_object_clips=c.eval_clips if c.two_objects else 0))
     if out_dir is not None:
         vae.save_pretrained(out_dir, metadata={k: str(v) for k, v in metrics.items()})
     metrics["history"] = history
@@ -236,7 +248,7 @@ def train_vae(config: VAEConfig | None = None, out_dir: str | Path | None = None
 def finetune_decoder(vae: CausalVAE, steps: int = 300, batch_size: int = 4, frames: int = 17,
                      lr: float = 2e-4, fg_weight: float = 4.0, size: int = 64, seed: int = 1,
                      device: str = "auto", workers: int = 1, eval_every: int = 0, progress: bool = True,
-                     log=print) -> dict:
+                     two_objects: float = 0.5, log=print) -> dict:
     """Stage 2: fine-tune the decoder alone on posterior means, the encoder frozen (as Stable
     Diffusion's ft-MSE decoders were tuned after the autoencoder). The latent space, and with it
     `scaling_factor` and any diffusion model trained on it, stays exactly the same; only
@@ -246,7 +258,7 @@ def finetune_decoder(vae: CausalVAE, steps: int = 300, batch_size: int = 4, fram
     vae.encoder.requires_grad_(False)
     params = [p for n, p in vae.named_parameters() if not n.startswith("encoder.")]
     opt = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.99), weight_decay=0.0)
-    batches = shapes_batches(frames, size, seed + 7919, batch_size, workers)
+    batches = shapes_batches(frames, size, seed + 7919, batch_size, workers, two_objects)
     probe = shapes_clips(8, seed=EVAL_SEED + 3, frames=frames, size=size) if eval_every else None
     history, t0, cpu0 = [], time.time(), time.process_time()
     for step in tqdm(range(steps), desc="fine-tune decoder", disable=not progress):
@@ -270,6 +282,7 @@ def finetune_decoder(vae: CausalVAE, steps: int = 300, batch_size: int = 4, fram
             log(f"decoder step {step + 1}: held-out PSNR {p:.2f} dB ({len(probe)} clips)")
     vae.requires_grad_(True)
     return dict(decoder_steps=steps, decoder_batch_size=batch_size, decoder_frames=frames, decoder_lr=lr,
+                decoder_two_objects=two_objects,
                 decoder_wall_minutes=(time.time() - t0) / 60,
                 decoder_cpu_minutes=(time.time() - t0) / 60 if dev.type == "cuda" else
                 (time.process_time() - cpu0) / 60, decoder_history=history)
@@ -290,6 +303,8 @@ def main(argv=None) -> int:
     p.add_argument("--channels", type=int, nargs="+", default=None,
                    help="block_out_channels (default: the tiny preset's)")
     p.add_argument("--groups", type=int, default=None, help="GroupNorm groups (default: the tiny preset's)")
+    p.add_argument("--two-objects", type=float, default=0.5,
+                   help="share of two-object scenes in both stages (0: one object only, as before 2026-12-02)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
@@ -311,7 +326,7 @@ def main(argv=None) -> int:
     if a.steps:
         train_config = VAETrainConfig.from_dict(dict(
             steps=a.steps, batch_size=a.batch_size, frames=tuple(a.frames), lr=a.lr, kl_weight=a.kl_weight,
-            fg_weight=a.fg_weight, seed=a.seed, device=a.device, workers=a.workers,
+            fg_weight=a.fg_weight, seed=a.seed, device=a.device, workers=a.workers, two_objects=a.two_objects,
             eval_every=a.eval_every, save_every=a.save_every))
         vae, metrics = train_vae(config, a.out if a.save_every else None, train_config, init=vae)
     elif vae is None:
@@ -321,8 +336,9 @@ def main(argv=None) -> int:
             metrics = {k: v for k, v in (f.metadata() or {}).items() if k != "format"}
     if a.decoder_steps:
         metrics.update(finetune_decoder(vae, steps=a.decoder_steps, fg_weight=a.fg_weight, seed=a.seed + 1,
-                                        device=a.device, workers=a.workers, eval_every=a.eval_every // 5))
-        metrics.update(evaluate_vae(vae))
+                                        device=a.device, workers=a.workers, eval_every=a.eval_every // 5,
+                                        two_objects=a.two_objects))
+        metrics.update(evaluate_vae(vae, two_object_clips=120 if a.two_objects else 0))
     vae.save_pretrained(a.out, metadata={k: str(v) for k, v in metrics.items() if "history" not in k},
                         dtype=None if a.float32 else torch.float16)
     if a.metrics:

@@ -10,9 +10,9 @@ import torch
 import torch.multiprocessing as mp
 
 from minicog.causal_vae import CausalVAE, VAEConfig
-from minicog.data import ClipFolder, LatentCache, export_shapes_folder
+from minicog.data import ClipFolder, LatentCache, export_shapes_folder, two_object_holdout_captions
 from minicog.shapes import vocabulary
-from minicog.train import (PRESETS, Stage, TrainConfig, build_model, init_model, lr_at, main, make_batch,
+from minicog.train import (PRESETS, configure_optimizer, Stage, TrainConfig, build_model, init_model, lr_at, main, make_batch,
                            train, warmup_cosine)
 from minicog.utils import load_safetensors
 
@@ -67,26 +67,55 @@ def test_config_schedule_and_validation(tmp_path, vae_dir):
     tiny = TrainConfig.tiny()
     assert tiny.stages[0].size < tiny.stages[-1].size                       # progressive resolution
     assert 1 in tiny.stages[-1].frames and len(tiny.stages[-1].frames) > 1   # images + videos mixed
-    # the shipped model's recipe is a chain: each fine-tuning stage starts from the previous run's
-    # export and reuses the first run's cached latents, at a lower final learning rate
-    ft, ft2 = TrainConfig.tiny_finetune(), TrainConfig.tiny_finetune2()
-    assert ft.init == tiny.out_dir and ft2.init == ft.out_dir != ft2.out_dir
-    assert ft.latent_dir == ft2.latent_dir == f"{tiny.out_dir}/latents"
-    assert [lr_at(c, c.steps - 1) < lr_at(c, c.warmup) for c in (ft, ft2)] == [True, True]
-    assert lr_at(ft2, ft2.steps - 1) < lr_at(ft, ft.steps - 1)
+    # the shipped model's recipe is one run from random weights on the Shapes mixture, with the
+    # two-object compositional holdout never shown
+    assert tiny.init is None and 0 < tiny.two_objects < 1 and 0 < tiny.korean < 1
+    assert set(two_object_holdout_captions()) <= set(tiny.holdout)
+    assert lr_at(tiny, tiny.steps - 1) < 0.05 * lr_at(tiny, tiny.warmup)
 
 
 def test_presets_are_flat_and_complete():
-    """Every preset builds alone; the chain of the shipped model is spelled out in each of them."""
+    """Every preset builds alone; there is one recipe for the shipped model, no chain."""
     configs = {name: make() for name, make in PRESETS.items()}
-    assert configs["tiny"].steps == 4000 and configs["fast"].steps == 30
-    assert [configs[n].init for n in ("tiny_finetune", "tiny_finetune2", "tiny_finetune3")] == \
-        ["runs/tiny", "runs/tiny_ft", "runs/tiny_ft2"]
-    assert [configs[n].steps for n in ("tiny_finetune", "tiny_finetune2", "tiny_finetune3")] == [3000, 9000, 7000]
-    assert [configs[n].lr for n in ("tiny_finetune", "tiny_finetune2", "tiny_finetune3")] == [3e-4, 2e-4, 1e-4]
+    assert set(configs) == {"tiny", "fast", "holdout", "folder"}
+    assert configs["tiny"].steps == 10000 and configs["fast"].steps == 30
+    assert all(c.init is None for c in configs.values())
     assert configs["holdout"].stages == configs["tiny"].stages == configs["folder"].stages
-    assert len(configs["holdout"].holdout) == 24 and configs["folder"].sample_prompts == []
+    assert len(configs["holdout"].holdout) == 24 + len(configs["tiny"].holdout)
+    assert configs["folder"].sample_prompts == []
     assert TrainConfig.folder("mine").data == "mine" and TrainConfig.tiny(seed=7).seed == 7
+
+
+def test_new_model_starts_as_adaln_zero():
+    """DiT's initialize_weights: every modulation layer and the output projection are zero, so each
+    block is the identity and the untrained model predicts 0; construction alone is not degenerate."""
+    cfg = TrainConfig.fast()
+    model = build_model(cfg, vocabulary())
+    zeroed = [n for n, p in model.dit.named_parameters()
+              if (".linear." in n and ".norm" in n) or n.startswith(("norm_out_linear.", "proj_out."))]
+    assert len(zeroed) == 2 * 2 * len(model.dit.blocks) + 4
+    assert all(model.dit.get_parameter(n).abs().max() == 0 for n in zeroed)
+    x, t = torch.randn(2, 8, 3, 8, 8), torch.tensor([0.3, 0.7])
+    ids, mask = model.text_encoder.tokenizer(["a red circle moving left on a black background", ""])
+    assert model(x, t, ids, mask).abs().max() == 0
+    plain = build_model(TrainConfig.fast(zero_init=False), vocabulary())
+    assert plain.dit.proj_out.weight.abs().max() > 0 and plain(x, t, ids, mask).abs().max() > 0
+
+
+def test_weight_decay_is_grouped_by_tensor_dimension():
+    """nanoGPT's rule: every matrix decays — the adaLN modulation and embedding matrices included —
+    and no vector does; the old name rule exempted the modulation matrices."""
+    model = build_model(TrainConfig.fast(), vocabulary())
+    names = {id(p): n for n, p in model.named_parameters()}
+    for by, exempt in (("dim", False), ("name", True)):
+        opt = configure_optimizer(model, TrainConfig.fast(decay_by=by))
+        decayed = {names[id(p)] for g in opt.param_groups if g["weight_decay"] > 0 for p in g["params"]}
+        assert all(model.get_parameter(n).ndim >= 2 for n in decayed)
+        assert ("dit.blocks.0.norm1.linear.weight" not in decayed) == exempt
+        if by == "dim":
+            assert decayed == {n for n, p in model.named_parameters() if p.ndim >= 2}
+    with pytest.raises(ValueError, match="decay_by"):
+        TrainConfig.fast(decay_by="size")
 
 
 def test_one_lr_schedule_for_both_trainers():
