@@ -339,3 +339,91 @@ def flowdirector_for_pipeline(pipe, x_src: torch.Tensor, prompts: Prompts, cfg: 
     tar_tok = token_indices(pipe, tar_text, tw) if (record is not None and tw) else []
     return flowdirector(pipe.velocity, x_src, prompts, cfg, generator, shift, record, src_tok,
                         tar_tok, layers, callback, progress)
+
+
+# ----------------------------------------------------------------------------- does a word's map localise?
+
+def object_latent_mask(mask, size: tuple[int, int, int]) -> torch.Tensor:
+    """A true object mask (T, H, W) over the video's pixels as a 0/1 mask on the latent grid
+    (T', h, w): on where any pixel of the frames and the patch a latent encodes is the object —
+    the binary mask `latent_mask` softens."""
+    m = torch.as_tensor(mask).float()
+    Tl, h, w = size
+    per = per_latent_frame(m, Tl, "max")
+    return (F.max_pool2d(per[:, None], (m.shape[1] // h, m.shape[2] // w))[:, 0] > 0.5).float()
+
+
+@torch.no_grad()
+def word_localisation(pipe, scenes, times: Sequence[float] = (0.6, 0.45, 0.3, 0.15), draws: int = 2,
+                      seed: int = 0, cfg: EditConfig | None = None, layer_sets: Sequence[Sequence[int]] = ()
+                      ) -> dict[tuple[str, tuple[int, ...]], dict[str, list[float]]]:
+    """How well each word's attention finds the object it names, on rendered two-object Shapes
+    clips — the measure behind FlowDirector's mask (SAFC) and the layer it reads.
+
+    For every scene of `scenes` (two-object `shapes.Scene`s), the clip is rendered, encoded, noised
+    to each of `times` with `draws` noise draws, and the DiT run on its own caption while the
+    attention of every layer is recorded. For each object, its colour word and (when the two shapes
+    differ, so the word names one object) its shape word give a map per direction (ATTN_MAPS) and
+    per layer (and per set of `layer_sets`, averaged as SAFC averages them); the map is made binary
+    with SAFC's own rule (`attention_mask` with `cfg`'s kernel and threshold, the union over the
+    draws) and scored against the object's true mask on the latent grid (`object_latent_mask`):
+
+        iou    |binary ∩ object| / |binary ∪ object|
+        other  the share of the other object's cells inside the binary mask (should be 0)
+
+    Returns {(kind, layers): {"iou": [...], "other": [...], "word": [...]}}, one entry per
+    (scene, object, word, time)."""
+    from .shapes import render_scene, scene_masks, scene_motions
+
+    cfg = cfg or EditConfig.preset("flowdirector")
+    n = pipe.dit.config.num_layers
+    sets = [(l,) for l in range(n)] + [tuple(s) for s in layer_sets]
+    out: dict = {}
+    gen = torch.Generator().manual_seed(seed)
+    for i, scene in enumerate(scenes):
+        if len(scene.objects) != 2:
+            raise ValueError(f"word_localisation scores two-object scenes, got {scene.caption()!r}")
+        motions = scene_motions(scene, 64, seed * 100_003 + i)
+        video = render_scene(scene, frames=17, size=64, motions=motions)
+        masks = scene_masks(scene, motions, frames=17, size=64)
+        prompt = scene.caption()
+        x = pipe.encode_video(video)
+        embeds, tmask = pipe.encode_prompt([prompt])
+        size = tuple(x.shape[-3:])
+        truth = {c: object_latent_mask(m, size) for c, m in masks.items()}
+        words = []                                   # (word, the object's colour, the other's)
+        a, b = scene.objects
+        for obj, other in ((a, b), (b, a)):
+            words.append((obj.color, obj.color, other.color))
+            if a.shape != b.shape:
+                words.append((obj.shape, obj.color, other.color))
+        tokens = {w: token_indices(pipe, prompt, [w]) for w, _, _ in words}
+        for t in times:
+            eps = torch.randn((draws, *x.shape[1:]), generator=gen).to(x)
+            z = (1 - t) * x + t * eps
+            with pipe.dit.record_attention(layers=range(n), reduce_heads="mean") as rec:
+                pipe.velocity(z, t, embeds.expand(draws, -1, -1),
+                              None if tmask is None else tmask.expand(draws, -1))
+            for kind in ATTN_MAPS:
+                maps = {l: rec.maps[l][kind] for l in range(n)}
+                for layers in sets:
+                    for w, mine, theirs in words:
+                        wm = word_attention(maps, tokens[w], layers=layers, kind=kind)
+                        _, parts = attention_mask(wm, size, cfg.mask_kernel, cfg.mask_kernel_t,
+                                                  cfg.mask_threshold, return_parts=True)
+                        binary = parts["union"] > 0.5
+                        obj, oth = truth[mine] > 0.5, truth[theirs] > 0.5
+                        s = out.setdefault((kind, layers), dict(iou=[], other=[], word=[]))
+                        s["iou"].append(float((binary & obj).sum() / (binary | obj).sum().clamp_min(1)))
+                        s["other"].append(float(binary[oth].float().mean()) if oth.any() else 0.0)
+                        s["word"].append("color" if w == mine else "shape")
+    return out
+
+
+def best_attention(scores: dict, statistic: str = "median") -> tuple[str, tuple[int, ...], float]:
+    """The (direction, layers) whose maps localise best in `word_localisation`'s scores: the highest
+    median (or mean) IoU over all words; returns (kind, layers, that value)."""
+    import statistics
+    f = statistics.median if statistic == "median" else statistics.fmean
+    (kind, layers), s = max(scores.items(), key=lambda kv: f(kv[1]["iou"]))
+    return kind, layers, f(s["iou"])

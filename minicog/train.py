@@ -387,20 +387,22 @@ def make_batch(config: TrainConfig, cache: LatentCache, step: int, rank: int = 0
 # ----------------------------------------------------------------------------- checkpoints
 
 def save_checkpoint(path: Path, model: nn.Module, ema: nn.Module, opt: torch.optim.Optimizer,
-                    step: int, config: TrainConfig) -> None:
+                    step: int, config: TrainConfig, seconds: float = 0.0) -> None:
     tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
     tensors.update({f"ema.{k}": v for k, v in ema.state_dict().items()})
     osd = opt.state_dict()
     for pid, st in osd["state"].items():
         for k, v in st.items():
             tensors[f"optim.{pid}.{k}"] = v if torch.is_tensor(v) else torch.tensor(v)
-    meta = dict(step=str(step), config=json.dumps(config.to_dict()),
+    meta = dict(step=str(step), seconds=f"{seconds:.1f}", config=json.dumps(config.to_dict()),
                 param_groups=json.dumps(osd["param_groups"]))
     save_safetensors_atomic(tensors, path, metadata=meta)
 
 
 def load_checkpoint(path: Path, model: nn.Module, ema: nn.Module, opt: torch.optim.Optimizer
                     ) -> tuple[int, dict]:
+    """Load a checkpoint into model, EMA and optimizer; returns (step, the config it was written
+    with, as a dict; its "seconds" key is the training time up to it, when recorded)."""
     with safe_open(str(path), "pt") as f:
         meta = f.metadata()
     tensors = load_safetensors(path)
@@ -412,27 +414,34 @@ def load_checkpoint(path: Path, model: nn.Module, ema: nn.Module, opt: torch.opt
         pid, name = k.split(".", 1)
         state.setdefault(int(pid), {})[name] = v
     opt.load_state_dict({"state": state, "param_groups": json.loads(meta["param_groups"])})
-    return int(meta["step"]), json.loads(meta["config"])
+    config = json.loads(meta["config"])
+    if "seconds" in meta:
+        config["seconds"] = float(meta["seconds"])
+    return int(meta["step"]), config
 
 
 def resume(out_dir: Path, model: nn.Module, ema: nn.Module, opt: torch.optim.Optimizer,
-           config: TrainConfig, rank: int = 0) -> tuple[int, list]:
+           config: TrainConfig, rank: int = 0) -> tuple[int, list, float]:
     """Load `out_dir`'s checkpoint, if there is one, into the model, EMA and optimizer; returns the
-    step to start from and the logged (step, loss) history before it. Warns about changed settings."""
+    step to start from, the logged (step, loss) history before it and the training seconds spent
+    before it (all runs and resumes together). Warns about changed settings."""
     ckpt_path = out_dir / "checkpoint.safetensors"
     if not ckpt_path.is_file():
-        return 0, []
+        return 0, [], 0.0
     start, old = load_checkpoint(ckpt_path, model, ema, opt)
+    seconds = old.pop("seconds", None)
     changed = {k for k, v in config.to_dict().items()
                if k not in ("progress", "device", "threads") and json.dumps(old.get(k)) != json.dumps(v)}
     if changed and rank == 0:
         warnings.warn(f"resuming {ckpt_path} (step {start}) with changed settings: {sorted(changed)}")
-    history = []
+    history, records = [], []
     log = out_dir / "log.jsonl"
     if log.is_file():
-        history = [(r["step"], r["loss"]) for r in map(json.loads, log.read_text().splitlines())
-                   if r["step"] < start]
-    return start, history
+        records = [r for r in map(json.loads, log.read_text().splitlines()) if r["step"] < start]
+        history = [(r["step"], r["loss"]) for r in records]
+    if seconds is None:       # a checkpoint without the record: the log's clock of its last segment
+        seconds = records[-1]["sec"] if records else 0.0
+    return start, history, seconds
 
 
 def start_run_folder(out_dir: Path, config: TrainConfig, start: int) -> None:
@@ -582,7 +591,7 @@ def train(config: TrainConfig, vae=None, export: str | Path | None = None,
     ema = copy.deepcopy(model).requires_grad_(False).eval()
     opt = configure_optimizer(model, config)
     # 3. resume from out_dir's checkpoint, if any
-    start, history = resume(out_dir, model, ema, opt, config, rank)
+    start, history, before = resume(out_dir, model, ema, opt, config, rank)
     if rank == 0:
         start_run_folder(out_dir, config, start)
     ddp = model if world == 1 else nn.parallel.DistributedDataParallel(
@@ -624,12 +633,12 @@ def train(config: TrainConfig, vae=None, export: str | Path | None = None,
             if config.sample_every and done % config.sample_every == 0 and done < config.steps:
                 save_samples(out_dir / "samples" / f"step_{done:06d}.gif", ema, vae, config, device)
             if done % config.save_every == 0 or done == config.steps or done == stop_after:
-                save_checkpoint(ckpt_path, model, ema, opt, done, config)
+                save_checkpoint(ckpt_path, model, ema, opt, done, config, before + time.time() - t0)
         step = done
         if done == stop_after:
             break
     bar.close()
-    seconds = time.time() - t0
+    seconds = before + time.time() - t0                 # this run's training time, resumes included
     # 5. a finished run: export the EMA weights and draw the last samples
     if rank == 0 and step >= config.steps:
         export_run(out_dir, ema, vae, config, export, init_info, step, seconds)
