@@ -35,3 +35,23 @@ train-tiny: install
 	$(PY) -m minicog.train --preset tiny_finetune2 --out runs/tiny_ft2 --export $(RELEASE) $(VAE_SET)
 	$(PY) -m minicog.train --preset tiny_finetune3 --out runs/tiny_ft3 --export $(RELEASE) $(VAE_SET)
 	$(PY) -m minicog.utils replace-folder $(RELEASE) assets/tiny
+
+# The live demos (every ipywidgets slider/button of the course) driven in headless Chromium through
+# JupyterLab; screenshots and response times in outputs/browser/. Needs Debian's chromium
+# (apt-get install -y chromium). About 15 min on 2 cores, so not part of `make test`: docs/browser_test.md.
+.PHONY: browser-test
+browser-test: install-dev
+	$(PY) -m pip install -q -r tests/browser/requirements.txt
+	MINICOG_BROWSER_TEST=1 MINICOG_FAST=1 $(PY) -m pytest -q -p no:cacheprovider -o addopts= tests/browser
+
+# Graded exercises (docs/coursework.md), with nbgrader from requirements-dev.txt (make install-dev).
+# coursework: the student editions coursework/student/NN_*.ipynb, made from the instructor notebooks.
+# grade: grade the exercises of NB (a student's or an instructor's edition; several may be given,
+# e.g. NB="coursework/student/*.ipynb"); prints a table and, last, "score: X/Y".
+.PHONY: coursework grade
+coursework:
+	$(PY) tools/coursework.py student
+
+grade:
+	@test -n "$(NB)" || { echo 'usage: make grade NB=path/to/NN_name.ipynb'; exit 2; }
+	@$(PY) tools/coursework.py grade $(NB)

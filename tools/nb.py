@@ -4,7 +4,10 @@
     python tools/nb.py run notebooks/NAME.ipynb            # re-execute in fast mode and re-save
 
 SRC.py uses `# %%` for code cells and `# %% [markdown]` for markdown cells (markdown lines start
-with `# `). The notebook is executed with MINICOG_FAST=1; then outputs are kept only for cells that
+with `# `). A graded exercise's cells carry nbgrader's cell metadata, written on the `# %%` line:
+`[nbgrader solution id=NAME]` (the student's function, its answer between `### BEGIN SOLUTION` and
+`### END SOLUTION`), `[nbgrader check id=NAME points=N]` (the check, graded) and
+`[nbgrader locked id=NAME]` (read-only); see docs/coursework.md. The notebook is executed with MINICOG_FAST=1; then outputs are kept only for cells that
 contain `# NBVAL_CHECK_OUTPUT` (deterministic text output that nbval compares), so committed
 notebooks stay small and students see fresh outputs when they run them.
 """
@@ -20,25 +23,48 @@ import nbformat
 from nbclient import NotebookClient
 
 
+NBGRADER = {  # kind -> nbgrader cell metadata (nbgrader's schema 3)
+    "solution": dict(solution=True, grade=False, locked=False),
+    "check": dict(solution=False, grade=True, locked=True),
+    "locked": dict(solution=False, grade=False, locked=True),
+}
+
+
+def nbgrader_metadata(line: str) -> dict | None:
+    """`# %% ... [nbgrader KIND id=NAME points=N]` -> the cell's `nbgrader` metadata, or None."""
+    m = re.search(r"\[nbgrader (\w+)((?:\s+\w+=[^\s\]]+)*)\]", line)
+    if not m:
+        return None
+    if m.group(1) not in NBGRADER:
+        raise ValueError(f"unknown nbgrader cell kind {m.group(1)!r} in {line!r}: use {list(NBGRADER)}")
+    args = dict(a.split("=", 1) for a in m.group(2).split())
+    meta = dict(NBGRADER[m.group(1)], grade_id=args["id"], schema_version=3, task=False)
+    if meta["grade"]:
+        meta["points"] = float(args.get("points", 1))
+    return meta
+
+
 def parse_percent(src: str) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     cells = []
-    kind, buf = None, []
+    kind, buf, meta = None, [], None
 
     def flush():
         if kind is None:
             return
         text = "\n".join(buf).strip("\n")
+        extra = {"nbgrader": meta} if meta else {}
         if kind == "markdown":
             text = "\n".join(re.sub(r"^# ?", "", l) for l in text.splitlines())
-            cells.append(nbformat.v4.new_markdown_cell(text))
+            cells.append(nbformat.v4.new_markdown_cell(text, metadata=extra))
         elif text.strip():
-            cells.append(nbformat.v4.new_code_cell(text))
+            cells.append(nbformat.v4.new_code_cell(text, metadata=extra))
 
     for line in src.splitlines():
         if line.startswith("# %%"):
             flush()
             kind = "markdown" if "[markdown]" in line else "code"
+            meta = nbgrader_metadata(line)
             # `# %% NBVAL_CHECK_OUTPUT` (or NBVAL_SKIP, ...) becomes the cell's first line
             marks = re.findall(r"NBVAL_[A-Z_]+", line)
             buf = [f"# {m}" for m in marks] if kind == "code" else []
