@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from pathlib import Path
 
 import imageio.v2 as imageio
@@ -65,12 +66,25 @@ class ShapesClips(torch.utils.data.Dataset):
         return self.ds[i]["video"]
 
 
+WORKER_START = "spawn"
+
+
+def worker_context(workers: int) -> str | None:
+    """How DataLoader workers start: "spawn", a fresh interpreter, on every platform. The default on
+    Linux, "fork", copies the parent — and a parent that has initialised CUDA (the trainer on a
+    GPU) hands its children a driver state that is not fork-safe, so a forked worker can hang on
+    its first lock (PyTorch's "CUDA in multiprocessing" notes). Spawn costs a second or two of
+    start-up per worker and needs picklable datasets; the tests run the loaders this way on CPU."""
+    return WORKER_START if workers > 0 else None
+
+
 def shapes_batches(frames: int, size: int, seed: int, batch_size: int, workers: int,
                    two_objects: float = 0.0):
     """An endless iterator of (batch_size, 3, frames, size, size) Shapes batches, in order."""
     loader = torch.utils.data.DataLoader(ShapesClips(frames, size, seed, two_objects), batch_size=batch_size,
                                          shuffle=False, num_workers=workers, persistent_workers=workers > 0,
-                                         prefetch_factor=4 if workers else None)
+                                         prefetch_factor=4 if workers else None,
+                                         multiprocessing_context=worker_context(workers))
     return iter(loader)
 
 
@@ -177,8 +191,17 @@ class LatentCache:
     Clips longer than a duration keep their first frames ("large ones cropped"); shorter real clips
     keep their own (1+4k) length and are padded later by Frame Pack ("small ones padded")."""
 
-    def __init__(self, config, vae, device: torch.device, progress: bool = True):
+    def __init__(self, config, vae, device: torch.device, progress: bool = True, workers: int | None = None):
         self.cfg, self.vae, self.device, self.progress = config, vae, device, progress
+        # clips are rendered by `workers` DataLoader processes (spawned, `worker_context`); default:
+        # none on a CPU, where the encoder needs both cores, several beside a GPU, where rendering
+        # in the main process would be the bottleneck
+        if workers is None:
+            workers = getattr(config, "cache_workers", -1)
+        if workers < 0:
+            import os
+            workers = 0 if torch.device(device).type == "cpu" else min(8, max(1, (os.cpu_count() or 2) - 1))
+        self.workers = workers
         self.store: dict[tuple[int, int], list[torch.Tensor]] = {}
         d = config.latent_dir
         self.dir = None if d is None else Path(d) if d else Path(config.out_dir) / "latents"
@@ -202,15 +225,13 @@ class LatentCache:
     def __len__(self) -> int:
         return len(self.captions)
 
-    def _video(self, i: int, size: int, frames: int) -> torch.Tensor:
-        """Clip i as (C, T, size, size) float, at most `frames` long (its first frames)."""
-        if self.folder is None:
-            if getattr(self, "_ds", None) is None:
-                self._ds = shapes.ShapesDataset(frames=1, size=16, **self.shapes_args)
-            scene, rng = self._ds.scene(i)       # geometry drawn right after the scene, as always
-            return resize_crop(shapes.render_scene(scene, frames=frames, size=size, rng=rng), size)
-        v, _ = self.folder[i]
-        return resize_crop(v[: valid_length(min(len(v), frames))], size)
+    def _clips(self, size: int, frames: int, todo: range):
+        """The clips `todo` as (C, T, size, size) tensors, in chunks of 64 (`_CacheClips`)."""
+        src = _CacheClips(self.shapes_args if self.folder is None else None,
+                          None if self.folder is None else str(self.folder.root), size, frames, todo.start)
+        sub = torch.utils.data.Subset(src, range(len(todo)))
+        return torch.utils.data.DataLoader(sub, batch_size=64, shuffle=False, num_workers=self.workers,
+                                           collate_fn=_as_list, multiprocessing_context=worker_context(self.workers))
 
     @torch.no_grad()
     def get(self, size: int, frames: int, count: int | None = None) -> list[torch.Tensor]:
@@ -223,8 +244,8 @@ class LatentCache:
         todo = range(len(out), count)
         bar = tqdm(total=len(todo), desc=f"VAE latents {size}px {frames}f", leave=False,
                    disable=not self.progress or not todo)
-        for lo in range(todo.start, todo.stop, 64):
-            clips = [self._video(i, size, frames) for i in range(lo, min(lo + 64, todo.stop))]
+        t0 = time.time()
+        for clips in (self._clips(size, frames, todo) if todo else ()):
             by_len: dict[int, list[int]] = {}          # real clips may differ in length
             for j, c in enumerate(clips):
                 by_len.setdefault(c.shape[1], []).append(j)
@@ -237,6 +258,9 @@ class LatentCache:
             out.extend(res)
             bar.update(len(clips))
         bar.close()
+        if todo:
+            print(f"latent cache: {len(todo)} clips at {size}px × {frames} frames encoded in "
+                  f"{time.time() - t0:.0f} s ({self.workers} render workers, {self.device})", flush=True)
         if todo and self.dir is not None:
             self._save(size, frames, out)
         return out
@@ -269,3 +293,33 @@ class LatentCache:
 
     def _save(self, size: int, frames: int, latents: list[torch.Tensor]) -> None:
         save_safetensors_atomic({str(i): z for i, z in enumerate(latents)}, self._path(size, frames))
+
+
+class _CacheClips(torch.utils.data.Dataset):
+    """Clip `start + i` of a latent cache's data as (C, T, size, size) float, at most `frames` long
+    (its first frames): small and picklable, so spawned DataLoader workers can render it."""
+
+    def __init__(self, shapes_args: dict | None, folder: str | None, size: int, frames: int, start: int):
+        self.shapes_args, self.folder_root, self.size, self.frames, self.start = \
+            shapes_args, folder, size, frames, start
+        self._src = None
+
+    def __len__(self) -> int:
+        return 10**9
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        i += self.start
+        if self._src is None:
+            self._src = (shapes.ShapesDataset(frames=1, size=16, **self.shapes_args)
+                         if self.shapes_args is not None else ClipFolder(self.folder_root))
+        if self.shapes_args is not None:
+            scene, rng = self._src.scene(i)      # geometry drawn right after the scene, as always
+            return resize_crop(shapes.render_scene(scene, frames=self.frames, size=self.size, rng=rng),
+                               self.size)
+        v, _ = self._src[i]
+        return resize_crop(v[: valid_length(min(len(v), self.frames))], self.size)
+
+
+def _as_list(batch: list) -> list:
+    """DataLoader collate that keeps the clips apart (real clips may differ in length)."""
+    return batch

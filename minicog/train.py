@@ -131,6 +131,7 @@ class TrainConfig:
     time_shift: float = 1.0
     init: str | None = None              # start from this pipeline folder's weights (fine-tuning)
     latent_dir: str | None = ""          # VAE latents kept on disk: "" = <out_dir>/latents, None = RAM only
+    cache_workers: int = -1              # processes rendering clips for the latent cache (-1: 0 on CPU, up to 8 on GPU)
     sample_every: int = 0                # 0: one sample GIF at the end only
     sample_prompts: list = field(default_factory=lambda: list(SAMPLE_PROMPTS))
     sample_steps: int = 20               # also the exported pipeline's default steps
@@ -220,10 +221,10 @@ class TrainConfig:
 
 
 def progressive_stages() -> list[Stage]:
-    """The shipped schedule (CogVideoX's progressive training): 1200 steps at 32 px, then 64 px to
-    step 10000; images and 9- and 17-frame clips mixed, more long clips at 64 px."""
-    return [Stage(until=1200, size=32, frames=(1, 9, 17), mix=(0.2, 0.3, 0.5)),
-            Stage(until=10000, size=64, frames=(1, 9, 17), mix=(0.1, 0.2, 0.7))]
+    """The shipped schedule (CogVideoX's progressive training): 1000 steps at 32 px, then 64 px to
+    step 8000; images and 9- and 17-frame clips mixed, more long clips at 64 px."""
+    return [Stage(until=1000, size=32, frames=(1, 9, 17), mix=(0.2, 0.3, 0.5)),
+            Stage(until=8000, size=64, frames=(1, 9, 17), mix=(0.1, 0.2, 0.7))]
 
 
 PRESETS = {"tiny": TrainConfig.tiny, "fast": TrainConfig.fast,

@@ -78,7 +78,7 @@ def test_presets_are_flat_and_complete():
     """Every preset builds alone; there is one recipe for the shipped model, no chain."""
     configs = {name: make() for name, make in PRESETS.items()}
     assert set(configs) == {"tiny", "fast", "holdout", "folder"}
-    assert configs["tiny"].steps == 10000 and configs["fast"].steps == 30
+    assert configs["tiny"].steps == 8000 and configs["fast"].steps == 30
     assert all(c.init is None for c in configs.values())
     assert configs["holdout"].stages == configs["tiny"].stages == configs["folder"].stages
     assert len(configs["holdout"].holdout) == 24 + len(configs["tiny"].holdout)
@@ -255,12 +255,33 @@ def test_latents_are_kept_on_disk_and_reused(tmp_path, vae_dir):
     other.get(32, 5)
     assert len(list((tmp_path / "run" / "latents").glob("32px_5f_*.safetensors"))) == 2
     vae2 = CausalVAE.from_pretrained(vae_dir)
-    with torch.no_grad():
-        next(vae2.parameters()).add_(0.01)
+    with torch.no_grad():                    # a fine-tuned decoder: same latents, the same file
+        next(vae2.decoder.parameters()).add_(0.01)
+    LatentCache(cfg, vae2, torch.device("cpu"), progress=False).get(32, 5)
+    assert len(list((tmp_path / "run" / "latents").glob("32px_5f_*.safetensors"))) == 2
+    with torch.no_grad():                    # another encoder: another file
+        next(vae2.encoder.parameters()).add_(0.01)
     LatentCache(cfg, vae2, torch.device("cpu"), progress=False).get(32, 5)
     assert len(list((tmp_path / "run" / "latents").glob("32px_5f_*.safetensors"))) == 3
     assert LatentCache(micro(tmp_path / "ram", vae_dir, latent_dir=None), CausalVAE.from_pretrained(vae_dir),
                        torch.device("cpu"), progress=False).dir is None
+
+
+def test_latent_cache_renders_in_spawned_workers(tmp_path, vae_dir):
+    """The cache's clips can be rendered by DataLoader workers started with "spawn" — the start
+    method the trainer uses beside a GPU (data.worker_context: a forked child of a CUDA process can
+    hang) — and give exactly the latents of rendering in the main process, two-object scenes and
+    Korean captions included."""
+    from minicog.data import worker_context
+    assert worker_context(2) == "spawn" and worker_context(0) is None
+    cfg = micro(tmp_path / "run", vae_dir, latent_dir=None, num_clips=10, two_objects=0.5, korean=0.5)
+    vae = CausalVAE.from_pretrained(vae_dir)
+    inline = LatentCache(cfg, vae, torch.device("cpu"), progress=False, workers=0)
+    spawned = LatentCache(cfg, vae, torch.device("cpu"), progress=False, workers=2)
+    assert spawned.workers == 2 and LatentCache(cfg, vae, torch.device("cpu")).workers == 0   # CPU default
+    assert any(" and " in c for c in inline.captions) and any("배경" in c for c in inline.captions)
+    for x, y in zip(inline.get(32, 5), spawned.get(32, 5), strict=True):
+        torch.testing.assert_close(x, y, rtol=0, atol=0)
 
 
 # ----------------------------------------------------------------------------- DDP
