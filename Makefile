@@ -55,3 +55,31 @@ coursework:
 grade:
 	@test -n "$(NB)" || { echo 'usage: make grade NB=path/to/NN_name.ipynb'; exit 2; }
 	@$(PY) tools/coursework.py grade $(NB)
+
+# The course as a static book: every week executed in full mode (MINICOG_FAST unset) by nbconvert
+# (`--execute --to html`) into $(BOOK)/NN_name.html, videos inline (base64 GIFs), plus an index.html.
+# One notebook at a time; each cell may run BOOK_CELL_S seconds, each notebook BOOK_NB_S and the
+# whole book BOOK_TOTAL_S, so a stuck cell cannot hang it; a failed week is named at the end and the
+# others are still rendered. WEEKS picks notebooks (e.g. WEEKS=notebooks/06_*.ipynb). docs/book.md.
+BOOK ?= outputs/book
+WEEKS ?= notebooks/[0-9][0-9]_*.ipynb
+BOOK_CELL_S ?= 900
+BOOK_NB_S ?= 1800
+BOOK_TOTAL_S ?= 7200
+.PHONY: book
+book: install-dev
+	@mkdir -p $(BOOK); failed=""; deadline=$$(( $$(date +%s) + $(BOOK_TOTAL_S) )); \
+	for nb in $(WEEKS); do \
+	  name=$$(basename $$nb .ipynb); left=$$(( deadline - $$(date +%s) )); \
+	  if [ $$left -le 0 ]; then failed="$$failed $$name(not-run)"; continue; fi; \
+	  limit=$$(( left < $(BOOK_NB_S) ? left : $(BOOK_NB_S) )); start=$$(date +%s); \
+	  env -u MINICOG_FAST timeout -k 30 $$limit $(PY) -m jupyter nbconvert --execute --to html \
+	    --ExecutePreprocessor.timeout=$(BOOK_CELL_S) --output-dir $(BOOK) $$nb || failed="$$failed $$name"; \
+	  echo "book: $$name took $$(( $$(date +%s) - start )) s"; \
+	done; \
+	{ echo '<!doctype html><meta charset="utf-8"><title>minicog</title><h1>minicog: the course</h1><ul>'; \
+	  for f in $(BOOK)/[0-9][0-9]_*.html; do [ -e "$$f" ] || continue; n=$$(basename $$f .html); \
+	    echo "<li><a href=\"$$n.html\">$$(sed -n '2s/^# # //p' notebooks/src/$$n.py)</a></li>"; done; \
+	  echo '</ul>'; } > $(BOOK)/index.html; \
+	echo "book: $(BOOK)/index.html"; \
+	if [ -n "$$failed" ]; then echo "book: failed or timed out:$$failed"; exit 1; fi
