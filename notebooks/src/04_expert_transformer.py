@@ -3,16 +3,18 @@
 #
 # Lecture: **"Expert Transformer — 3D Full Attention: current and next frames, every region computed
 # together"**. CogVideoX (Yang et al. 2024, §2.2) turns the DiT of week 1 into a text-to-video model
-# with three design choices, each studied here:
+# with three design choices, each studied here.
 #
-# 1. **expert adaptive LayerNorm** — text and video tokens share one sequence and one LayerNorm, but
-#    get their own timestep-conditioned scale / shift / gate;
-# 2. **3D rotary position embedding** — each head's channels are split into time, height and width
-#    parts that are rotated by the token's (t, h, w) coordinates;
-# 3. **3D full attention** — every token attends to all text and video tokens of all frames at once,
-#    instead of separated spatial + temporal attention;
-#
-# and finally we look at **what a caption word attends to, frame by frame** (with a slider).
+# **In this lecture / 이번 강의에서 배울 것**
+# 1. **전문가 적응형 레이어 정규화 (expert adaptive LayerNorm, expert adaLN)** — text and video
+#    tokens share one sequence and one LayerNorm, but get their own timestep-conditioned
+#    scale / shift / gate;
+# 2. **3D 회전 위치 임베딩 (3D rotary position embedding, 3D RoPE)** — each head's channels are split
+#    into time, height and width parts that are rotated by the token's (t, h, w) coordinates;
+# 3. **3D 전체 어텐션 (3D full attention)** — every token attends to all text and video tokens of all
+#    frames at once, instead of **분리된 공간·시간 어텐션 (separated spatial + temporal
+#    attention)**, and what that costs;
+# 4. **어텐션 맵 (attention map)**: what a caption word attends to, frame by frame (with a slider).
 
 # %%
 from pathlib import Path
@@ -399,16 +401,27 @@ for word in ("circle", "red", "white"):
           f"its brightest cell is on the object in {on_top} of {T_} frames")
 
 # %% [markdown]
-# **What the maps show.** On the shipped tiny model they do *not* single out the moving object: in
-# the middle layer the shape and colour words put about as much of their attention on the object as
-# the object's share of the grid, and their brightest cell sits on the object in only some frames
-# (the numbers above). A model whose every training clip holds exactly one object never has to bind
-# a word to a place, so nothing forces these maps to localise; `docs/flowdirector.md` §3.1 measures
-# this over 24 clips and every layer (the *text → video* direction localises better), and week 8
-# shows what that means for editing masks. If the shipped model is missing, the maps above come from
-# the small DiT trained in §0 and are mostly noise.
-#
-# **Summary.** One sequence of text + video tokens, one LayerNorm with two experts, RoPE over
-# (t, h, w), and attention over everything: that is CogVideoX's expert transformer, `minicog.VideoDiT`.
-# It loads the official 2B / 5B / 1.5 weights (`VideoDiT.from_diffusers`) and matches diffusers to
-# < 1e-4 relative error (tests/test_dit.py).
+# **What the maps show.** Read the numbers above: the share of each word's attention that falls on
+# the object, against the object's share of the grid (what a map blind to the object would give),
+# and in how many frames the word's brightest cell sits on the object. Nothing in the training loss
+# asks these maps to localise: a model has to bind a word to a place only when its clips hold more
+# than one object, so whether — and in which layers — they do depends on what it was trained on.
+# `docs/flowdirector.md` §3.1 measures this over 24 clips and every layer (and which of the two
+# text blocks, *video → text* or *text → video*, localises better), and week 8 shows what it means
+# for editing masks. If the shipped model is missing, the maps above come from the small DiT trained
+# in §0 and are mostly noise.
+
+# %% [markdown]
+# ## Summary / 요약
+# * **Expert adaLN (전문가 적응형 레이어 정규화)**: text and video tokens share one sequence and one
+#   LayerNorm, but each modality gets its own timestep-conditioned shift, scale and gate.
+# * **3D RoPE (3D 회전 위치 임베딩)**: a head's channels are split into t, h and w parts, each rotated
+#   by its coordinate, so attention scores depend on relative offsets in time and space.
+# * **3D full attention (3D 전체 어텐션)**: every token sees every token of every frame in every layer;
+#   separated spatial + temporal attention reaches another region of another frame only through
+#   several layers. The cost grows with the square of the token count.
+# * **Attention maps (어텐션 맵)**: `record_attention` gives each caption word's map over the
+#   (T', H', W') token grid — what FlowDirector turns into editing masks in week 8.
+# * Together: CogVideoX's expert transformer, `minicog.VideoDiT`. It loads the official 2B / 5B / 1.5
+#   weights (`VideoDiT.from_diffusers`) and matches diffusers to < 1e-4 relative error
+#   (tests/test_dit.py).

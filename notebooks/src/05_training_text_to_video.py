@@ -6,11 +6,16 @@
 # (강의: "Mixed Training — 길이가 다른 비디오를 한 배치에 (Frame Pack), 이미지와 비디오를 함께,
 # 큰 것은 자르고 작은 것은 패딩, 해상도는 점진적으로")
 #
-# 1. **Text conditioning** — a tiny word-level text encoder behind the same interface as T5;
-# 2. **Frame Pack** — clips of different durations (and still images) in one batch, with masks so
-#    that no token sees padding or another clip;
-# 3. **a short live training run** (the trainer: AdamW, warm-up, EMA, progressive schedule);
-# 4. **the shipped tiny model** — samples, the oracle's accuracy table, failure cases;
+# **In this lecture / 이번 강의에서 배울 것**
+# 1. **텍스트 조건화 (text conditioning)** — a tiny word-level 텍스트 인코더 (text encoder) behind
+#    the same interface as T5;
+# 2. **혼합 학습 (mixed-duration training) with 프레임 팩 (Frame Pack)** — clips of different
+#    durations (and still images) in one batch, with 어텐션 마스크 (attention masks) so that no token
+#    sees 패딩 (padding) or another clip;
+# 3. **a short live training run** — the trainer: AdamW, warm-up, EMA, and the **점진적 학습
+#    (progressive training)** schedule, low → high resolution;
+# 4. **the shipped tiny model** — samples, the oracle's accuracy (정확도) table, failure cases, and
+#    **분류기 없는 가이던스 (classifier-free guidance, CFG)**;
 # 5. a **live demo** for the lecture.
 
 # %%
@@ -172,15 +177,11 @@ assert np.mean(losses[-k:]) < np.mean(losses[:k])
 
 # %% [markdown]
 # ## 4. The shipped tiny model
-# `minicog.load_pipeline("tiny")` loads the VAE, text encoder and DiT trained by `make train-tiny`:
-# `python -m minicog.train --preset tiny --out runs/tiny --export assets/tiny` (4000 steps, 41 min on
-# a 2-core CPU), then the same with `--steps 6000` (resumed, 22 min), then
-# `python -m minicog.train --preset tiny_finetune --out runs/tiny_ft --export assets/tiny` (3000 more
-# steps from those weights at a lower learning rate, 23 min) and
-# `python -m minicog.train --preset tiny_finetune2 --out runs/tiny_ft2 --export assets/tiny` (9000 more
-# at a lower one still, 77 min): two cool-downs that are what taught it squares. Settings are stored in
-# `assets/tiny/train_info.json` (the last run, and under `init` the runs before it);
-# `docs/training.md` has the numbers.
+# `minicog.load_pipeline("tiny")` loads the VAE, text encoder and DiT trained by `make train-tiny`
+# (the `tiny` preset: the same trainer as above, longer). The settings of the run are stored in
+# `assets/tiny/train_info.json`, printed below; the recipe, its training time and its measured
+# accuracy are in [`docs/training.md`](../docs/training.md), and how the earlier models got there in
+# its [History](../docs/training.md#history) section.
 
 # %%
 pipe = minicog.load_pipeline("tiny", device="cpu")
@@ -203,8 +204,8 @@ fig = video.frame_grid(videos, prompts, max_frames=9)
 # prompts with **every** attribute right over all 216 combinations (unseen seeds). The cell below
 # measures it: all 216 prompts in full mode, every 18th in fast mode — the table it prints is this
 # run's result. `python benchmarks/eval_tiny_t2v.py` is the same measure as a script;
-# `docs/training.md` records what it gave at every training stage. Shape is the attribute that
-# still fails now and then: the failure cases below show how.
+# [`docs/training.md`](../docs/training.md) records what it gave for the shipped model. The failure
+# cases below show which attributes fail, and how.
 
 # %%
 combos = shapes.all_combinations()
@@ -221,10 +222,10 @@ assert report.prompt_accuracy >= 0.75           # a floor for the fast subset; t
 
 # %% [markdown]
 # ### Failure cases
-# What goes wrong? For the shipped model, mostly *square → circle*: the corners of a square are
-# finer than one latent pixel (8×8 px), and sometimes the model produces a blob of the right colour,
-# size and motion whose outline wobbles. With fewer sampling steps and no guidance, more errors appear —
-# compare the oracle's reading with the prompt.
+# What goes wrong? Each label gives the prompt and the oracle's reading. A small model's typical
+# failure is a blob of the right colour, size and motion whose outline wobbles — the corners of a
+# square are finer than one latent pixel (8×8 px), so a square can come out as a circle. With fewer
+# sampling steps and no guidance, more errors appear — compare the oracle's reading with the prompt.
 
 # %%
 weak = pipe.generate(eval_prompts[:12], seed=[700_000 + i for i in range(12)], steps=4, guidance=1.0)
@@ -281,6 +282,22 @@ def on_click(_):
 
 button.on_click(on_click)
 display(widgets.VBox([prompt_box, widgets.HBox([seed_box, guide_box, button]), out]))
+
+# %% [markdown]
+# ## Summary / 요약
+# * **Text conditioning (텍스트 조건화)**: a word tokenizer and a small transformer, trained jointly
+#   with the DiT, give the text tokens that join the video tokens in one sequence — the interface of
+#   T5 in CogVideoX.
+# * **Frame Pack (프레임 팩)**: clips of different lengths and still images share one batch; the
+#   attention mask keeps every token inside its own clip and off the padding, so a packed clip gives
+#   the same output as the clip alone (§2 checked it).
+# * **Training (학습)**: latents are encoded once by the frozen VAE and cached; each step packs a
+#   mixed batch, drops some captions (for CFG) and applies the rectified-flow loss on real frames
+#   only; AdamW, warm-up, cosine decay, EMA and a progressive low → high resolution schedule.
+# * **Measure (측정)**: the oracle reads every generated video back; the accuracy printed in §4 is
+#   this run's measure of the shipped model, and its failure cases show what is still hard.
+# * **Guidance (가이던스)**: `v = v_u + g·(v_c − v_u)`; the sweep in §4 shows how much it matters for
+#   following the caption.
 
 # %% [markdown]
 # ## Exercises

@@ -11,6 +11,16 @@
 #
 # The Shapes oracle turns "does the video obey the prompt?" into a number, so we can sweep both
 # knobs and *plot* the answer instead of eyeballing samples.
+#
+# **In this lecture / 이번 강의에서 배울 것**
+# 1. a **샘플러 (sampler)** from scratch: Euler steps with **분류기 없는 가이던스 (classifier-free
+#    guidance, CFG)**, checked against `pipe.generate`;
+# 2. **가이던스 스케일 (guidance scale)** and **스텝 수 (number of steps)**, scored by the oracle;
+# 3. **오일러 vs 휜 (Euler vs Heun)** at equal cost — the same number of 모델 평가 (model evaluations,
+#    NFE);
+# 4. the video model's **속도장 (velocity field)** in latent space: sampling 궤적 (trajectories) and how
+#    straight they are;
+# 5. the model's running guess of the clean video, x̂0, along one trajectory.
 
 # %%
 import time
@@ -189,9 +199,15 @@ rows.append(pipe.decode_latents(xs_one[-1][1])); captions.append("sample, t = 0"
 fig = video.frame_grid(rows, captions=captions, max_frames=5)   # columns: video frames; rows: times t
 
 # %% [markdown]
-# **Take-aways.** Guidance is what makes the tiny model follow its captions (§2: compare g = 1 with
-# the best g). How many steps suffice is read off the step sweep, not deduced from "straight paths"
-# (one Euler step would do for straight ones; compare its score with ten). Whether Heun's second
-# evaluation pays is measured at equal model calls: the lines printed under §3 say at which budgets
-# it beats Euler on this model. The same `minicog.rectified_flow.sample` drives the 2D toy of
-# week 2, this video model, and FlowDirector's editing ODE in weeks 7–8.
+# ## Summary / 요약
+# * **CFG (분류기 없는 가이던스)**: `v = v_uncond + g·(v_cond − v_uncond)`, both velocities from one
+#   batched model call; §2's guidance sweep (compare g = 1 with the best g) shows how much of the
+#   tiny model's caption-following comes from guidance.
+# * **Steps (스텝 수)**: how many suffice is read off the step sweep, not deduced from "straight
+#   paths" — one Euler step would do for straight ones; compare its score with ten's.
+# * **Euler vs Heun (오일러 vs 휜)**: compare at equal model calls (NFE); the lines printed under §3
+#   say at which budgets Heun's second evaluation pays on this model.
+# * **Velocity field (속도장)**: in the full latent space a path can look nearly straight while the
+#   part that decides the content still bends — the step sweep is the measure that counts.
+# * The same `minicog.rectified_flow.sample` drives the 2D toy of week 2, this video model, and the
+#   editing ODEs of weeks 7–8.

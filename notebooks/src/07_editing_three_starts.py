@@ -18,6 +18,16 @@
 # This notebook builds each start from scratch in a few lines, checks it against
 # `minicog.editing`, draws the three ODEs as trajectories, and measures them with the Shapes
 # oracle.
+#
+# **In this lecture / 이번 강의에서 배울 것**
+# 1. **학습 없는 편집 (training-free editing)** with a text-to-video flow model: 원본 프롬프트
+#    (source prompt) → 목표 프롬프트 (target prompt);
+# 2. **무작위 노이즈 시작 (random-noise start, SDEdit)** and its one knob, the noise level t₀;
+# 3. **노이즈 역변환 (noise inversion)**: the ODE run backwards to noise, then forwards;
+# 4. **역변환 없는 편집 (inversion-free editing, FlowEdit)**: an ODE between the two clean videos,
+#    driven by a 속도 차이 (velocity difference);
+# 5. the three as **궤적 (trajectories)** in latent space, and **measured**: 성공률 (success),
+#    보존 (preservation), 이동 오차 (drift) and time.
 
 # %%
 import time
@@ -270,11 +280,14 @@ print(edit_eval.results_table(summary))
 assert summary["flowedit"]["drift_median"] <= summary["random_noise"]["drift_median"]
 
 # %% [markdown]
-# **Take-aways.**
-# - The random-noise start is one pass and easy, but it trades the edit against the clip: what
-#   the noise erased is regenerated, not kept.
-# - Inversion keeps the clip (it is a deterministic map), but costs two sequential passes and is
-#   only as accurate as the step count.
-# - Inversion-free editing never goes to noise, so it keeps what the prompts agree on for free —
-#   but the edit can still leak into places it should not touch (the velocity difference is
-#   noisy everywhere). Next notebook: FlowDirector masks it with the model's own attention.
+# ## Summary / 요약
+# - **Random-noise start (무작위 노이즈 시작, SDEdit)**: one pass and easy, but it trades the edit
+#   against the clip: what the noise erased is regenerated, not kept (§2's t₀ sweep).
+# - **Noise inversion (노이즈 역변환)**: keeps the clip (it is a deterministic map), but costs two
+#   sequential passes and is only as accurate as the step count.
+# - **Inversion-free editing (역변환 없는 편집, FlowEdit)**: never goes to noise, so it keeps what the
+#   prompts agree on for free — its trajectory stays near the data — but the edit can still leak
+#   into places it should not touch (the velocity difference is noisy everywhere).
+# - **Measure**: the Shapes oracle gives success, preservation and drift against the ideal edit;
+#   the table in §3 is this run's, the full one is in `docs/flowdirector.md`.
+# - Next notebook: FlowDirector masks the edit with the model's own attention.

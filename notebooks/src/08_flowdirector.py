@@ -18,6 +18,17 @@
 #
 # We look inside every step: the word maps, the masks (with a threshold slider), the masked
 # velocity field, the candidate flows, then measure the ablations and try it live.
+#
+# **In this lecture / 이번 강의에서 배울 것**
+# 1. **어텐션 맵 (attention map)** of the edited words in joint 3D attention: video → text and
+#    text → video, per layer;
+# 2. **어텐션 기반 마스킹 (attention-guided masking, SAFC)**: from word maps to an **편집 마스크
+#    (edit mask)** — threshold, smoothing, soft edges — and the masked 속도장 (velocity field);
+# 3. **차분 평균 가이던스 (differential averaging guidance, DAG)**: candidate flows (후보 흐름), their
+#    mean and their difference;
+# 4. **ablations (제거 실험)**: the mask and DAG switched off one at a time, measured by the oracle;
+# 5. beyond the paper: why square ↔ circle edits fail, **편집 방향 가이던스 (edit-direction
+#    guidance, λ)**, and what the mask is for — a **second object (두 번째 물체)** to keep.
 
 # %%
 import ipywidgets as widgets
@@ -271,10 +282,9 @@ fig = frame_grid([source] + vids, ["source"] + caps, max_frames=6, scale=0.8)
 
 # %% [markdown]
 # ## 7. Beyond the paper: the edit that fails
-# On the tiny model FlowDirector loses most of its shape edits between **squares and circles**
-# (shipped model, 168 measured edits: 11 of 18 square → circle and 9 of 16 circle → square edits
-# fail, 5 of all other shape edits): the editing velocity is too weak to remove the corners, or
-# to add them (`docs/flowdirector.md` §3.1–3.2). Where does the push
+# The shape edits FlowDirector loses on a tiny model are mostly between **squares and circles**
+# (counted over many edits in [`docs/flowdirector.md`](../docs/flowdirector.md) §3.1): the editing
+# velocity is too weak to remove the corners, or to add them. Where does the push
 # come from? At the first step Z_tar = Z_src = Z, so with guidance
 #
 #     V = g_tar·(v(Z, c_tar) − v(Z, ∅)) − g_src·(v(Z, c_src) − v(Z, ∅))
@@ -310,10 +320,11 @@ plt.tight_layout()
 # %% [markdown]
 # `edit_guidance=λ` — **minicog's own knob, in neither FlowEdit nor FlowDirector, 0 in every
 # preset** — adds λ·(v(Z_tar, c_tar) − v(Z_tar, c_src)) at every step: classifier-free guidance
-# with the source prompt as the negative one (cf. InstructPix2Pix's two-scale guidance). On this
-# edit it removes the corners (on the shipped model λ = 2 does it for 3 of the 4 failed square →
-# circle edits tried, at under 1.5 px drift); on the mixed edit sets of the stage-4 model it also
-# relocated colour-edited objects more often, trading drift for success (`docs/flowdirector.md` §3.2).
+# with the source prompt as the negative one (cf. InstructPix2Pix's two-scale guidance). The cell
+# below tries three strengths on this edit: the oracle's reading and the drift say whether λ removes
+# the corners, and at what price. Over many edits ([`docs/flowdirector.md`](../docs/flowdirector.md)
+# §3.2) it is a success knob with a drift price — it fixes failed square → circle edits, but colour
+# edits, whose Δ is already large, get relocated more often — which is why every preset keeps λ = 0.
 
 # %%
 lams = [0.0, 2.0, 5.0]
@@ -371,14 +382,14 @@ assert psnrs["flowdirector, true mask"] > psnrs["flowedit"] + 1.0
 
 # %% [markdown]
 # With the true mask the square comes back as the VAE reconstructs it and the circle stays on its
-# path; with the attention mask the square is spoilt as much as by FlowEdit (and the circle pulled
-# off its path — the model has never seen two objects), because that mask is on almost everywhere. The tiny model never
-# had to tell one object from another — every training clip has exactly one — so "red" is read by
-# every video token alike and its attention has nothing to localise. Over 68 such edits
-# (`benchmarks/diagnose_distractor.py`) the true mask keeps the second object in all of them, the
-# attention mask in 84 %, FlowEdit in 82 % (docs/flowdirector.md §3.1): SAFC is only as good as
-# the attention it reads, and a model that must bind words to one of several objects is what it
-# needs.
+# path (the PSNRs above; the cell checks it beats FlowEdit by over 1 dB). Whether the attention
+# mask does as well depends on the attention it reads: the panels say how much of it lies on the
+# square, where the edit should not move at all. A model only learns to tell one object from another
+# if its training clips hold more than one: for a model trained on one-object clips, "red" was read
+# by every video token alike, its mask was on almost everywhere, and over 68 such edits
+# (`benchmarks/diagnose_distractor.py`, [`docs/flowdirector.md`](../docs/flowdirector.md) §3.1) it
+# kept the second object little more often than FlowEdit did. SAFC is only as good as the attention
+# it reads, and a model that must bind words to one of several objects is what it needs.
 
 # %% [markdown]
 # ## 9. Try it
@@ -415,3 +426,19 @@ def on_edit(_):
 
 button.on_click(on_edit)
 display(widgets.VBox([src_box, tar_box, widgets.HBox([method_box, seed_box, lam_box, button]), demo]))
+
+# %% [markdown]
+# ## Summary / 요약
+# * **Edited words and their maps (어텐션 맵)**: the words come from a diff of the two prompts; in
+#   joint 3D attention the video → text block plays the part of a cross-attention map, and the
+#   text → video block is a second candidate. §1 measured, per layer, how well each finds the object.
+# * **SAFC (어텐션 기반 마스킹)**: maps → upsample, normalise, threshold, union, soft edges → an edit
+#   mask M, and the edit moves only there: V ← M ⊙ V. The preset's mask is wide on purpose: a tight
+#   one cuts off the border pixels a shape edit must change.
+# * **DAG (차분 평균 가이던스)**: N candidate flows; extrapolate from the mean of a subset to the mean
+#   of all, like CFG: V = V_better + (ω − 1)·(V_better − V_worse).
+# * **Ablations**: §5's table is this run's measure of what the mask and DAG each add; the full
+#   tables are in `docs/flowdirector.md`.
+# * **Limits**: square ↔ circle edits need a stronger push than the velocity difference gives
+#   (λ is minicog's knob for it, at a drift price); and a mask pays off only where there is something
+#   outside the object to keep — §8's second object — and only if the model's attention localises.

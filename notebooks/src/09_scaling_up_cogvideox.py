@@ -5,17 +5,19 @@
 # the Shapes world. The official CogVideoX checkpoints use *the same architecture* — a causal 3D VAE,
 # an expert transformer with 3D full attention, a text encoder — only bigger, and sampled with a
 # different noise process. `minicog.CogVideoX` loads them from a local folder into minicog's own
-# modules. This notebook:
+# modules.
 #
-# 1. puts the configs side by side and counts parameters from scratch;
-# 2. does the token arithmetic — why a 49 × 480 × 720 video is **17,550 video tokens** — and what 3D
-#    full attention over them costs;
-# 3. computes activation memory by hand and compares with a trace of the real code;
-# 4. reads the memory table of the memory savers (bf16, VAE frame chunking and tiling, model CPU
-#    offload) — what a 24 GB GPU needs;
-# 5. loads a checkpoint folder in the official layout, checks the sampler against diffusers, and shows
-#    that the pretrained v-prediction model is a rectified-flow model in disguise (so FlowDirector runs on it);
-# 6. generates a video.
+# **In this lecture / 이번 강의에서 배울 것**
+# 1. **모델 설정 (model configs)** side by side, and **매개변수 수 (parameter counts)** from scratch;
+# 2. **토큰 계산 (token arithmetic)** — why a 49 × 480 × 720 video is **17,550 video tokens** — and
+#    what **3D 전체 어텐션 (3D full attention)** over them costs;
+# 3. **활성화 메모리 (activation memory)** by hand, compared with a trace of the real code;
+# 4. the **메모리 절약 기법 (memory savers)** — bf16, VAE 프레임 청크 (frame chunking) and 타일링
+#    (tiling), 모델 CPU 오프로드 (model CPU offload) — and what a 24 GB GPU needs;
+# 5. a **체크포인트 (checkpoint)** folder in the official layout; the sampler, **v-예측 DDIM
+#    (v-prediction DDIM)**, checked against diffusers, and shown to be a **정류 흐름 (rectified flow)**
+#    model in disguise (so FlowDirector runs on it);
+# 6. generating a video.
 #
 # Without real weights (CI) it builds a small *random* checkpoint in the official layout and runs on
 # it; with `COGVIDEOX_WEIGHTS=/path/to/CogVideoX-2b` (or -5b) on a GPU it generates a real video.
@@ -325,10 +327,16 @@ assert video.dtype == np.uint8 and video.shape[-1] == 3 and (video.shape[0] - 1)
 _ = minicog.show_video(video, captions=prompt, width=360 if WEIGHTS else 192)
 
 # %% [markdown]
-# ## Takeaways
-# * Scaling up changes sizes, not ideas: the same VAE, DiT and sampler code runs the tiny model and
-#   CogVideoX-5B; the pretrained v-prediction model converts exactly into a rectified-flow velocity.
-# * 3D full attention over 17,776 tokens is affordable only with fused attention (linear memory).
-# * At inference the *weights* dominate the transformer stage and the *VAE decoder's activations*
-#   dominate decoding; bf16, frame chunking, tiling and model offload each attack one of these, and
-#   model offload is what makes 5B fit a 24 GB GPU.
+# ## Summary / 요약
+# * **Scaling up (규모 확장)** changes sizes, not ideas: the same VAE, DiT and sampler code runs the
+#   tiny model and CogVideoX-5B; the T5-XXL text encoder alone is bigger than the whole 2B
+#   transformer.
+# * **Tokens (토큰)**: 49 frames at 480 × 720 → 13 latent frames of 60 × 90 → 17,550 video tokens
+#   (2 × 2 patches) plus 226 text tokens; 3D full attention over 17,776 tokens is affordable only
+#   with fused attention (linear memory).
+# * **Memory (메모리)**: at inference the *weights* dominate the transformer stage and the *VAE
+#   decoder's activations* dominate decoding; bf16, frame chunking, tiling and model offload each
+#   attack one of these, and model offload is what makes 5B fit a 24 GB GPU.
+# * **Sampler (샘플러)**: CogVideoX samples with v-prediction DDIM; the pretrained v-prediction model
+#   converts exactly into a rectified-flow velocity — one Euler step on it matches one DDIM step —
+#   and the editing of weeks 7–8 runs on it.
