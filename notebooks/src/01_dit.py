@@ -3,13 +3,17 @@
 #
 # Lecture: **"DiT (Diffusion Transformer)"**. A diffusion transformer (Peebles & Xie 2023) is a plain
 # transformer that denoises *patch tokens*. CogVideoX's expert transformer is a DiT for video; this
-# notebook builds its pieces from scratch and checks each one against `minicog.dit`:
+# notebook builds its pieces from scratch and checks each one against `minicog.dit`.
 #
-# 1. **patchify / unpatchify** — a video `(C, T, H, W)` becomes a sequence of tokens and back;
-# 2. **timestep embedding** — how the network knows the noise level `t ∈ [0, 1000]`;
-# 3. **an adaLN-Zero block** — the timestep *modulates* LayerNorm (scale, shift) and *gates* each
-#    residual branch; written from scratch and checked equal to the package's block;
-# 4. **attention maps on a frame** — which tokens a token looks at.
+# **In this lecture / 이번 강의에서 배울 것**
+# 1. **패치화 (patchify) / unpatchify** — a video `(C, T, H, W)` becomes a sequence of 토큰 (tokens)
+#    and back;
+# 2. **타임스텝 임베딩 (timestep embedding)** — how the network knows the noise level `t ∈ [0, 1000]`;
+# 3. **adaLN-Zero 블록 (adaLN-Zero block)** — the timestep *modulates* the 적응형 레이어 정규화
+#    (adaptive LayerNorm: scale, shift) and *gates* each residual branch; written from scratch and
+#    checked equal to the package's block;
+# 4. **어텐션 맵 (attention maps) on a frame** — which tokens a token looks at, in 3D 전체 어텐션
+#    (3D full attention).
 
 # %%
 import matplotlib.pyplot as plt
@@ -229,5 +233,17 @@ plt.show()
 
 # %% [markdown]
 # Every token sees every token of every frame at once: this is CogVideoX's **3D full attention**
-# (week 4 compares it with separated spatial / temporal attention). Next week the diffusion
-# objective (rectified flow) will train this network to predict the velocity from noise to video.
+# (week 4 compares it with separated spatial / temporal attention).
+#
+# ## Summary / 요약
+# * **Patchify (패치화)**: a `(B, C, T, H, W)` tensor becomes `T·(H/p)·(W/p)` tokens of `C·p·p`
+#   features, in `(t, h, w)` order — a plain reshape, exactly invertible.
+# * **Timestep embedding (타임스텝 임베딩)**: sinusoids of geometrically spaced frequencies, then an
+#   MLP, give the conditioning vector `c`; nearby timesteps get similar embeddings.
+# * **adaLN-Zero**: `c` predicts a shift β, scale γ and gate α for each branch; zero-initialising
+#   that layer makes every block start as the identity. The from-scratch block equals the package's
+#   `ExpertBlock` (which adds a second expert for text tokens, week 4).
+# * **Attention maps (어텐션 맵)**: `VideoDiT.record_attention` records exactly the softmax weights
+#   the layer used; every video token can attend to every token of every frame.
+# * Next week the diffusion objective, rectified flow (정류 흐름), trains this network to predict the
+#   velocity from noise to video.

@@ -11,12 +11,19 @@
 # * teach a network the **velocity** along that line, `v = dx_t/dt = ε − x0`, by plain regression;
 # * to generate, start from noise at t = 1 and integrate `dx/dt = v(x, t)` back to t = 0.
 #
-# We do it all on a 2D toy that trains in seconds on a CPU:
-# 1. the path, the loss and the sampler from scratch, then with `minicog.rectified_flow`;
-# 2. the learned velocity field (with a slider over t) and Euler trajectories with 1, 2, 4, 32 steps;
-# 3. a diffusion (DDPM / VP) baseline with the same network, and *reflow* (the "rectified" in the name);
-# 4. **measured**: how many Euler steps each needs for the same sample quality;
-# 5. inversion (data → noise → data) and the SD3/FLUX time shift, which the video models use.
+# We do it all on a 2D toy that trains in seconds on a CPU.
+#
+# **In this lecture / 이번 강의에서 배울 것**
+# 1. **정류 흐름 (rectified flow)** — the straight 경로 (path), the 속도 (velocity) target and the loss,
+#    and the 샘플러 (sampler), from scratch, then with `minicog.rectified_flow`;
+# 2. the learned **속도장 (velocity field)** (with a slider over t) and **오일러 (Euler)** trajectories
+#    with 1, 2, 4, 32 steps;
+# 3. a **확산 (diffusion, DDPM / VP)** baseline with the same network, and **리플로우 (reflow)** — the
+#    "rectified" in the name;
+# 4. **measured**: how many Euler steps each needs for the same sample quality, and **휜 (Heun)**, a
+#    second-order step;
+# 5. **역변환 (inversion)**: data → noise → data, and the SD3/FLUX **시간 이동 (time shift)**, which
+#    the video models use.
 
 # %%
 import math
@@ -459,12 +466,18 @@ for tokens in (256, 1024, 4096):
           f"SD3 shift {rf.resolution_shift(tokens, mode='sd3'):.2f}")
 
 # %% [markdown]
-# ## Summary
-# * **Path**: `x_t = (1 − t)·x0 + t·ε` (t = 0 data, t = 1 noise); **target**: `v = ε − x0`;
-#   **loss**: `rf.rf_loss` (uniform or logit-normal t, optional shift and mask weights).
-# * **Sampling**: `rf.sample(model, noise, cond, uncond, steps, guidance, method="euler"|"heun", shift)`
+# ## Summary / 요약
+# * **Path (경로)**: `x_t = (1 − t)·x0 + t·ε` (t = 0 data, t = 1 noise); **target, the velocity
+#   (속도)**: `v = ε − x0`; **loss**: `rf.rf_loss` (uniform or logit-normal t, optional shift and
+#   mask weights) — plain regression.
+# * **Sampling (샘플링)**: `rf.sample(model, noise, cond, uncond, steps, guidance, method="euler"|"heun", shift)`
 #   integrates from t = 1 to 0, with classifier-free guidance batched into one model call per
-#   evaluation, a per-step callback and a progress bar; `rf.invert` runs the same ODE upwards.
+#   evaluation, a per-step callback and a progress bar.
 # * **Measured** on two moons: reflowed (straight) paths reach the diffusion baseline's best quality
 #   in one or two Euler steps, fewer than diffusion needs; plain rectified flow trains the better
 #   model but its paths stay curved until reflow, so it is not by itself a few-step sampler.
+#   Heun (휜) spends two model calls per step for a second-order step.
+# * **Inversion (역변환)**: `rf.invert` runs the same ODE from data to noise; the round trip's error
+#   shrinks with the number of steps — the basis of the editing weeks 7–8.
+# * **Time shift (시간 이동)**: `rf.timesteps(n, shift=...)` moves the sampling grid towards the noise
+#   end, as SD3 and FLUX do for many tokens.

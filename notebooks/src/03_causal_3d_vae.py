@@ -15,13 +15,19 @@
 #   1-frame video and shares the latent space, and long clips can be processed **chunk by chunk**
 #   with a small cache of past frames (the paper's context parallel, Figure 4b).
 #
-# Plan:
-# 1. a causal conv from scratch, and a picture of which input frames each output frame sees;
-# 2. the conv cache: chunk-by-chunk = whole clip;
-# 3. the full VAE (`minicog.CausalVAE`): `1 + 4k → 1 + k`, the real and the tiny preset;
-# 4. train the tiny VAE on the Shapes world for a few steps, then load the shipped checkpoint;
-# 5. reconstructions side by side, and the latents per channel over time;
-# 6. **measured**: frame chunk size vs quality — the conv cache is exact, GroupNorm per chunk is not.
+# **In this lecture / 이번 강의에서 배울 것**
+# 1. a **인과적 합성곱 (causal convolution)** from scratch, and a picture of which input frames each
+#    output frame sees;
+# 2. the **합성곱 캐시 (conv cache)**: chunk-by-chunk = whole clip (the paper's 컨텍스트 병렬,
+#    context parallel);
+# 3. the full **3D 인과 VAE (3D causal VAE)**, `minicog.CausalVAE`: **공간 압축 (spatial
+#    compression)** ×8 and **시간 압축 (temporal compression)** ×4, `1 + 4k → 1 + k` frames of
+#    **잠재 변수 (latents)**, for the real and the tiny preset;
+# 4. train the tiny VAE on the Shapes world for a few steps (재구성 손실 + KL, reconstruction loss +
+#    KL), then load the shipped checkpoint;
+# 5. 재구성 (reconstructions) side by side, and the latents per channel over time;
+# 6. **measured**: frame chunk size vs quality — the conv cache is exact, 그룹 정규화 (GroupNorm) per
+#    chunk is not.
 
 # %%
 import time
@@ -174,10 +180,10 @@ except ValueError as e:
 # so the decoder learns to tolerate latent noise (useful later, when it decodes what a diffusion model
 # generated). Steps alternate between batches of single frames (colours and shapes, cheaply — the
 # first frame is encoded on its own anyway) and 9-frame clips (motion). In fast mode we only take a
-# few steps to see the loss fall. The shipped checkpoint was trained with
-# `python -m minicog.train_vae --out assets/tiny/vae` — 2500 steps (4.3 min on one H100), then
-# 300 steps of decoder-only fine-tuning with the encoder frozen (so the latent space does not move);
-# `docs/causal_vae.md` has the numbers.
+# few steps to see the loss fall. The shipped checkpoint was trained by the first step of
+# `make train-tiny` (`python -m minicog.train_vae`): the whole VAE, then the decoder alone with the
+# encoder frozen (so the latent space does not move). Its recipe, training time and measured quality
+# are in [`docs/causal_vae.md`](../docs/causal_vae.md).
 
 # %%
 steps = 12 if FAST else 150
@@ -306,10 +312,16 @@ assert ez < 1e-4 and ev < 1e-4
 # chunk sizes (8 frames / 2 latents). A side effect worth noting: whole-clip GroupNorm is *not*
 # causal (every frame's statistics include future frames); chunked processing is causal at the
 # granularity of chunks.
-#
-# **Takeaways**
-# * causal conv = pad the past only; output `t` never sees frames `> t` (the lower-triangular picture);
-# * `1 + 4k` frames → `1 + k` latent frames, `H × W → H/8 × W/8`;
-# * the conv cache lets a clip be processed chunk by chunk with exact convolutions; GroupNorm per
-#   chunk is the one approximation;
-# * latents are unscaled; multiply by `vae.scaling_factor` before diffusion, divide before decoding.
+
+# %% [markdown]
+# ## Summary / 요약
+# * **Causal convolution (인과적 합성곱)** = pad the past only; output `t` never sees frames `> t`
+#   (the lower-triangular picture).
+# * **Compression (공간 · 시간 압축)**: `1 + 4k` frames → `1 + k` latent frames, `H × W → H/8 × W/8`;
+#   the first frame is encoded alone, so an image is a 1-frame video in the same latent space.
+# * **Conv cache (합성곱 캐시)**: a clip can be processed chunk by chunk with exact convolutions;
+#   GroupNorm per chunk is the one approximation, and §6 measured what it costs.
+# * **Training**: reconstruction loss (object pixels weighted up) + a small KL term, decoding a
+#   posterior *sample* so the decoder tolerates latent noise.
+# * **Latents (잠재 변수)** are unscaled: multiply by `vae.scaling_factor` before diffusion, divide
+#   before decoding.
