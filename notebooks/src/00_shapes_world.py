@@ -7,10 +7,13 @@
 # Because we know the ground truth, an **oracle** can read the clip back and tell us whether a
 # generated video obeys its prompt: synthetic data makes every experiment measurable.
 #
-# This notebook covers:
-# 1. what a video tensor is — `(T, H, W, 3)` uint8 for people, `(C, T, H, W)` in [-1, 1] for models;
-# 2. drawing a moving shape from scratch, then with `minicog.shapes`;
-# 3. captions, the dataset, and the oracle (and its limits).
+# **In this lecture / 이번 강의에서 배울 것**
+# 1. 비디오 텐서 (video tensor) — `(T, H, W, 3)` uint8 for people, `(C, T, H, W)` in [-1, 1] for models;
+# 2. 합성 데이터 (synthetic data): drawing a moving shape from scratch, then the 도형 세계
+#    (Shapes world) with `minicog.shapes`;
+# 3. 캡션 (captions) and 데이터셋 (the dataset), with combinations held out (홀드아웃, hold-out) for
+#    testing 조합 일반화 (compositional generalisation) later;
+# 4. the 오라클 (oracle) that reads a video back into its attributes — and where it stops working.
 
 # %% [markdown]
 # **Setup.** On your own machine: `pip install -r requirements.txt -e ".[course]"` from the repository
@@ -196,3 +199,19 @@ for w in pick.values():
     w.observe(redraw, "value")
 redraw()
 display(widgets.VBox([widgets.HBox(list(pick.values())[:2]), widgets.HBox(list(pick.values())[2:]), out]))
+
+# %% [markdown]
+# ## Summary / 요약
+# * **Video tensor (비디오 텐서)**: `(T, H, W, 3)` uint8 for people, `(B, C, T, H, W)` floats in
+#   [-1, 1] for models — the one layout of `minicog`; `video.to_tensor` / `video.to_uint8` convert
+#   exactly.
+# * **Shapes world (도형 세계)**: a small, fully known world of coloured shapes moving on plain
+#   backgrounds; clips have `1 + 4k` frames because the causal VAE (week 3) keeps the first frame
+#   alone and compresses time 4×.
+# * **Captions (캡션)**: a canonical caption plus paraphrases that parse back to the same attributes;
+#   bad input fails loudly with what is allowed.
+# * **Dataset (데이터셋)**: `ShapesDataset` is deterministic per index and can hold combinations out,
+#   so compositional generalisation can be measured later.
+# * **Oracle (오라클)**: reads the attributes back off any video, exact on rendered clips; §3 measured
+#   how much pixel noise it tolerates. From week 5 on it turns "does the video obey the prompt?"
+#   into a number.
