@@ -215,3 +215,66 @@ display(widgets.VBox([widgets.HBox(list(pick.values())[:2]), widgets.HBox(list(p
 # * **Oracle (오라클)**: reads the attributes back off any video, exact on rendered clips; §3 measured
 #   how much pixel noise it tolerates. From week 5 on it turns "does the video obey the prompt?"
 #   into a number.
+
+# %% [markdown] [nbgrader locked id=exercises]
+# ## Graded exercises
+# Write each function below: replace `raise NotImplementedError()` with your code and run the check
+# cell under it, which compares your function with minicog's own on random inputs and edge cases and
+# says what differs. `make grade NB=<this notebook>` grades them all (`docs/coursework.md`).
+# This section runs on its own: its first cell imports what it needs.
+
+# %%
+import numpy as np
+
+from minicog import coursework as cw
+from minicog import shapes
+
+# %% [markdown]
+# **Exercise 0.1 — read a caption (1 point).** Write `parse_caption(text)` for one-object English
+# captions: return `{"color": ..., "shape": ..., "direction": ..., "background": ...}`. The caption may be
+# the canonical one or any of `shapes.PARAPHRASES` (the words come in different orders), and may use
+# capitals or end with a full stop. Hint: the background is the word right before `background`; the
+# colour, shape and direction are the words found in `shapes.COLORS`, `shapes.SHAPES`, `shapes.DIRECTIONS`.
+
+# %% [nbgrader solution id=parse_caption]
+def parse_caption(text):
+    ### BEGIN SOLUTION
+    words = text.lower().replace(".", " ").split()
+    out = {}
+    for i, w in enumerate(words):
+        if w in shapes.BACKGROUNDS and i + 1 < len(words) and words[i + 1] == "background":
+            out["background"] = w
+        for key, names in (("color", shapes.COLORS), ("shape", shapes.SHAPES), ("direction", shapes.DIRECTIONS)):
+            if w in names and key not in out:
+                out[key] = w
+    return out
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_parse_caption points=1]
+cw.check_parse_caption(parse_caption)
+
+# %% [markdown]
+# **Exercise 0.2 — the oracle's object mask (2 points).** Write `object_mask(video, threshold)` for a
+# uint8 video `(T, H, W, 3)`: (1) the background colour is the entry of `shapes.BACKGROUNDS` nearest (RGB
+# distance) to the median of the border pixels (first and last row and column of every frame);
+# (2) smooth the video with a 3×3 box filter, padding the edges by repeating them (`np.pad(..., mode="edge")`);
+# (3) a pixel is *object* when its smoothed colour is farther than `threshold` from the background colour.
+# Return a `(T, H, W)` bool array.
+
+# %% [nbgrader solution id=object_mask]
+def object_mask(video, threshold=60.0):
+    ### BEGIN SOLUTION
+    v = video.astype(np.float32)
+    T, H, W, _ = v.shape
+    border = np.concatenate([v[:, 0], v[:, -1], v[:, :, 0], v[:, :, -1]], axis=1).reshape(-1, 3)
+    median = np.median(border, axis=0)
+    names = list(shapes.BACKGROUNDS)
+    dist = [np.linalg.norm(np.asarray(shapes.BACKGROUNDS[n], np.float32) - median) for n in names]
+    bg = np.asarray(shapes.BACKGROUNDS[names[int(np.argmin(dist))]], np.float32)
+    pad = np.pad(v, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
+    smooth = sum(pad[:, i:i + H, j:j + W] for i in range(3) for j in range(3)) / 9.0
+    return np.linalg.norm(smooth - bg, axis=-1) > threshold
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_object_mask points=2]
+cw.check_object_mask(object_mask)

@@ -247,3 +247,70 @@ plt.show()
 #   the layer used; every video token can attend to every token of every frame.
 # * Next week the diffusion objective, rectified flow (정류 흐름), trains this network to predict the
 #   velocity from noise to video.
+
+# %% [markdown] [nbgrader locked id=exercises]
+# ## Graded exercises
+# Write each function below: replace `raise NotImplementedError()` with your code and run the check
+# cell under it, which compares your function with minicog's own on random inputs and edge cases and
+# says what differs. `make grade NB=<this notebook>` grades them all (`docs/coursework.md`).
+# This section runs on its own: its first cell imports what it needs.
+
+# %%
+import math
+
+import torch
+import torch.nn.functional as F
+
+from minicog import coursework as cw
+
+# %% [markdown]
+# **Exercise 1.1 — patchify (1 point).** Write `patchify(x, p, p_t)`: a latent video `(B, C, T, H, W)`
+# becomes `(B, N, C·p_t·p·p)` tokens, N = (T/p_t)·(H/p)·(W/p), tokens in (t, h, w) order and each
+# token's features in (c, pt, ph, pw) order. Use `reshape`/`permute` (or einops).
+
+# %% [nbgrader solution id=patchify]
+def patchify(x, p, p_t=1):
+    ### BEGIN SOLUTION
+    B, C, T, H, W = x.shape
+    x = x.reshape(B, C, T // p_t, p_t, H // p, p, W // p, p)
+    x = x.permute(0, 2, 4, 6, 1, 3, 5, 7)                     # (B, t, h, w, C, pt, ph, pw)
+    return x.reshape(B, (T // p_t) * (H // p) * (W // p), C * p_t * p * p)
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_patchify points=1]
+cw.check_patchify(patchify)
+
+# %% [markdown]
+# **Exercise 1.2 — timestep embedding (1 point).** Write `timestep_embedding(t, dim)` for timesteps
+# `t (B,)` (any real numbers) and an even `dim`: with `half = dim // 2` frequencies
+# `f_i = exp(−ln(10000)·i / half)`, i = 0 … half−1, return `[cos(t·f), sin(t·f)]` concatenated, shape
+# `(B, dim)` — cosines first (diffusers' `flip_sin_to_cos=True`).
+
+# %% [nbgrader solution id=timestep_embedding]
+def timestep_embedding(t, dim):
+    ### BEGIN SOLUTION
+    half = dim // 2
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32) / half)
+    args = t[:, None].float() * freqs[None]
+    return torch.cat([args.cos(), args.sin()], dim=-1)
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_timestep_embedding points=1]
+cw.check_timestep_embedding(timestep_embedding)
+
+# %% [markdown]
+# **Exercise 1.3 — one adaLN-Zero branch (2 points).** Write `adaln_zero(x, c, ada, norm, branch)` for
+# tokens `x (B, N, D)` and a conditioning vector `c (B, cond_dim)`: `ada` (a Linear cond_dim → 3D) maps
+# `silu(c)` to shift β, scale γ and gate α (in that order, D each); return
+# `x + α ⊙ branch(norm(x)·(1 + γ) + β)`, with β, γ, α broadcast over the N tokens. The check also
+# zeroes `ada`: the block must then be exactly the identity (the "Zero" of adaLN-Zero).
+
+# %% [nbgrader solution id=adaln_zero]
+def adaln_zero(x, c, ada, norm, branch):
+    ### BEGIN SOLUTION
+    shift, scale, gate = ada(F.silu(c))[:, None].chunk(3, dim=-1)      # (B, 1, D) each
+    return x + gate * branch(norm(x) * (1 + scale) + shift)
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_adaln_zero points=2]
+cw.check_adaln_zero(adaln_zero)

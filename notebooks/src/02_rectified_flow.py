@@ -481,3 +481,76 @@ for tokens in (256, 1024, 4096):
 #   shrinks with the number of steps — the basis of the editing weeks 7–8.
 # * **Time shift (시간 이동)**: `rf.timesteps(n, shift=...)` moves the sampling grid towards the noise
 #   end, as SD3 and FLUX do for many tokens.
+
+# %% [markdown] [nbgrader locked id=exercises]
+# ## Graded exercises
+# Write each function below: replace `raise NotImplementedError()` with your code and run the check
+# cell under it, which compares your function with minicog's own on random inputs and edge cases and
+# says what differs. `make grade NB=<this notebook>` grades them all (`docs/coursework.md`).
+# This section runs on its own: its first cell imports what it needs.
+
+# %%
+import torch
+
+from minicog import coursework as cw
+
+# %% [markdown]
+# **Exercise 2.1 — the path (1 point).** Write `interpolate(x0, noise, t)` = `x_t = (1 − t)·x0 + t·ε`.
+# `t` is a float or a `(B,)` tensor with one time per sample (B = `x0.shape[0]`); a `(B,)` t must
+# broadcast over all of x0's other dimensions, whatever their number.
+
+# %% [nbgrader solution id=interpolate]
+def interpolate(x0, noise, t):
+    ### BEGIN SOLUTION
+    t = torch.as_tensor(t, dtype=x0.dtype)
+    if t.ndim:
+        t = t.reshape(-1, *([1] * (x0.ndim - 1)))
+    return (1 - t) * x0 + t * noise
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_interpolate points=1]
+cw.check_interpolate(interpolate)
+
+# %% [markdown]
+# **Exercise 2.2 — the target velocity (1 point).** Write `velocity_target(x0, noise)`: the velocity
+# `d x_t / dt` of the straight path, which the network learns to predict.
+
+# %% [nbgrader solution id=velocity_target]
+def velocity_target(x0, noise):
+    ### BEGIN SOLUTION
+    return noise - x0
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_velocity_target points=1]
+cw.check_velocity_target(velocity_target)
+
+# %% [markdown]
+# **Exercise 2.3 — an Euler step (1 point).** Write `euler_step(velocity, x, t, t_next)` for a velocity
+# field `velocity(x, t)`: one Euler step of `dx/dt = v(x, t)` from `t` to `t_next` (either direction:
+# sampling goes down, inversion goes up).
+
+# %% [nbgrader solution id=euler_step]
+def euler_step(velocity, x, t, t_next):
+    ### BEGIN SOLUTION
+    return x + (t_next - t) * velocity(x, t)
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_euler_step points=1]
+cw.check_euler_step(euler_step)
+
+# %% [markdown]
+# **Exercise 2.4 — a Heun step (2 points).** Write `heun_step(velocity, x, t, t_next)`: predict with an
+# Euler step, evaluate the velocity again at the predicted point and `t_next`, and step from `x` with the
+# average of the two slopes (§10).
+
+# %% [nbgrader solution id=heun_step]
+def heun_step(velocity, x, t, t_next):
+    ### BEGIN SOLUTION
+    dt = t_next - t
+    v = velocity(x, t)
+    v_next = velocity(x + dt * v, t_next)
+    return x + dt * (v + v_next) / 2
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_heun_step points=2]
+cw.check_heun_step(heun_step)

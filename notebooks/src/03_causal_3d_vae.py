@@ -325,3 +325,60 @@ assert ez < 1e-4 and ev < 1e-4
 #   posterior *sample* so the decoder tolerates latent noise.
 # * **Latents (잠재 변수)** are unscaled: multiply by `vae.scaling_factor` before diffusion, divide
 #   before decoding.
+
+# %% [markdown] [nbgrader locked id=exercises]
+# ## Graded exercises
+# Write each function below: replace `raise NotImplementedError()` with your code and run the check
+# cell under it, which compares your function with minicog's own on random inputs and edge cases and
+# says what differs. `make grade NB=<this notebook>` grades them all (`docs/coursework.md`).
+# This section runs on its own: its first cell imports what it needs.
+
+# %%
+import torch
+
+from minicog import coursework as cw
+
+# %% [markdown]
+# **Exercise 3.1 — the causal padding (2 points).** Write `causal_conv3d(conv, x)` for a clip
+# `x (B, C, T, H, W)` and an `nn.Conv3d` with kernel `k` in time that pads only space
+# (`padding=(0, k//2, k//2)`): put `k − 1` copies of the first frame in front of the clip (the past
+# side only), then apply `conv`. The output has T frames again, and frame t sees no frame after t.
+
+# %% [nbgrader solution id=causal_conv3d]
+def causal_conv3d(conv, x):
+    ### BEGIN SOLUTION
+    k = conv.kernel_size[0]
+    if k > 1:
+        x = torch.cat([x[:, :, :1].expand(-1, -1, k - 1, -1, -1), x], dim=2)
+    return conv(x)
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_causal_conv3d points=2]
+cw.check_causal_conv3d(causal_conv3d)
+
+# %% [markdown]
+# **Exercise 3.2 — valid clip lengths (1 point).** The causal VAE compresses time 4×: it takes clips of
+# `1 + 4k` frames. Write `valid_length(frames)`: the largest `1 + 4k ≤ frames` (a longer clip is cut to it).
+
+# %% [nbgrader solution id=valid_length]
+def valid_length(frames):
+    ### BEGIN SOLUTION
+    return 1 + (frames - 1) // 4 * 4
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_valid_length points=1]
+cw.check_valid_length(valid_length)
+
+# %% [markdown]
+# **Exercise 3.3 — latent frames (1 point).** Write `latent_length(frames)`: the number of latent frames
+# of a clip of `frames` frames (cut to a valid length first): `1 + 4k` frames → `1 + k` latents — the
+# first frame alone, then one latent per 4 frames.
+
+# %% [nbgrader solution id=latent_length]
+def latent_length(frames):
+    ### BEGIN SOLUTION
+    return 1 + (frames - 1) // 4
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_latent_length points=1]
+cw.check_latent_length(latent_length)

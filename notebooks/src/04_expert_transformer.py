@@ -425,3 +425,80 @@ for word in ("circle", "red", "white"):
 # * Together: CogVideoX's expert transformer, `minicog.VideoDiT`. It loads the official 2B / 5B / 1.5
 #   weights (`VideoDiT.from_diffusers`) and matches diffusers to < 1e-4 relative error
 #   (tests/test_dit.py).
+
+# %% [markdown] [nbgrader locked id=exercises]
+# ## Graded exercises
+# Write each function below: replace `raise NotImplementedError()` with your code and run the check
+# cell under it, which compares your function with minicog's own on random inputs and edge cases and
+# says what differs. `make grade NB=<this notebook>` grades them all (`docs/coursework.md`).
+# This section runs on its own: its first cell imports what it needs.
+
+# %%
+import torch
+
+from minicog import coursework as cw
+
+# %% [markdown]
+# **Exercise 4.1 — expert adaLN (2 points).** Write `expert_adaln(text, video, cond, norm, linear)` for
+# text tokens `(B, L, D)`, video tokens `(B, N, D)` and `cond (B, cond_dim)` (already through SiLU):
+# `linear(cond)` gives six D-vectors in the order shift_v, scale_v, gate_v, shift_t, scale_t, gate_t;
+# the one LayerNorm `norm` is shared, each stream gets its own expert's modulation
+# `norm(x)·(1 + scale) + shift`. Return `(h, (gate_t, gate_v))` with `h` the joint sequence
+# `[text | video]` `(B, L + N, D)` and the gates shaped `(B, 1, D)`.
+
+# %% [nbgrader solution id=expert_adaln]
+def expert_adaln(text, video, cond, norm, linear):
+    ### BEGIN SOLUTION
+    shift_v, scale_v, gate_v, shift_t, scale_t, gate_t = linear(cond)[:, None].chunk(6, dim=-1)
+    h = torch.cat([norm(text) * (1 + scale_t) + shift_t, norm(video) * (1 + scale_v) + shift_v], dim=1)
+    return h, (gate_t, gate_v)
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_expert_adaln points=2]
+cw.check_expert_adaln(expert_adaln)
+
+# %% [markdown]
+# **Exercise 4.2 — the 3D RoPE split (1 point).** Write `rope_axis_dims(head_dim)`: the channels of a
+# head given to time, height and width — d/4 for time and 3d/8 each for height and width — as a tuple.
+
+# %% [nbgrader solution id=rope_axis_dims]
+def rope_axis_dims(head_dim):
+    ### BEGIN SOLUTION
+    return head_dim // 4, head_dim // 8 * 3, head_dim // 8 * 3
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_rope_axis_dims points=1]
+cw.check_rope_axis_dims(rope_axis_dims)
+
+# %% [markdown]
+# **Exercise 4.3 — one axis of RoPE (2 points).** Write `rope_1d(dim, pos, theta=10000.0)`: for positions
+# `pos (S,)` and an even `dim`, the frequencies `θ^(−2i/dim)`, i = 0 … dim/2 − 1, the angles
+# `pos·freq (S, dim/2)`, and the tables `(cos, sin)`, each `(S, dim)` with every frequency repeated for
+# its channel pair (columns 2i and 2i+1 hold the same angle: the "interleaved" layout).
+
+# %% [nbgrader solution id=rope_1d]
+def rope_1d(dim, pos, theta=10000.0):
+    ### BEGIN SOLUTION
+    freqs = 1.0 / theta ** (torch.arange(0, dim, 2, dtype=torch.float32) / dim)
+    angles = pos.float()[:, None] * freqs[None]
+    return angles.cos().repeat_interleave(2, dim=1), angles.sin().repeat_interleave(2, dim=1)
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_rope_1d points=2]
+cw.check_rope_1d(rope_1d)
+
+# %% [markdown]
+# **Exercise 4.4 — rotate (1 point).** Write `apply_rope(x, cos, sin)` for `x (..., S, d)` and tables
+# `(S, d)`: rotate each channel pair `(x₀, x₁)` by its angle, i.e. `x·cos + r(x)·sin` with
+# `r(x₀, x₁, x₂, x₃, …) = (−x₁, x₀, −x₃, x₂, …)`.
+
+# %% [nbgrader solution id=apply_rope]
+def apply_rope(x, cos, sin):
+    ### BEGIN SOLUTION
+    x0, x1 = x.unflatten(-1, (-1, 2)).unbind(-1)
+    rotated = torch.stack((-x1, x0), dim=-1).flatten(-2)
+    return x * cos + rotated * sin
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_apply_rope points=1]
+cw.check_apply_rope(apply_rope)

@@ -309,3 +309,53 @@ display(widgets.VBox([prompt_box, widgets.HBox([seed_box, guide_box, button]), o
 # 3. Set `caption_dropout=0` and sample with guidance 4. What happens, and why?
 # 4. Make a folder of your own clips with a `captions.txt` and train with
 #    `python -m minicog.train --preset folder --data my_clips/`.
+
+# %% [markdown] [nbgrader locked id=exercises]
+# ## Graded exercises
+# Write each function below: replace `raise NotImplementedError()` with your code and run the check
+# cell under it, which compares your function with minicog's own on random inputs and edge cases and
+# says what differs. `make grade NB=<this notebook>` grades them all (`docs/coursework.md`).
+# This section runs on its own: its first cell imports what it needs.
+
+# %%
+import torch
+
+from minicog import coursework as cw
+
+# %% [markdown]
+# **Exercise 5.1 — the Frame Pack mask (2 points).** A batch mixes clips of different lengths, padded to
+# the longest. Write `frame_pack_mask(text_mask, video_mask, tokens_per_frame)` for `text_mask (B, L)`
+# (True: a real text token) and `video_mask (B, T)` (True: a real frame, each of `tokens_per_frame`
+# tokens): the joint `[text, frame 0 tokens, frame 1 tokens, …]` attention mask `(B, N, N)` bool,
+# N = L + T·tokens_per_frame, where query i may attend key j when both are real tokens. A padded query
+# attends only to itself (so its softmax stays finite; its output is ignored).
+
+# %% [nbgrader solution id=frame_pack_mask]
+def frame_pack_mask(text_mask, video_mask, tokens_per_frame=1):
+    ### BEGIN SOLUTION
+    real = torch.cat([text_mask.bool(), video_mask.bool().repeat_interleave(tokens_per_frame, dim=1)], dim=1)
+    m = real[:, :, None] & real[:, None, :]
+    eye = torch.eye(real.shape[1], dtype=torch.bool)
+    return m | (eye & ~real[:, :, None])
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_frame_pack_mask points=2]
+cw.check_frame_pack_mask(frame_pack_mask)
+
+# %% [markdown]
+# **Exercise 5.2 — several clips in one row (2 points).** Sequence packing puts several clips in one row;
+# `segment_ids (R, T)` holds each frame's clip index (−1: padding). Write
+# `block_diagonal_mask(segment_ids, tokens_per_frame)`: `(R, N, N)` bool, N = T·tokens_per_frame, true
+# when query and key belong to the same clip (id ≥ 0); a padding query attends only to itself.
+
+# %% [nbgrader solution id=block_diagonal_mask]
+def block_diagonal_mask(segment_ids, tokens_per_frame=1):
+    ### BEGIN SOLUTION
+    seg = segment_ids.repeat_interleave(tokens_per_frame, dim=1)
+    same = (seg[:, :, None] == seg[:, None, :]) & (seg[:, None, :] >= 0)
+    eye = torch.eye(seg.shape[1], dtype=torch.bool)
+    return same | (eye & (seg[:, :, None] < 0))
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_block_diagonal_mask points=2]
+cw.check_block_diagonal_mask(block_diagonal_mask)

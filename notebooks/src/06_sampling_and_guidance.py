@@ -211,3 +211,70 @@ fig = video.frame_grid(rows, captions=captions, max_frames=5)   # columns: video
 #   part that decides the content still bends — the step sweep is the measure that counts.
 # * The same `minicog.rectified_flow.sample` drives the 2D toy of week 2, this video model, and the
 #   editing ODEs of weeks 7–8.
+
+# %% [markdown] [nbgrader locked id=exercises]
+# ## Graded exercises
+# Write each function below: replace `raise NotImplementedError()` with your code and run the check
+# cell under it, which compares your function with minicog's own on random inputs and edge cases and
+# says what differs. `make grade NB=<this notebook>` grades them all (`docs/coursework.md`).
+# This section runs on its own: its first cell imports what it needs.
+
+# %%
+import torch
+
+from minicog import coursework as cw
+
+# %% [markdown]
+# **Exercise 6.1 — classifier-free guidance (1 point).** Write
+# `guided_velocity(model, x, t, cond, uncond, guidance)` for a velocity model `model(x, t, cond)`:
+# `v_u + g·(v_c − v_u)` with `v_c = model(x, t, cond)` and `v_u = model(x, t, uncond)`. With
+# `guidance == 1` return `v_c` and do not use `uncond` (it may be None).
+
+# %% [nbgrader solution id=guided_velocity]
+def guided_velocity(model, x, t, cond, uncond, guidance):
+    ### BEGIN SOLUTION
+    v_c = model(x, t, cond)
+    if guidance == 1:
+        return v_c
+    v_u = model(x, t, uncond)
+    return v_u + guidance * (v_c - v_u)
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_guided_velocity points=1]
+cw.check_guided_velocity(guided_velocity)
+
+# %% [markdown]
+# **Exercise 6.2 — the time grid with a shift (2 points).** Write `time_grid(steps, shift)`: `steps + 1`
+# times from 1 to 0 (float64), equal steps in an unshifted time `u` mapped through SD3's shift
+# `t = s·u / (1 + (s − 1)·u)`. Pick the u-grid so that the t-grid starts at exactly 1 and ends at exactly 0
+# (the inverse map is `u = t / (s − (s − 1)·t)`, and 0 and 1 are fixed points).
+
+# %% [nbgrader solution id=time_grid]
+def time_grid(steps, shift=1.0):
+    ### BEGIN SOLUTION
+    u = torch.linspace(1.0, 0.0, steps + 1, dtype=torch.float64)
+    return shift * u / (1 + (shift - 1) * u)
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_time_grid points=2]
+cw.check_time_grid(time_grid)
+
+# %% [markdown]
+# **Exercise 6.3 — a guided Euler sampler (2 points).** Write
+# `euler_sample(model, noise, cond, uncond, steps, guidance)`: start at `x = noise` (t = 1) and take
+# `steps` Euler steps on the uniform grid to t = 0 with the guided velocity (Exercise 6.1). The model
+# takes the time as a `(B,)` tensor, one value per sample.
+
+# %% [nbgrader solution id=euler_sample]
+def euler_sample(model, noise, cond, uncond, steps, guidance):
+    ### BEGIN SOLUTION
+    ts = torch.linspace(1.0, 0.0, steps + 1)
+    x = noise
+    for t, t_next in zip(ts[:-1], ts[1:]):
+        v = guided_velocity(model, x, t.expand(x.shape[0]), cond, uncond, guidance)
+        x = x + (t_next - t) * v
+    return x
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_euler_sample points=2]
+cw.check_euler_sample(euler_sample)

@@ -291,3 +291,54 @@ assert summary["flowedit"]["drift_median"] <= summary["random_noise"]["drift_med
 # - **Measure**: the Shapes oracle gives success, preservation and drift against the ideal edit;
 #   the table in §3 is this run's, the full one is in `docs/flowdirector.md`.
 # - Next notebook: FlowDirector masks the edit with the model's own attention.
+
+# %% [markdown] [nbgrader locked id=exercises]
+# ## Graded exercises
+# Write each function below: replace `raise NotImplementedError()` with your code and run the check
+# cell under it, which compares your function with minicog's own on random inputs and edge cases and
+# says what differs. `make grade NB=<this notebook>` grades them all (`docs/coursework.md`).
+# This section runs on its own: its first cell imports what it needs.
+
+# %%
+import torch
+
+from minicog import coursework as cw
+
+# %% [markdown]
+# **Exercise 7.1 — invert (1 point).** Write `invert(velocity, x0, steps)`: run the ODE upwards, from
+# the clip (t = 0) to noise (t = 1), with `steps` Euler steps on the uniform grid; `velocity(x, t)` takes
+# a float t.
+
+# %% [nbgrader solution id=invert]
+def invert(velocity, x0, steps):
+    ### BEGIN SOLUTION
+    ts = torch.linspace(0.0, 1.0, steps + 1).tolist()
+    x = x0
+    for t, t_next in zip(ts[:-1], ts[1:]):
+        x = x + (t_next - t) * velocity(x, t)
+    return x
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_invert points=1]
+cw.check_invert(invert)
+
+# %% [markdown]
+# **Exercise 7.2 — one FlowEdit step (3 points).** Write
+# `flowedit_step(velocity_src, velocity_tar, x_src, z_edit, t, t_next, noise)` for the source latents
+# `x_src (1, C, T, h, w)`, the current edit `z_edit` (same shape) and `noise (N, C, T, h, w)`, N noise
+# draws. For each draw k: `Z_src = (1 − t)·X_src + t·ε_k`, `Z_tar = Z_src + (Z_edit − X_src)`, and the
+# candidate `V_k = velocity_tar(Z_tar, t) − velocity_src(Z_src, t)`. Return the Euler step with their mean,
+# `Z_edit + (t_next − t)·mean_k V_k`, shape `(1, C, T, h, w)`. (`velocity_src(z, t)` takes a batch of
+# latents and a float t.)
+
+# %% [nbgrader solution id=flowedit_step]
+def flowedit_step(velocity_src, velocity_tar, x_src, z_edit, t, t_next, noise):
+    ### BEGIN SOLUTION
+    z_src = (1 - t) * x_src + t * noise                         # (N, C, T, h, w)
+    z_tar = z_src + (z_edit - x_src)
+    V = velocity_tar(z_tar, t) - velocity_src(z_src, t)
+    return z_edit + (t_next - t) * V.mean(0, keepdim=True)
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_flowedit_step points=3]
+cw.check_flowedit_step(flowedit_step)

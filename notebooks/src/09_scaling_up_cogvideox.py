@@ -340,3 +340,61 @@ _ = minicog.show_video(video, captions=prompt, width=360 if WEIGHTS else 192)
 # * **Sampler (샘플러)**: CogVideoX samples with v-prediction DDIM; the pretrained v-prediction model
 #   converts exactly into a rectified-flow velocity — one Euler step on it matches one DDIM step —
 #   and the editing of weeks 7–8 runs on it.
+
+# %% [markdown] [nbgrader locked id=exercises]
+# ## Graded exercises
+# Write each function below: replace `raise NotImplementedError()` with your code and run the check
+# cell under it, which compares your function with minicog's own on random inputs and edge cases and
+# says what differs. `make grade NB=<this notebook>` grades them all (`docs/coursework.md`).
+# This section runs on its own: its first cell imports what it needs.
+
+# %%
+import torch
+
+from minicog import coursework as cw
+
+# %% [markdown]
+# The pretrained model is a v-prediction model of a VP process: `x_t = a·x0 + b·ε` with `a = √ᾱ_t`,
+# `b = √(1 − ᾱ_t)` (so a² + b² = 1) and `v = a·ε − b·x0`. Each function below gets `alpha_bar` = ᾱ_t
+# (a float64 scalar tensor; at the last timestep of CogVideoX's zero-terminal-SNR schedule it is 0).
+
+# %% [markdown]
+# **Exercise 9.1 — rectified-flow time (1 point).** Write `rf_time(alpha_bar)`: the RF time `s = b / (a + b)`
+# at which `x_t / (a + b)` lies on the straight path `(1 − s)·x0 + s·ε`.
+
+# %% [nbgrader solution id=rf_time]
+def rf_time(alpha_bar):
+    ### BEGIN SOLUTION
+    a, b = alpha_bar.sqrt(), (1 - alpha_bar).sqrt()
+    return b / (a + b)
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_rf_time points=1]
+cw.check_rf_time(rf_time)
+
+# %% [markdown]
+# **Exercise 9.2 — the RF state (1 point).** Write `vp_to_rf(x_t, alpha_bar)`: `z = x_t / (a + b)`.
+
+# %% [nbgrader solution id=vp_to_rf]
+def vp_to_rf(x_t, alpha_bar):
+    ### BEGIN SOLUTION
+    return x_t / (alpha_bar.sqrt() + (1 - alpha_bar).sqrt())
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_vp_to_rf points=1]
+cw.check_vp_to_rf(vp_to_rf)
+
+# %% [markdown]
+# **Exercise 9.3 — v-prediction → velocity (2 points).** Write `v_to_velocity(v, x_t, alpha_bar)`: from
+# `x̂0 = a·x_t − b·v` and `ε̂ = b·x_t + a·v`, the rectified-flow velocity `u = ε̂ − x̂0`, written in `x_t`
+# and `v`.
+
+# %% [nbgrader solution id=v_to_velocity]
+def v_to_velocity(v, x_t, alpha_bar):
+    ### BEGIN SOLUTION
+    a, b = alpha_bar.sqrt(), (1 - alpha_bar).sqrt()
+    return (b - a) * x_t + (a + b) * v
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_v_to_velocity points=2]
+cw.check_v_to_velocity(v_to_velocity)
