@@ -442,3 +442,76 @@ display(widgets.VBox([src_box, tar_box, widgets.HBox([method_box, seed_box, lam_
 # * **Limits**: square ↔ circle edits need a stronger push than the velocity difference gives
 #   (λ is minicog's knob for it, at a drift price); and a mask pays off only where there is something
 #   outside the object to keep — §8's second object — and only if the model's attention localises.
+
+# %% [markdown] [nbgrader locked id=exercises]
+# ## Graded exercises
+# Write each function below: replace `raise NotImplementedError()` with your code and run the check
+# cell under it, which compares your function with minicog's own on random inputs and edge cases and
+# says what differs. `make grade NB=<this notebook>` grades them all (`docs/coursework.md`).
+# This section runs on its own: its first cell imports what it needs.
+
+# %%
+import torch
+import torch.nn.functional as F
+
+from minicog import coursework as cw
+
+# %% [markdown]
+# **Exercise 8.1 — a SAFC mask from attention maps (3 points).** Write `safc_mask(word_maps, size, kernel)`
+# for word maps `(R, T', H', W')` and the latent grid `size = (T, h, w)`. For each map: nearest upsampling to
+# `size` (`F.interpolate(..., mode="nearest")`), min–max normalisation to [0, 1], a `kernel × kernel` box
+# filter in space (stride 1, padding `kernel // 2`, the average over the pixels inside the frame only:
+# `count_include_pad=False`), then *on* where the smoothed map exceeds its own mean. A map with no contrast
+# (max = min) is on everywhere. Return the union over the R maps as a float `(T, h, w)` of 0/1.
+
+# %% [nbgrader solution id=safc_mask]
+def safc_mask(word_maps, size, kernel=3):
+    ### BEGIN SOLUTION
+    a = F.interpolate(word_maps.float()[:, None], size=tuple(size), mode="nearest")     # (R, 1, T, h, w)
+    lo, hi = a.amin(dim=(2, 3, 4), keepdim=True), a.amax(dim=(2, 3, 4), keepdim=True)
+    flat = (hi - lo) < 1e-12
+    a = (a - lo) / (hi - lo).clamp_min(1e-12)
+    smooth = F.avg_pool3d(a, (1, kernel, kernel), stride=1, padding=(0, kernel // 2, kernel // 2),
+                          count_include_pad=False)
+    on = (smooth > smooth.mean(dim=(2, 3, 4), keepdim=True)) | flat
+    return on.any(dim=0)[0].float()
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_safc_mask points=3]
+cw.check_safc_mask(safc_mask)
+
+# %% [markdown]
+# **Exercise 8.2 — soft edges (2 points).** Write `soften_edges(binary, decay)` for a 0/1 mask `(T, h, w)`:
+# 1 inside, `exp(−decay·d)` outside, d the chessboard distance (in latent pixels, within the same frame)
+# to the nearest pixel of the mask; a frame with no mask at all stays 0. Hint: grow the mask one pixel at a
+# time with a 3×3 max-pool and record when each pixel is reached.
+
+# %% [nbgrader solution id=soften_edges]
+def soften_edges(binary, decay):
+    ### BEGIN SOLUTION
+    cur = binary > 0.5
+    dist = torch.where(cur, 0.0, float("inf"))
+    for k in range(1, max(binary.shape[-2:])):
+        cur = F.max_pool2d(cur.float()[:, None], 3, 1, 1)[:, 0] > 0.5
+        dist = torch.where(cur & torch.isinf(dist), float(k), dist)
+    return torch.exp(-decay * dist)
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_soften_edges points=2]
+cw.check_soften_edges(soften_edges)
+
+# %% [markdown]
+# **Exercise 8.3 — DAG (1 point).** Write `dag(candidates, n_worse, omega)` for N candidate velocities
+# `(N, ...)`: `V_better` the mean of all N, `V_worse` the mean of the first `n_worse` (the v1 reading),
+# and return `V = V_better + (ω − 1)·(V_better − V_worse)` with a leading dimension of 1.
+
+# %% [nbgrader solution id=dag]
+def dag(candidates, n_worse, omega):
+    ### BEGIN SOLUTION
+    better = candidates.mean(0, keepdim=True)
+    worse = candidates[:n_worse].mean(0, keepdim=True)
+    return better + (omega - 1) * (better - worse)
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_dag points=1]
+cw.check_dag(dag)
