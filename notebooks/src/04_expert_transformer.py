@@ -406,7 +406,7 @@ for word in ("circle", "red", "white"):
 # and in how many frames the word's brightest cell sits on the object. Nothing in the training loss
 # asks these maps to localise: a model has to bind a word to a place only when its clips hold more
 # than one object, so whether — and in which layers — they do depends on what it was trained on.
-# `docs/flowdirector.md` §3.1 measures this over 24 clips and every layer (and which of the two
+# [`docs/flowdirector.md`](../docs/flowdirector.md) §3.1 measures this over 24 clips and every layer (and which of the two
 # text blocks, *video → text* or *text → video*, localises better), and week 8 shows what it means
 # for editing masks. If the shipped model is missing, the maps above come from the small DiT trained
 # in §0 and are mostly noise.

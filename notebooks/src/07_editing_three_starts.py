@@ -289,7 +289,7 @@ assert summary["flowedit"]["drift_median"] <= summary["random_noise"]["drift_med
 #   prompts agree on for free — its trajectory stays near the data — but the edit can still leak
 #   into places it should not touch (the velocity difference is noisy everywhere).
 # - **Measure**: the Shapes oracle gives success, preservation and drift against the ideal edit;
-#   the table in §3 is this run's, the full one is in `docs/flowdirector.md`.
+#   the table in §3 is this run's, the full one is in [`docs/flowdirector.md`](../docs/flowdirector.md).
 # - Next notebook: FlowDirector masks the edit with the model's own attention.
 
 # %% [markdown] [nbgrader locked id=exercises]
