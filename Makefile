@@ -38,7 +38,8 @@ train-tiny: install
 
 # The live demos (every ipywidgets slider/button of the course) driven in headless Chromium through
 # JupyterLab; screenshots and response times in outputs/browser/. Needs Debian's chromium
-# (apt-get install -y chromium). About 15 min on 2 cores, so not part of `make test`: docs/browser_test.md.
+# (apt-get install -y chromium). It runs six notebooks through a browser, far longer than `make test`
+# may take, so it is not part of it (nor of CI): docs/browser_test.md.
 .PHONY: browser-test
 browser-test: install-dev
 	$(PY) -m pip install -q -r tests/browser/requirements.txt

@@ -28,6 +28,15 @@ CHROMIUM = os.environ.get("MINICOG_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 OUT_DIR = Path(os.environ.get("MINICOG_BROWSER_OUT", REPO / "outputs" / "browser"))
+# Time limits, generous because a `nice`d run on a busy 2-core machine may get a few % of a core: the
+# server's start, one notebook's Run All, and one demo's response (a press until the new output shows).
+STARTUP_TIMEOUT_S = float(os.environ.get("MINICOG_BROWSER_STARTUP_S", 900))
+RUN_ALL_TIMEOUT_S = float(os.environ.get("MINICOG_BROWSER_RUN_ALL_S", 3600))
+RESPONSE_TIMEOUT_S = float(os.environ.get("MINICOG_BROWSER_RESPONSE_S", 600))
+
+# What a run measured (per notebook: open and Run All times; per demo: drive_demo's record), filled by
+# the test and printed by tests/browser/conftest.py's summary.
+RESULTS: dict = {"notebooks": {}, "demos": []}
 
 # JupyterLab settings for an unattended run: no news/update check, no autosave, every cell in the DOM.
 LAB_SETTINGS = {
@@ -91,7 +100,7 @@ class Lab:
     """A JupyterLab server on a random free localhost port with a random token, serving a temporary
     copy of notebooks/. The server (and its kernels) run with MINICOG_FAST=1. Use as a context manager."""
 
-    def __init__(self, fast: bool = True, startup_timeout: float = 120.0):
+    def __init__(self, fast: bool = True, startup_timeout: float = STARTUP_TIMEOUT_S):
         self.fast, self.startup_timeout = fast, startup_timeout
         self.proc: subprocess.Popen | None = None
 
@@ -128,13 +137,17 @@ class Lab:
                 break
             except OSError:
                 if time.time() > deadline:
+                    log = self.log()
                     self.__exit__(None, None, None)
-                    raise RuntimeError(f"JupyterLab did not answer in {self.startup_timeout:.0f} s; log:\n{self.log()}")
+                    raise RuntimeError(f"JupyterLab did not answer in {self.startup_timeout:.0f} s; log:\n{log}")
                 time.sleep(0.5)
         return self
 
     def log(self, tail: int = 4000) -> str:
-        return self.log_path.read_text(errors="replace")[-tail:]
+        try:
+            return self.log_path.read_text(errors="replace")[-tail:]
+        except OSError:
+            return "(no log)"
 
     def url(self, path: str) -> str:
         sep = "&" if "?" in path else "?"
@@ -223,7 +236,7 @@ _PROMPTS_JS = f"""() => Array.from(document.querySelectorAll('{NOTEBOOK} .jp-Cod
                        .map(e => e.textContent.trim())"""
 
 
-def open_notebook(page, lab: Lab, notebook: str, timeout_s: float = 120.0):
+def open_notebook(page, lab: Lab, notebook: str, timeout_s: float = 300.0):
     """Open notebooks/<notebook> in JupyterLab, in a fresh workspace (no tab of an earlier notebook comes
     back), and wait for an idle kernel."""
     workspace = re.sub(r"\W", "-", notebook.removesuffix(".ipynb")) + "-" + secrets.token_hex(3)
@@ -233,7 +246,7 @@ def open_notebook(page, lab: Lab, notebook: str, timeout_s: float = 120.0):
                            timeout=timeout_s * 1000)
 
 
-def run_all(page, timeout_s: float = 900.0) -> float:
+def run_all(page, timeout_s: float = RUN_ALL_TIMEOUT_S) -> float:
     """Run > Run All Cells, wait for the run to end; return its wall time. Raises AssertionError when a
     cell did not run (an error stops JupyterLab's run-all), naming the first one."""
     t0 = time.perf_counter()
@@ -299,7 +312,7 @@ def output_state(cell, demo: Demo) -> dict:
     return cell.evaluate(_OUTPUT_JS.replace("KIND", json.dumps(demo.kind)))
 
 
-def act_and_time(cell, demo: Demo, action, timeout_s: float = 120.0) -> tuple[float, dict]:
+def act_and_time(cell, demo: Demo, action, timeout_s: float = RESPONSE_TIMEOUT_S) -> tuple[float, dict]:
     """Run `action()` (a key press or a click), then wait until the demo's output shows something new
     (a different image source set with every image decoded, or different text). Returns the seconds
     from the action to that moment, and the new output state."""
@@ -316,11 +329,14 @@ def act_and_time(cell, demo: Demo, action, timeout_s: float = 120.0) -> tuple[fl
 
 def drive_demo(page, demo: Demo, out_dir: Path = OUT_DIR, presses: int = 2) -> dict:
     """Move the demo's slider one step (and press its button), `presses` times; each time wait for a new
-    video/figure/text, time it, and keep a screenshot of the cell. Returns the measurements."""
+    video/figure/text, time it, and keep a screenshot of the cell's output (controls and result) before
+    and after. Returns the measurements."""
     cell = demo_cell(page, demo)
     cell.scroll_into_view_if_needed()
     out_dir.mkdir(parents=True, exist_ok=True)
-    cell.screenshot(path=str(out_dir / f"{demo.name}_before.png"))
+    shown = cell.locator(".jp-Cell-outputWrapper")          # the widgets and their output (the code
+    shown.scroll_into_view_if_needed()                       # cell can be taller than the window)
+    shown.screenshot(path=str(out_dir / f"{demo.name}_before.png"))
     times, values, states = [], [], []
     for _ in range(presses):
         if demo.button is None:
@@ -332,8 +348,8 @@ def drive_demo(page, demo: Demo, out_dir: Path = OUT_DIR, presses: int = 2) -> d
         times.append(seconds)
         states.append(state)
     shot = out_dir / f"{demo.name}.png"
-    cell.scroll_into_view_if_needed()
-    cell.screenshot(path=str(shot))
+    shown.scroll_into_view_if_needed()
+    shown.screenshot(path=str(shot))
     return dict(demo=demo.name, notebook=demo.notebook, control=demo.slider, button=demo.button,
                 slider_values=values, response_s=[round(t, 3) for t in times], screenshot=str(shot),
                 n_img=states[-1]["n_img"], text=states[-1]["text"][-300:])

@@ -2,11 +2,14 @@
 it takes about 15 minutes on a 2-core CPU, too long for CI's `make test` (docs/browser_test.md)."""
 import json
 import os
+import sys
+from pathlib import Path
 
 if os.environ.get("MINICOG_BROWSER_TEST") != "1":
     collect_ignore_glob = ["test_*.py"]
 
-RESULTS = {"notebooks": {}, "demos": []}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from browser_lab import RESULTS  # noqa: E402  (filled by test_live_demos.py)
 
 
 def pytest_terminal_summary(terminalreporter):

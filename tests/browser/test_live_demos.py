@@ -12,7 +12,7 @@ import time
 import pytest
 
 import browser_lab as bl
-from conftest import RESULTS
+from browser_lab import RESULTS
 
 _missing = bl.missing_tools()
 pytestmark = pytest.mark.skipif(_missing is not None, reason=f"browser test skipped: {_missing}")
@@ -33,8 +33,13 @@ def browser_page():
             browser.close()
     RESULTS["total_s"] = round(time.perf_counter() - t0, 1)
     RESULTS["loadavg_end"] = os.getloadavg()
+    _write()
+
+
+def _write():
+    """outputs/browser/response_times.json, rewritten after every demo (a stopped run keeps what it measured)."""
     path = bl.OUT_DIR / "response_times.json"
-    path.write_text(json.dumps(RESULTS, indent=1, ensure_ascii=False))
+    path.write_text(json.dumps({k: v for k, v in RESULTS.items() if k != "json"}, indent=1, ensure_ascii=False))
     RESULTS["json"] = str(path)
 
 
@@ -75,6 +80,7 @@ def test_live_demo(browser_page, demo):
     r["kernel_s"] = float(m.group(1)) if m else None     # 05 prints its own generate time
     r["loadavg_1min_before"] = round(load, 2)
     RESULTS["demos"].append(r)
+    _write()
     # a new video / figure / text appeared after every press (drive_demo waited for it); it is the
     # demo's own output, not an error message
     assert len(r["response_s"]) == 2
