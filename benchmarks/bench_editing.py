@@ -5,6 +5,7 @@
     python benchmarks/bench_editing.py --pipeline runs/tiny --json results.json
     python benchmarks/bench_editing.py --n 8 --edit-seed 7 --variants flowdirector \
         --set mask_threshold=0.3 n_max=12           # one row of the tuning sweep (edit-set seed 7)
+    python benchmarks/bench_editing.py --objects 2             # two-object edits (issue 21 §1)
 
 For every edit (a rendered source clip and a target prompt changing its colour or its shape) and
 every variant (the three starts, FlowDirector and its ablations): edit success (the oracle reads the
@@ -14,6 +15,13 @@ the target rendered on the source's path — and, beside it, against the source 
 PSNR outside both objects, and seconds per edit, timed in the same run so the last column — time
 relative to ODE inversion — compares like with like. The "reconstruction" row (VAE encode → decode,
 no edit) is the ceiling every method shares. Results are recorded in docs/flowdirector.md.
+
+`--objects 2` measures two-object edits (`edit_eval.two_object_edits`: one object's colour or shape
+changes, the other must stay): edit success, other object kept (the oracle reads it unchanged) and
+its PSNR against the source, background PSNR, drift of both objects against the ideal edit,
+FlowDirector's mask against the true objects (IoU with the edited one, share of the other's latent
+cells; union over the steps) and time relative to FlowEdit. Its default rows add FlowDirector v2's
+switches (DAG v2, +DA-FC, +MAD-FC); the one-object default keeps the rows it always had.
 """
 from __future__ import annotations
 
@@ -35,8 +43,11 @@ def main(argv=None):
     ap.add_argument("--pipeline", default="tiny", help="'tiny' (assets/tiny) or a trained run folder")
     ap.add_argument("--n", type=int, default=12, help="edits per kind (colour, shape)")
     ap.add_argument("--kinds", nargs="+", default=["color", "shape"])
-    ap.add_argument("--variants", nargs="+", default=list(edit_eval.ABLATIONS),
-                    help=f"rows to run, from: {', '.join(edit_eval.ABLATIONS)}")
+    ap.add_argument("--objects", type=int, default=1, choices=(1, 2),
+                    help="1: one-object edits (shapes_edits); 2: two-object edits (two_object_edits)")
+    ap.add_argument("--variants", nargs="+", default=None,
+                    help=f"rows to run, from: {', '.join(edit_eval.ABLATIONS)} (default: all; with "
+                         f"--objects 1 all but {', '.join(edit_eval.V2_ROWS)})")
     ap.add_argument("--seed", type=int, default=0, help="edit noise seed")
     ap.add_argument("--edit-seed", type=int, default=1, help="seed of the edit set (sources, targets)")
     ap.add_argument("--threads", type=int, default=1,
@@ -46,12 +57,15 @@ def main(argv=None):
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                     help="EditConfig overrides for every variant, values as JSON (e.g. n_max=12)")
     args = ap.parse_args(argv)
+    if args.variants is None:
+        args.variants = [v for v in edit_eval.ABLATIONS if args.objects == 2 or v not in edit_eval.V2_ROWS]
     unknown = [v for v in args.variants if v not in edit_eval.ABLATIONS]
     if unknown:
         ap.error(f"unknown variants {unknown}; choose from {list(edit_eval.ABLATIONS)}")
     torch.set_num_threads(args.threads)
     pipe = load_pipeline(args.pipeline, device=args.device)
-    edits = edit_eval.shapes_edits(args.n, args.kinds, seed=args.edit_seed)
+    make = edit_eval.shapes_edits if args.objects == 1 else edit_eval.two_object_edits
+    edits = make(args.n, args.kinds, seed=args.edit_seed)
     variants = {v: edit_eval.ABLATIONS[v] for v in args.variants}
     overrides = {}
     for item in args.set:
@@ -64,8 +78,10 @@ def main(argv=None):
             overrides[key] = value                      # a bare string, e.g. mask_threshold=mean
     rows = edit_eval.measure(pipe, edits, variants, seed=args.seed, **overrides)
     summary = edit_eval.summarise(rows)
-    ref = "inversion" if "inversion" in summary else next(iter(summary))
-    print(f"\n{len(edits)} edits ({args.n} per kind: {', '.join(args.kinds)}), device {pipe.device}\n")
+    prefer = "inversion" if args.objects == 1 else "flowedit"
+    ref = prefer if prefer in summary else next(iter(summary))
+    what = "edits" if args.objects == 1 else "two-object edits"
+    print(f"\n{len(edits)} {what} ({args.n} per kind: {', '.join(args.kinds)}), device {pipe.device}\n")
     print(edit_eval.results_table(summary, reference=ref))
     if args.json:
         Path(args.json).write_text(json.dumps(dict(args=vars(args), summary=summary, rows=rows),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Sequence
 
 import numpy as np
@@ -22,8 +23,11 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .edit import edit
-from .shapes import (ATTRIBUTES, COLORS, SHAPES, all_combinations, caption, object_mask,
-                     parse_caption, read_attributes, render_caption)
+from .flowdirector import object_latent_mask
+from .shapes import (ATTRIBUTES, COLORS, DEFAULT_FRAMES, DEFAULT_SIZE, SHAPES, TWO_SIZE_RANGE,
+                     MovingShape, Scene, all_combinations, all_scenes, background_distance, caption,
+                     object_mask, palette_mixing, parse_caption, read_attributes, read_scene,
+                     render_caption, render_scene, scene_masks, scene_motions)
 
 
 # ----------------------------------------------------------------------------- measuring an edit
@@ -33,10 +37,15 @@ def object_centers(video: np.ndarray, threshold: float = 60.0, min_pixels: int =
 
     The box centre, not the area centroid: a triangle's centroid sits r/3 below the centre it is
     drawn around, so a perfect circle → triangle edit would otherwise look like a 3 px drift."""
-    m = object_mask(video, threshold)                                   # (T, H, W) bool
-    out = np.full((m.shape[0], 2), np.nan)
-    for t in range(m.shape[0]):
-        ys, xs = np.nonzero(m[t])
+    return box_centers(object_mask(video, threshold), min_pixels)
+
+
+def box_centers(mask: np.ndarray, min_pixels: int = 8) -> np.ndarray:
+    """(T, 2) (x, y) centre of the bounding box of a (T, H, W) bool mask per frame (NaN where it
+    has fewer than `min_pixels` pixels)."""
+    out = np.full((mask.shape[0], 2), np.nan)
+    for t in range(mask.shape[0]):
+        ys, xs = np.nonzero(mask[t])
         if len(xs) >= min_pixels:
             out[t] = ((xs.min() + xs.max() + 1) / 2, (ys.min() + ys.max() + 1) / 2)
     return out
@@ -46,11 +55,16 @@ def background_psnr(source: np.ndarray, edited: np.ndarray, threshold: float = 6
                     margin: int = 2) -> float:
     """PSNR (dB) between two clips over the pixels that are background in *both* (the objects'
     masks dilated by `margin` px are left out)."""
-    m = object_mask(source, threshold) | object_mask(edited, threshold)
-    if margin:
-        mt = torch.from_numpy(m).float()[:, None]                       # (T, 1, H, W)
-        m = F.max_pool2d(mt, 2 * margin + 1, 1, margin)[:, 0].bool().numpy()
+    m = dilate(object_mask(source, threshold) | object_mask(edited, threshold), margin)
     return region_psnr(source, edited, ~m)
+
+
+def dilate(mask: np.ndarray, margin: int) -> np.ndarray:
+    """A (T, H, W) bool mask grown by `margin` px in each frame (chessboard distance)."""
+    if not margin:
+        return mask
+    mt = torch.from_numpy(np.ascontiguousarray(mask)).float()[:, None]          # (T, 1, H, W)
+    return F.max_pool2d(mt, 2 * margin + 1, 1, margin)[:, 0].bool().numpy()
 
 
 def region_psnr(a: np.ndarray, b: np.ndarray, region: np.ndarray) -> float:
@@ -107,6 +121,139 @@ def edit_metrics(source: np.ndarray, edited: np.ndarray, source_prompt: str, tar
                 changed=changed, read=read)
 
 
+# ----------------------------------------------------------------------------- measuring a two-object edit
+#
+# A two-object edit changes one object (its colour or its shape) and must keep the other. Its ground
+# truth: the source scene drawn with `scene_motions` (palette order of the *source's* colours), the
+# target scene drawn on the same motions, each object on its own motion (`two_object_truth`: a
+# colour edit can swap the palette order, so motions follow the objects, not the order).
+
+def _palette_order(objects) -> list:
+    order = list(COLORS)
+    return sorted(objects, key=lambda o: order.index(o.color))
+
+
+def edit_pairs(source: Scene, target: Scene, edited: str | None = None) -> list[tuple[MovingShape, MovingShape]]:
+    """[(edited object in the source, in the target), (other object in the source, in the target)]
+    of a two-object edit. The other object is the one both scenes hold unchanged; `edited` (the
+    edited object's source colour) names it instead, e.g. when the prompts agree (the objects then
+    keep their caption positions)."""
+    if len(source.objects) != 2 or len(target.objects) != 2:
+        raise ValueError(f"a two-object edit needs two objects in both prompts, got "
+                         f"{len(source.objects)} and {len(target.objects)}")
+    if edited is None:
+        same = [(i, j) for i, a in enumerate(source.objects) for j, b in enumerate(target.objects) if a == b]
+        if len(same) != 1:
+            raise ValueError(f"a two-object edit changes exactly one object: '{source}' → '{target}' "
+                             f"keeps {len(same)}; pass edited=<its source colour>")
+        i, j = same[0]
+    else:
+        colours = [o.color for o in source.objects]
+        if edited not in colours:
+            raise ValueError(f"edited={edited!r} is not a colour of '{source}'")
+        i = j = 1 - colours.index(edited)
+    return [(source.objects[1 - i], target.objects[1 - j]), (source.objects[i], target.objects[j])]
+
+
+def two_object_truth(source_prompt: str, target_prompt: str, seed: int, edited: str | None = None,
+                     frames: int = DEFAULT_FRAMES, size: int = DEFAULT_SIZE) -> dict:
+    """The ground truth of a two-object edit of the clip `render_caption(source_prompt, rng=seed)`:
+    source (that clip), ideal (the target scene on the source's motions, each object on its own),
+    motions / target_motions (as `render_scene` takes them: palette order of each scene), masks_src
+    / masks_tar (colour → true (T, H, W) mask, `scene_masks`), target (the Scene), and the objects:
+    edited, edited_target, other, other_target (`edit_pairs`)."""
+    src, tar = parse_caption(source_prompt), parse_caption(target_prompt)
+    (e_src, e_tar), (o_src, o_tar) = edit_pairs(src, tar, edited)
+    motions = scene_motions(src, size, seed)                            # palette order of the source
+    by_colour = {o.color: m for o, m in zip(_palette_order(src.objects), motions)}
+    follow = {e_tar.color: by_colour[e_src.color], o_tar.color: by_colour[o_src.color]}
+    tar_motions = [follow[o.color] for o in _palette_order(tar.objects)]  # palette order of the target
+    return dict(source=render_scene(src, frames, size, motions=motions),
+                ideal=render_scene(tar, frames, size, motions=tar_motions),
+                masks_src=scene_masks(src, motions, frames, size),
+                masks_tar=scene_masks(tar, tar_motions, frames, size),
+                motions=motions, target_motions=tar_motions, target=tar,
+                edited=e_src, edited_target=e_tar, other=o_src, other_target=o_tar)
+
+
+def colour_centers(video: np.ndarray, colours: Sequence[str], threshold: float = 60.0) -> dict[str, np.ndarray]:
+    """colour → (T, 2) box centres of that colour's object, segmented as `read_scene` segments:
+    the oracle's object mask, each pixel labelled with the nearest palette mixing line among
+    `colours` only; a frame with less than a quarter of the smallest two-object shape is NaN."""
+    bg_name, smooth, dist = background_distance(video)
+    names = list(COLORS)
+    idx = [names.index(c) for c in colours]
+    _, residual = palette_mixing(smooth, bg_name)                       # (T, H, W, K)
+    label = np.asarray(idx)[residual[..., idx].argmin(-1)]             # (T, H, W)
+    mask = dist > threshold
+    H, W = dist.shape[1:]
+    min_area = 0.25 * np.pi * (TWO_SIZE_RANGE[0] * min(H, W)) ** 2
+    return {c: box_centers(mask & (label == k), int(np.ceil(min_area))) for c, k in zip(colours, idx)}
+
+
+def mask_metrics(mask, truth: dict) -> dict:
+    """How FlowDirector's (binary, latent-grid (T', h, w)) mask sits on the objects: mask_iou, its
+    IoU with the edited object (source ∪ target shape, `flowdirector.object_latent_mask`), and
+    mask_other, the share of the other object's latent cells it covers."""
+    m = torch.as_tensor(mask).bool()
+    size = tuple(m.shape)
+    e, et, o = truth["edited"].color, truth["edited_target"].color, truth["other"].color
+    obj = object_latent_mask(truth["masks_src"][e] | truth["masks_tar"][et], size).bool()
+    oth = object_latent_mask(truth["masks_src"][o], size).bool()
+    union = int((m | obj).sum())
+    return dict(mask_iou=float((m & obj).sum()) / union if union else float("nan"),
+                mask_other=float((m & oth).sum()) / float(oth.sum()) if oth.any() else float("nan"))
+
+
+def two_object_metrics(source: np.ndarray, edited: np.ndarray, truth: dict, threshold: float = 60.0,
+                       margin: int = 2, mask=None) -> dict:
+    """How good is one two-object Shapes edit (`truth` from `two_object_truth`)?
+
+    success: `read_scene` reads the edited object as the target says (colour, shape, direction) and,
+    for a colour edit, no object of its old colour is left; other_kept: it reads the other object
+    unchanged; exact: it reads exactly the target scene (background included); other_psnr: PSNR
+    (dB) of the edited clip against the source over the other object's true mask dilated by
+    `margin` px, less the edited object's source and target masks dilated by 1 px and every pixel
+    the ideal edit changes (the edited object's anti-aliased edge can come that close); bg_psnr: `background_psnr`; drift_edited / drift_other: mean distance (px) of each
+    object's box centres (`colour_centers`) from the ideal edit's; mask: FlowDirector's binary mask
+    on the latent grid, when there is one → `mask_metrics`."""
+    e_src, e_tar, other = truth["edited"], truth["edited_target"], truth["other"]
+    read = read_scene(edited, threshold)
+    success = e_tar in read.objects and (e_src.color == e_tar.color
+                                         or all(o.color != e_src.color for o in read.objects))
+    near_edit = dilate(truth["masks_src"][e_src.color] | truth["masks_tar"][e_tar.color], 1) \
+        | (truth["source"] != truth["ideal"]).any(-1)                # every pixel the ideal edit changes
+    other_region = dilate(truth["masks_src"][other.color], margin) & ~near_edit
+    colours = list(dict.fromkeys([e_tar.color, other.color, e_src.color]))
+    c_ed = colour_centers(edited, colours, threshold)
+    c_ref = colour_centers(truth["ideal"], colours, threshold)
+    out = dict(success=bool(success), other_kept=other in read.objects, exact=read == truth["target"],
+               other_psnr=region_psnr(source, edited, other_region),
+               bg_psnr=background_psnr(source, edited, threshold, margin),
+               drift_edited=_centre_distance(c_ref[e_tar.color], c_ed[e_tar.color]),
+               drift_other=_centre_distance(c_ref[other.color], c_ed[other.color]),
+               read=str(read), mask_iou=float("nan"), mask_other=float("nan"))
+    if mask is not None:
+        out.update(mask_metrics(mask, truth))
+    return out
+
+
+class MaskRecorder:
+    """A callback for `edit(..., callback=...)` that keeps FlowDirector's mask (info["mask"] > 0.5,
+    on the latent grid) of every step: `union` (the cells any step edited) and `last`."""
+
+    def __init__(self):
+        self.union = self.last = None
+
+    def __call__(self, info: dict):
+        if info.get("mask") is None:
+            return
+        m = (info["mask"].detach() > 0.5).cpu()
+        m = m.reshape(m.shape[-3:])
+        self.last = m
+        self.union = m if self.union is None else self.union | m
+
+
 @contextmanager
 def count_model_calls(pipe):
     """Count the DiT passes of everything run inside: yields a dict with `calls` (sequential model
@@ -150,7 +297,11 @@ ABLATIONS = {                       # name → (method, overrides): the rows of 
     "flowdirector −mask": ("flowdirector", {"use_mask": False}),
     "flowdirector −DAG": ("flowdirector", {"use_dag": False}),
     "flowdirector −both": ("flowdirector", {"use_mask": False, "use_dag": False}),
+    "flowdirector DAG v2": ("flowdirector", {"dag_version": "v2"}),       # FlowDirector v2's switches
+    "flowdirector +DA-FC": ("flowdirector", {"use_dafc": True}),
+    "flowdirector +MAD-FC": ("flowdirector", {"use_madfc": True}),
 }
+V2_ROWS = ("flowdirector DAG v2", "flowdirector +DA-FC", "flowdirector +MAD-FC")  # rows added with v2
 
 
 def shapes_edits(n: int, kinds: Sequence[str] = ("color", "shape"), seed: int = 0) -> list[dict]:
@@ -173,73 +324,168 @@ def shapes_edits(n: int, kinds: Sequence[str] = ("color", "shape"), seed: int = 
     return out
 
 
+def two_object_edits(n: int, kinds: Sequence[str] = ("color", "shape"), seed: int = 0) -> list[dict]:
+    """`n` two-object Shapes edits per kind: a random source scene (`shapes.all_scenes(2)`, geometry
+    from the item's seed) and a target prompt that changes one object's colour (to a colour neither
+    object has) or shape, the other object's words left as they are (both keep their caption
+    positions). Items: kind, seed, source, target (captions), edited (the edited object's source
+    colour), edited_to (its target colour: the same for a shape edit), other (the other's colour).
+    As with `shapes_edits`, sets of different `seed`s (tuning, measuring) are drawn independently."""
+    values = {"color": list(COLORS), "shape": list(SHAPES)}
+    bad = [k for k in kinds if k not in values]
+    if bad:
+        raise ValueError(f"unknown edit kinds {bad}; use 'color' and/or 'shape'")
+    rng = np.random.default_rng(seed)
+    scenes = all_scenes(2)
+    out = []
+    for kind in kinds:
+        for _ in range(n):
+            src = scenes[rng.integers(len(scenes))]
+            j = int(rng.integers(2))                                  # the edited object's position
+            obj, other = src.objects[j], src.objects[1 - j]
+            taken = (obj.color, other.color) if kind == "color" else (obj.shape,)
+            new = str(rng.choice([v for v in values[kind] if v not in taken]))
+            objects = list(src.objects)
+            objects[j] = replace(obj, **{kind: new})
+            tar = Scene(tuple(objects), src.background).check()
+            out.append(dict(kind=kind, seed=int(rng.integers(2**31)), source=src.caption(),
+                            target=tar.caption(), edited=obj.color, edited_to=objects[j].color,
+                            other=other.color))
+    return out
+
+
 def measure(pipe, edits: Sequence[dict], variants: dict | None = None, seed: int = 0,
             progress: bool = True, **overrides) -> list[dict]:
     """Run every variant (name → (method, overrides); default `ABLATIONS`) on every edit of
-    `shapes_edits`; one row per (variant, edit) with `edit_metrics` and the seconds it took.
+    `shapes_edits` or `two_object_edits`; one row per (variant, edit) with the seconds it took and
+    `edit_metrics` (one object) or `two_object_metrics` (two; FlowDirector's mask is the union over
+    the steps of info["mask"] > 0.5, `MaskRecorder`, with the last step's IoU as mask_iou_last).
     A "reconstruction" row per edit (encode → decode, no edit) gives the VAE's ceiling."""
     variants = ABLATIONS if variants is None else variants
     rows = []
     bar = tqdm(total=len(edits) * (len(variants) + 1), desc="measure", disable=not progress)
     for e in edits:
-        src = render_caption(e["source"], rng=e["seed"])
-        ideal = ideal_edit(e["target"], e["seed"])
+        two = "edited" in e                                           # a `two_object_edits` item
+        if two:
+            truth = two_object_truth(e["source"], e["target"], e["seed"], e["edited"])
+            src = truth["source"]
+            score = lambda out, mask=None: two_object_metrics(src, out, truth, mask=mask)  # noqa: E731
+        else:
+            src = render_caption(e["source"], rng=e["seed"])
+            ideal = ideal_edit(e["target"], e["seed"])
+            score = lambda out, mask=None: edit_metrics(src, out, e["source"], e["target"],  # noqa: E731
+                                                        reference=ideal)
         recon = pipe.decode_latents(pipe.encode_video(src))
-        m = edit_metrics(src, recon, e["source"], e["source"])      # no edit: the source is the ideal
+        if two:                                     # no edit: the source scene is the ideal
+            m = two_object_metrics(src, recon, two_object_truth(e["source"], e["source"], e["seed"],
+                                                                 e["edited"]))
+        else:
+            m = edit_metrics(src, recon, e["source"], e["source"])      # no edit: the source is the ideal
         m["success"] = float("nan")                 # nothing to edit: only preservation counts
         rows.append(dict(variant="reconstruction", kind=e["kind"], seconds=float("nan"),
                          calls=0, nfe=0, **m))
         bar.update()
         for name, (method, kw) in variants.items():
+            kw = {**kw, **overrides}
+            rec = MaskRecorder() if two and method == "flowdirector" else None
+            if rec is not None:
+                kw["callback"] = rec
             out, sec, calls = timed_edit(pipe, src, e["source"], e["target"], seed=seed,
-                                         method=method, **{**kw, **overrides})
+                                         method=method, **kw)
+            m = score(out, None if rec is None else rec.union)
+            if rec is not None and rec.last is not None:
+                m["mask_iou_last"] = mask_metrics(rec.last, truth)["mask_iou"]
             rows.append(dict(variant=name, kind=e["kind"], seconds=sec, calls=calls["calls"],
-                             nfe=calls["rows"], **edit_metrics(src, out, e["source"], e["target"],
-                                                                reference=ideal)))
+                             nfe=calls["rows"], **m))
             bar.update()
     bar.close()
     return rows
 
 
+def _median(xs, cap: float | None = None) -> float:
+    """Median of the non-NaN values (capped at `cap`), NaN when there are none."""
+    a = np.asarray([x for x in xs if x == x], dtype=float)
+    if cap is not None:
+        a = np.minimum(a, cap)
+    return float(np.median(a)) if a.size else float("nan")
+
+
 def summarise(rows: Sequence[dict]) -> dict[str, dict]:
-    """Per variant: success (colour, shape, all), preservation, median / mean drift against the
-    ideal edit (px; mean with lost objects counted as 64 px), median drift against the source
-    clip, median background PSNR (dB), mean model calls, NFE (latents
-    through the DiT) and seconds per edit."""
+    """Per variant: success (colour, shape, all), mean model calls, NFE (latents through the DiT)
+    and seconds per edit, and
+    one object: preservation, median / mean drift against the ideal edit (px; mean with lost
+    objects counted as 64 px), median drift against the source clip, median background PSNR (dB);
+    two objects: other_kept (share of edits whose other object reads unchanged), exact (the whole
+    target scene read), median other-object and background PSNR (dB, capped at 99), median drift of
+    the edited and of the other object against the ideal edit, drift_mean (both objects, lost ones
+    counted as 64 px), and the medians of mask_iou and mask_other over the edits with a mask."""
     out: dict[str, dict] = {}
     for name in dict.fromkeys(r["variant"] for r in rows):
         rs = [r for r in rows if r["variant"] == name]
         by = lambda k: [r for r in rs if r["kind"] == k]          # noqa: E731
-        drift = np.array([r["drift"] for r in rs], dtype=float)
-        psnr = np.array([r["bg_psnr"] for r in rs], dtype=float)
         ok = lambda rr: float(np.mean([float(r["success"]) for r in rr])) if rr else float("nan")  # noqa: E731
-        out[name] = dict(
-            n=len(rs),
-            success_color=ok(by("color")), success_shape=ok(by("shape")), success=ok(rs),
-            calls=float(np.mean([r.get("calls", 0) for r in rs])),
-            nfe=float(np.mean([r.get("nfe", 0) for r in rs])),
-            preserved=float(np.mean([r["preserved"] for r in rs])),
-            drift_median=float(np.median(drift)), drift_mean=float(np.mean(np.minimum(drift, 64.0))),
-            drift_src_median=float(np.median([r["drift_src"] for r in rs])),
-            bg_psnr=float(np.median(np.minimum(psnr, 99.0))),
-            seconds=float(np.nanmean([r["seconds"] for r in rs])) if name != "reconstruction" else float("nan"))
+        col = lambda k: np.array([r[k] for r in rs], dtype=float)  # noqa: E731
+        s = dict(n=len(rs), success_color=ok(by("color")), success_shape=ok(by("shape")), success=ok(rs),
+                 calls=float(np.mean([r.get("calls", 0) for r in rs])),
+                 nfe=float(np.mean([r.get("nfe", 0) for r in rs])))
+        if "other_kept" in rs[0]:
+            both = np.concatenate([col("drift_edited"), col("drift_other")])
+            s.update(other_kept=float(np.mean(col("other_kept"))), exact=float(np.mean(col("exact"))),
+                     other_psnr=_median(col("other_psnr"), 99.0), bg_psnr=_median(col("bg_psnr"), 99.0),
+                     drift_edited_median=float(np.median(col("drift_edited"))),
+                     drift_other_median=float(np.median(col("drift_other"))),
+                     drift_mean=float(np.mean(np.minimum(both, 64.0))),
+                     mask_iou=_median(col("mask_iou")), mask_other=_median(col("mask_other")))
+        else:
+            drift, psnr = col("drift"), col("bg_psnr")
+            s.update(preserved=float(np.mean([r["preserved"] for r in rs])),
+                     drift_median=float(np.median(drift)), drift_mean=float(np.mean(np.minimum(drift, 64.0))),
+                     drift_src_median=float(np.median([r["drift_src"] for r in rs])),
+                     bg_psnr=float(np.median(np.minimum(psnr, 99.0))))
+        s["seconds"] = float(np.nanmean([r["seconds"] for r in rs])) if name != "reconstruction" else float("nan")
+        out[name] = s
     return out
 
 
 def results_table(summary: dict[str, dict], reference: str = "inversion") -> str:
-    """The measure as a markdown table; 'time ×' is seconds per edit relative to `reference`."""
+    """The measure as a markdown table; 'time ×' is seconds per edit relative to `reference`
+    (two-object summaries get their own columns, `_two_object_table`)."""
     ref = summary.get(reference, {}).get("seconds", float("nan"))
+    if any("other_kept" in s for s in summary.values()):
+        return _two_object_table(summary, reference, ref)
     lines = ["| method | success colour | success shape | success | preserved | drift median (px) "
              "| drift mean (px) | drift vs source, median (px) | bg PSNR (dB) | model calls | NFE "
              "| s / edit | time × " + reference + " |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    pct = lambda x: "—" if x != x else f"{100 * x:.0f} %"           # noqa: E731
-    num = lambda x, f: "—" if x != x else format(x, f)              # noqa: E731
     for name, s in summary.items():
-        lines.append(f"| {name} | {pct(s['success_color'])} | {pct(s['success_shape'])} | "
-                     f"{pct(s['success'])} | {pct(s['preserved'])} | {num(s['drift_median'], '.2f')} | "
-                     f"{num(s['drift_mean'], '.2f')} | {num(s['drift_src_median'], '.2f')} | "
-                     f"{num(s['bg_psnr'], '.1f')} | "
+        lines.append(f"| {name} | {_pct(s['success_color'])} | {_pct(s['success_shape'])} | "
+                     f"{_pct(s['success'])} | {_pct(s['preserved'])} | {_num(s['drift_median'], '.2f')} | "
+                     f"{_num(s['drift_mean'], '.2f')} | {_num(s['drift_src_median'], '.2f')} | "
+                     f"{_num(s['bg_psnr'], '.1f')} | "
                      f"{s['calls']:.0f} | {s['nfe']:.0f} | "
-                     f"{num(s['seconds'], '.2f')} | {num(s['seconds'] / ref, '.2f')} |")
+                     f"{_num(s['seconds'], '.2f')} | {_num(s['seconds'] / ref, '.2f')} |")
+    return "\n".join(lines)
+
+
+def _pct(x: float) -> str:
+    return "—" if x != x else f"{100 * x:.0f} %"
+
+
+def _num(x: float, f: str) -> str:
+    return "—" if x != x else format(x, f)
+
+
+def _two_object_table(summary: dict[str, dict], reference: str, ref: float) -> str:
+    lines = ["| method | success colour | success shape | success | other kept | other PSNR (dB) "
+             "| bg PSNR (dB) | drift edited, median (px) | drift other, median (px) "
+             "| mask IoU, median | mask on other, median | model calls | NFE | s / edit "
+             "| time × " + reference + " |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name, s in summary.items():
+        lines.append(f"| {name} | {_pct(s['success_color'])} | {_pct(s['success_shape'])} | "
+                     f"{_pct(s['success'])} | {_pct(s['other_kept'])} | {_num(s['other_psnr'], '.1f')} | "
+                     f"{_num(s['bg_psnr'], '.1f')} | {_num(s['drift_edited_median'], '.2f')} | "
+                     f"{_num(s['drift_other_median'], '.2f')} | {_num(s['mask_iou'], '.2f')} | "
+                     f"{_pct(s['mask_other'])} | {s['calls']:.0f} | {s['nfe']:.0f} | "
+                     f"{_num(s['seconds'], '.2f')} | {_num(s['seconds'] / ref, '.2f')} |")
     return "\n".join(lines)
