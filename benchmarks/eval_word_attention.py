@@ -11,7 +11,9 @@ gives a map that SAFC's own rule (the flowdirector preset's threshold and box fi
 over the noise draws) makes binary; the table gives the IoU of that mask with the true mask of
 the object the word names, on the latent grid (8×8 per latent frame; one attention token covers
 2×2 of it), and the share of the *other* object's cells the mask covers. `flowdirector.word_localisation`
-computes it; the best (direction, layers) is what FlowDirector should read on this model.
+computes it; the best (direction, layers) is what FlowDirector should read on this model, and
+`--record` writes it into the model folder's pipeline.json (`edit_attention`), where
+`pipe.edit(..., method="flowdirector")` finds it.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from minicog import flowdirector as fd, shapes  # noqa: E402
 from minicog.pipeline import load_pipeline  # noqa: E402
+from minicog.utils import asset_folder, read_json, write_json_atomic  # noqa: E402
 
 
 def main(argv=None) -> dict:
@@ -40,6 +43,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--seed", type=int, default=515151)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", default=None, help="also write the summary here")
+    ap.add_argument("--record", action="store_true",
+                    help="write the best direction and layers into the model's pipeline.json (edit_attention)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     pipe = load_pipeline(args.model)
@@ -72,6 +77,14 @@ def main(argv=None) -> dict:
                    seed=args.seed, rows=rows, best=dict(kind=kind, layers=list(layers), iou_median=value))
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=1))
+    if args.record:
+        folder = Path(asset_folder("tiny") if args.model == "tiny" else args.model)
+        cfg = read_json(folder / "pipeline.json", "pipeline")
+        cfg["edit_attention"] = dict(attn_map=kind, attn_layers=list(layers), iou_median=round(value, 4),
+                                     scenes=args.scenes, times=args.times, draws=args.draws, seed=args.seed,
+                                     measured_by="python benchmarks/eval_word_attention.py --record")
+        write_json_atomic(cfg, folder / "pipeline.json")
+        print(f"recorded in {folder / 'pipeline.json'}")
     return summary
 
 

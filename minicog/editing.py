@@ -77,6 +77,13 @@ class EditConfig:
         use_dag    differential averaging guidance: n_avg candidates, n_worse of them give V_worse,
                    V = V_better + (omega − 1)(V_better − V_worse); dag_version "v1" takes the first
                    n_worse, "v2" (the v2 paper) the n_worse least similar to V_better
+    FlowDirector v2's corrections (`flowdirector.direction_aware`, `flowdirector.motion_gate`):
+        use_dafc   direction-aware flow correction: per latent token, the part of V along the
+                   source velocity is dropped where it points with it and scaled by
+                   (1 + dafc_alpha) where it points against it
+        use_madfc  motion–appearance decoupling: where the source does not move (motion energy
+                   below madfc_low of its maximum; full gate from madfc_high) the edit keeps only
+                   its time-constant part (appearance), so static regions get no new motion
     shift=None uses the pipeline's sampling shift (1.0 for a bare velocity)."""
     steps: int = 20
     n_max: int = 14
@@ -94,7 +101,12 @@ class EditConfig:
     n_worse: int = 3
     omega: float = 3.0
     dag_version: str = "v1"
-    attn_map: str = "video_to_text"
+    use_dafc: bool = False
+    dafc_alpha: float = 0.25
+    use_madfc: bool = False
+    madfc_low: float = 0.01
+    madfc_high: float = 0.3
+    attn_map: str | None = None          # None: the model's recorded choice, else "video_to_text"
     attn_layers: tuple[int, ...] | None = None
     mask_kernel: int = 3
     mask_kernel_t: int = 1
@@ -121,7 +133,12 @@ class EditConfig:
                              f"off), got {self.edit_guidance}")
         if self.dag_version not in DAG_VERSIONS:
             raise ValueError(f"dag_version must be one of {DAG_VERSIONS}, got {self.dag_version!r}")
-        if self.attn_map not in ATTN_MAPS:
+        if not float(self.dafc_alpha) >= 0.0:
+            raise ValueError(f"dafc_alpha must be a number >= 0 (0: only drop the aligned part), got {self.dafc_alpha}")
+        if not 0.0 <= float(self.madfc_low) < float(self.madfc_high) <= 1.0:
+            raise ValueError(f"need 0 <= madfc_low < madfc_high <= 1 (shares of the clip's largest motion "
+                             f"energy), got {self.madfc_low}, {self.madfc_high}")
+        if self.attn_map is not None and self.attn_map not in ATTN_MAPS:
             raise ValueError(f"attn_map must be one of {ATTN_MAPS}, got {self.attn_map!r}")
         if isinstance(self.mask_threshold, str):
             if self.mask_threshold != "mean":
@@ -136,6 +153,12 @@ class EditConfig:
             raise ValueError(f"mask_decay must be > 0, got {self.mask_decay}")
         if self.max_batch is not None and self.max_batch < 1:
             raise ValueError(f"max_batch must be None or >= 1, got {self.max_batch}")
+
+    @property
+    def attention_kind(self) -> str:
+        """The attention direction the mask reads: `attn_map`, or "video_to_text" when unset (the
+        pipeline resolves unset to its model's recorded choice first: `flowdirector_for_pipeline`)."""
+        return self.attn_map or "video_to_text"
 
     @property
     def start_index(self) -> int:
@@ -307,9 +330,18 @@ def _rf_callback(callback, method, phase):
 
 # ----------------------------------------------------------------------------- the editing ODE
 
+class EditVelocities(NamedTuple):
+    """One step's candidates (`editing_velocities`): V (N, ...) and what made them."""
+    v: torch.Tensor               # V_k = v(Z_tar, c_tar) − v(Z_src, c_src) (+ the λ term), guided
+    z_src: torch.Tensor           # Z_src (N, ...)
+    z_tar: torch.Tensor           # Z_tar (N, ...)
+    v_src: torch.Tensor           # v(Z_src, c_src), guided (N, ...): FlowDirector v2's DA-FC reads it
+    maps: dict | None = None      # recorded attention of the 2N conditional rows (with `record`)
+
+
 def editing_velocities(velocity: Callable, x_src: torch.Tensor, z_edit: torch.Tensor, t: float,
                        noise: torch.Tensor, prompts: Prompts, cfg: EditConfig,
-                       record: Callable | None = None):
+                       record: Callable | None = None) -> EditVelocities:
     """The N candidate editing velocities of one step, one per noise draw (FlowEdit §4):
 
         Z_src = (1 − t)·X_src + t·ε_k,   Z_tar = Z_src + (Z_edit − X_src),
@@ -320,8 +352,9 @@ def editing_velocities(velocity: Callable, x_src: torch.Tensor, z_edit: torch.Te
     batched call. Writing Z_tar as Z_src + (Z_edit − X_src) keeps Z_tar == Z_src *bit for bit*
     while the edit is still at X_src, so equal prompts and guidances give V_k = 0 exactly (the
     identity test; the λ term is 0 by definition then and its rows are skipped).
-    Returns V (N, ...), Z_src, Z_tar [, maps of the 2N conditional rows: source rows first, then
-    target rows; with λ ≠ 0 N more rows follow, the source prompt at Z_tar]."""
+    Returns an `EditVelocities`: V (N, ...), Z_src, Z_tar, the source velocities and, with `record`,
+    the maps of the 2N conditional rows (source rows first, then target rows; with λ ≠ 0 N more rows
+    follow, the source prompt at Z_tar)."""
     N = noise.shape[0]
     z_src = (1 - t) * x_src + t * noise                          # (N, C, T, h, w)
     z_tar = z_src + (z_edit - x_src)
@@ -333,11 +366,11 @@ def editing_velocities(velocity: Callable, x_src: torch.Tensor, z_edit: torch.Te
     if lam:
         z, rows, guidance = z + [z_tar], rows + [SRC] * N, guidance + [1.0] * N
     out = guided_velocities(velocity, torch.cat(z), t, prompts, rows, guidance, cfg.max_batch,
-                            record, cfg.attn_map)
+                            record, cfg.attention_kind)
     V = out.v[N:2 * N] - out.v[:N]
     if lam:                                                      # v_c(Z_tar, c_tar) − v(Z_tar, c_src)
         V = V + lam * (out.conditional[N:2 * N] - out.v[2 * N:])
-    return (V, z_src, z_tar) if record is None else (V, z_src, z_tar, out.maps)
+    return EditVelocities(V, z_src, z_tar, out.v[:N], out.maps if record is not None else None)
 
 
 @torch.no_grad()
@@ -350,7 +383,8 @@ def editing_ode(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg: 
     Z_edit starts at X_src at t_max = grid[steps − n_max]; each step draws n_avg noises, forms the
     candidate velocities V_k (`editing_velocities`) and moves Z_edit ← Z_edit + (t_next − t)·V with
     V = mean_k V_k, or V = combine(info) when given (FlowDirector's mask and guidance; `info` holds
-    step, t, z, candidates, z_src, z_tar and the recorded attention `maps`). The last n_min steps
+    step, t, z, x_src, candidates, z_src, z_tar, the source velocities v_src and the recorded
+    attention `maps`). The last n_min steps
     sample the target ODE from Z_tar = Z_edit + Z_src − X_src (FlowEdit's "n_min" phase)."""
     # 1. check inputs
     if x_src.ndim != 5 or x_src.shape[0] != 1:
@@ -367,10 +401,9 @@ def editing_ode(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg: 
             # 3. editing phase: n_avg noise draws → candidate velocities V_k (N, C, T, h, w)
             noise = _noise((cfg.n_avg, *x_src.shape[1:]), generator, x_src.device)
             out = editing_velocities(velocity, x_src, z, t, noise, prompts, cfg, record)
-            V_k, z_src, z_tar_k = out[:3]
-            info = dict(method=method, phase="edit", step=i, t=t, t_next=t_next, z=z,
-                        candidates=V_k, z_src=z_src, z_tar=z_tar_k,
-                        maps=out[3] if record is not None else None)
+            V_k = out.v
+            info = dict(method=method, phase="edit", step=i, t=t, t_next=t_next, z=z, x_src=x_src,
+                        candidates=V_k, z_src=out.z_src, z_tar=out.z_tar, v_src=out.v_src, maps=out.maps)
             # 4. combine the candidates (mean, or FlowDirector's mask and DAG) and take the Euler step
             V = V_k.mean(0, keepdim=True) if combine is None else combine(info)   # (1, C, T, h, w)
             z = z + (t_next - t) * V

@@ -29,12 +29,18 @@ and corrects its velocity in two ways before each Euler step Z_edit ← Z_edit +
    (V_better − V_worse) over *all* C(N, M) subsets, which cancels exactly — every draw is in the
    same number of subsets, so the mean of the subset means is V_better — leaving plain averaging.
 
+v2 adds two corrections, each a switch of `EditConfig` (off in the preset until measured to help):
+`use_dafc` (direction-aware flow correction, `direction_aware`) and `use_madfc` (motion–appearance
+decoupling, `motion_gate` + `decouple_motion`); both are read from the v2 paper's description
+(../shared/papers/flowdirector.md), not from released code.
+
 Switches for the ablations: `use_mask`, `use_dag` in `EditConfig`; `mask=` puts a given mask (a
 segmentation, or the Shapes world's true object) in place of the attention mask.
 """
 from __future__ import annotations
 
 import difflib
+from dataclasses import replace
 from typing import Callable, Sequence
 
 import torch
@@ -242,6 +248,43 @@ def differential_averaging(candidates: torch.Tensor, n_worse: int, omega: float,
 # ----------------------------------------------------------------------------- the edit
 
 @torch.no_grad()
+# ----------------------------------------------------------------------------- v2's corrections (as we read v2)
+
+def direction_aware(V: torch.Tensor, v_src: torch.Tensor, alpha: float) -> torch.Tensor:
+    """DA-FC (FlowDirector v2): per latent token (the channel vector at each (τ, y, x)), split the
+    editing velocity V into its part along the source velocity s and the rest,
+
+        c = ⟨V, s⟩ / |s|²,   V_∥ = c·s,   V_⊥ = V − V_∥,
+        V' = V_⊥                   where c > 0  (V_∥ only pushes towards re-creating the source)
+        V' = V_⊥ + (1 + α)·V_∥     where c ≤ 0  (V_∥ moves away from the source: amplified)
+
+    V, v_src (B, C, T, h, w); α ≥ 0. V = 0 stays 0 (an identity edit stays the identity)."""
+    s = v_src.to(V)
+    c = (V * s).sum(1, keepdim=True) / (s * s).sum(1, keepdim=True).clamp_min(1e-12)
+    par = c * s
+    return V - par + torch.where(c > 0, torch.zeros_like(c), torch.full_like(c, 1.0 + alpha)) * par
+
+
+def motion_gate(x_src: torch.Tensor, low: float, high: float) -> torch.Tensor:
+    """MAD-FC's gate (FlowDirector v2, as we read it) from the source latents (1, C, T, h, w):
+    motion energy E[τ] = mean over channels of (x[τ] − x[τ−1])² (E[0] = E[1]), divided by the
+    clip's largest, then 0 below `low`, 1 above `high`, linear between → (1, 1, T, h, w)."""
+    x = x_src.float()
+    if x.shape[2] < 2:
+        return torch.ones_like(x[:, :1])
+    d = (x[:, :, 1:] - x[:, :, :-1]).pow(2).mean(1, keepdim=True)              # (1, 1, T−1, h, w)
+    e = torch.cat([d[:, :, :1], d], dim=2)
+    e = e / e.amax().clamp_min(1e-12)
+    return ((e - low) / (high - low)).clamp(0, 1)
+
+
+def decouple_motion(V: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
+    """MAD-FC: V = appearance (its mean over time) + motion (the rest); the motion part is kept
+    only where the source moves: V' = mean_τ V + gate·(V − mean_τ V). gate 1 everywhere = V."""
+    app = V.mean(dim=2, keepdim=True)
+    return app + gate.to(V) * (V - app)
+
+
 def flowdirector(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg: EditConfig,
                  generator: torch.Generator, shift: float = 1.0, record: Callable | None = None,
                  source_tokens: Sequence[int] = (), target_tokens: Sequence[int] = (),
@@ -254,7 +297,8 @@ def flowdirector(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg:
     word (equal prompts) there is nothing to localise and the mask is all ones. mask: a fixed
     (T, h, w) mask in [0, 1] on the latent grid used *instead of* the attention mask (e.g. a
     segmentation, or the true object in the Shapes world: the ceiling of SAFC); no attention is
-    recorded then. The callback's info dict gains `mask`, `v_better`, `v_worse` and `word_maps`."""
+    recorded then. The callback's info dict gains `mask`, `v_better`, `v_worse` and `word_maps`
+(and `v_before_dafc`, `motion_gate` with the v2 switches)."""
     # 1. check inputs: a given mask on the latent grid, or what the attention mask needs
     N = cfg.n_avg
     size = tuple(x_src.shape[-3:])                       # latent grid (T, h, w)
@@ -269,6 +313,8 @@ def flowdirector(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg:
         raise ValueError("use_mask=True needs attention maps: pass `record` (a factory of "
                          "attention recorders, e.g. lambda: dit.record_attention(...))")
 
+    gate = motion_gate(x_src, cfg.madfc_low, cfg.madfc_high) if cfg.use_madfc else None
+
     # 2. each step's velocity from its N candidates (N, C, T, h, w) → V (1, C, T, h, w)
     def combine(info: dict) -> torch.Tensor:
         V_k = info["candidates"]
@@ -278,10 +324,17 @@ def flowdirector(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg:
             info.update(v_better=better, v_worse=worse)
         else:
             V = V_k.mean(0, keepdim=True)
-        # 2b. SAFC: the mask from this step's word attention (or the given mask)
+        # 2b. v2's corrections: direction-aware (against the mean source velocity), motion gate
+        if cfg.use_dafc:
+            info.update(v_before_dafc=V)
+            V = direction_aware(V, info["v_src"].mean(0, keepdim=True), cfg.dafc_alpha)
+        if cfg.use_madfc:
+            info.update(motion_gate=gate)
+            V = decouple_motion(V, gate)
+        # 2c. SAFC: the mask from this step's word attention (or the given mask)
         if use_mask:
             maps = info["maps"]                          # rows: N source passes, then N target
-            parts = [word_attention({l: m[rows] for l, m in maps.items()}, tokens, layers, kind=cfg.attn_map)
+            parts = [word_attention({l: m[rows] for l, m in maps.items()}, tokens, layers, kind=cfg.attention_kind)
                      for rows, tokens in ((slice(None, N), source_tokens), (slice(N, 2 * N), target_tokens))
                      if tokens]
             word_maps = torch.cat(parts)                 # (R, T', H', W')
@@ -321,8 +374,14 @@ def flowdirector_for_pipeline(pipe, x_src: torch.Tensor, prompts: Prompts, cfg: 
     tw = d_tar if target_words is None else ([target_words] if isinstance(target_words, str) else list(target_words))
     sw = [w for s in sw for w in split_words(s)]
     tw = [w for s in tw for w in split_words(s)]
-    # 3. the DiT's attention recorder on the mask's layers
+    # 3. the DiT's attention recorder on the mask's layers: those given, else the ones this model's
+    #    localisation measure recorded (PipelineConfig.edit_attention), else the default band
     record, layers = None, None
+    chosen = getattr(getattr(pipe, "config", None), "edit_attention", None) or {}
+    if cfg.attn_map is None and chosen.get("attn_map"):
+        cfg = replace(cfg, attn_map=chosen["attn_map"])
+    if cfg.attn_layers is None and chosen.get("attn_layers"):
+        cfg = replace(cfg, attn_layers=tuple(chosen["attn_layers"]))
     if cfg.use_mask and (sw or tw):
         dit = getattr(pipe, "dit", None)
         if dit is None or not hasattr(dit, "record_attention"):

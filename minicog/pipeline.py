@@ -47,6 +47,10 @@ class PipelineConfig:
     method: str = "euler"
     shift: float = 1.0
     fps: int = 8
+    # FlowDirector's mask: the attention direction and layers whose word maps localise best on this
+    # model ({"attn_map", "attn_layers", "iou_median", ...}), written by
+    # `benchmarks/eval_word_attention.py --record`; None: EditConfig's defaults
+    edit_attention: dict | None = None
 
     @classmethod
     def from_dict(cls, d: dict) -> "PipelineConfig":

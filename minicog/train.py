@@ -222,9 +222,9 @@ class TrainConfig:
 
 def progressive_stages() -> list[Stage]:
     """The shipped schedule (CogVideoX's progressive training): 1000 steps at 32 px, then 64 px to
-    step 8000; images and 9- and 17-frame clips mixed, more long clips at 64 px."""
+    step 6500; images and 9- and 17-frame clips mixed, more long clips at 64 px."""
     return [Stage(until=1000, size=32, frames=(1, 9, 17), mix=(0.2, 0.3, 0.5)),
-            Stage(until=8000, size=64, frames=(1, 9, 17), mix=(0.1, 0.2, 0.7))]
+            Stage(until=6500, size=64, frames=(1, 9, 17), mix=(0.1, 0.2, 0.7))]
 
 
 PRESETS = {"tiny": TrainConfig.tiny, "fast": TrainConfig.fast,
@@ -480,17 +480,28 @@ def _export(out_dir: Path, ema: TextToVideo, vae, config: TrainConfig, dtype=Non
     vae.to(next(ema.parameters()).device)       # the Pipeline moved it to the CPU
 
 
+def loss_curve(history: Sequence[tuple[int, float]], window: int = 100) -> list[list[float]]:
+    """The logged (step, loss) history as [last step, mean loss] per `window` steps: a small loss
+    curve to ship with a model (train_info.json)."""
+    out: dict[int, list[float]] = {}
+    for step, loss in history:
+        out.setdefault(step // window, []).append(loss)
+    return [[(k + 1) * window, round(float(np.mean(v)), 5)] for k, v in sorted(out.items())]
+
+
 def export_run(out_dir: Path, ema: TextToVideo, vae, config: TrainConfig, export: str | Path | None,
-               init_info: dict | None, step: int, seconds: float) -> None:
+               init_info: dict | None, step: int, seconds: float, history=()) -> None:
     """A finished run: the EMA weights as a pipeline folder in `out_dir`, and — half-size float16,
-    with train_info.json recording what trained it — in `export` when given (e.g. assets/tiny)."""
+    with train_info.json recording what trained it and its loss curve — in `export` when given
+    (e.g. assets/tiny)."""
     _export(out_dir, ema, vae, config)
     if export is None:
         return
     export = Path(export)
     _export(export, ema, vae, config, dtype=torch.float16)   # shipped: half-size weights
     info = dict(config=config.to_dict(), steps=step, seconds=round(seconds, 1),
-                device=str(next(ema.parameters()).device), torch_threads=torch.get_num_threads())
+                device=str(next(ema.parameters()).device), torch_threads=torch.get_num_threads(),
+                loss_curve=loss_curve(history))
     if Path(sys.argv[0]).name == "train.py":   # run as python -m minicog.train: the command itself
         info["command"] = " ".join(["python -m minicog.train"] + [shlex.quote(a) for a in sys.argv[1:]])
     if init_info is not None:
@@ -642,7 +653,7 @@ def train(config: TrainConfig, vae=None, export: str | Path | None = None,
     seconds = before + time.time() - t0                 # this run's training time, resumes included
     # 5. a finished run: export the EMA weights and draw the last samples
     if rank == 0 and step >= config.steps:
-        export_run(out_dir, ema, vae, config, export, init_info, step, seconds)
+        export_run(out_dir, ema, vae, config, export, init_info, step, seconds, history)
         save_samples(out_dir / "samples" / f"step_{step:06d}.gif", ema, vae, config, device)
     if world > 1:
         dist.barrier()

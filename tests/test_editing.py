@@ -82,9 +82,10 @@ def test_edit_guidance_adds_the_word_difference_at_the_edit_state(pipe, x_src):
     noise = torch.randn(2, *x_src.shape[1:], generator=torch.Generator().manual_seed(0))
     z_edit = x_src + 0.1 * torch.randn(x_src.shape, generator=torch.Generator().manual_seed(1))
     base = EditConfig(n_avg=2, src_guidance=1.5, tar_guidance=4.0)
-    V0, _, z_tar = editing.editing_velocities(pipe.velocity, x_src, z_edit, 0.6, noise, prompts, base)
-    V1, _, _ = editing.editing_velocities(pipe.velocity, x_src, z_edit, 0.6, noise, prompts,
-                                          replace(base, edit_guidance=2.0))
+    first = editing.editing_velocities(pipe.velocity, x_src, z_edit, 0.6, noise, prompts, base)
+    V0, z_tar = first.v, first.z_tar
+    V1 = editing.editing_velocities(pipe.velocity, x_src, z_edit, 0.6, noise, prompts,
+                                    replace(base, edit_guidance=2.0)).v
     t = torch.full((2,), 0.6)
     c_tar, c_src = (prompts.select([r, r]) for r in (editing.TAR, editing.SRC))
     word = pipe.velocity(z_tar, t, *c_tar).float() - pipe.velocity(z_tar, t, *c_src).float()

@@ -284,3 +284,55 @@ def test_ablation_switches(pipe, x_src):
     z_fe, _ = run(method="flowedit", n_avg=3)
     assert torch.equal(z_none, z_fe)
     assert not torch.equal(z_full, z_none)
+
+
+# ----------------------------------------------------------------------------- v2's corrections
+
+def test_direction_aware_correction():
+    """DA-FC, per latent token: the part of V along the source velocity is dropped where it points
+    with it, scaled by 1 + α where it points against it; the orthogonal part is untouched."""
+    s = torch.zeros(1, 2, 1, 1, 3)
+    s[0, 0] = 1.0                                            # source velocity along channel 0
+    V = torch.tensor([[2.0, 1.0], [-2.0, 1.0], [0.0, 1.0]]).T.reshape(1, 2, 1, 1, 3)
+    out = flowdirector.direction_aware(V, s, alpha=0.25)
+    assert torch.allclose(out[0, :, 0, 0, 0], torch.tensor([0.0, 1.0]))    # aligned part removed
+    assert torch.allclose(out[0, :, 0, 0, 1], torch.tensor([-2.5, 1.0]))   # opposing part × 1.25
+    assert torch.allclose(out[0, :, 0, 0, 2], torch.tensor([0.0, 1.0]))    # orthogonal: unchanged
+    assert torch.equal(flowdirector.direction_aware(torch.zeros_like(V), s, 0.25), torch.zeros_like(V))
+    with pytest.raises(ValueError, match="dafc_alpha"):
+        EditConfig(dafc_alpha=-1)
+
+
+def test_motion_gate_and_decoupling():
+    """MAD-FC: a token that never changes gets gate 0 and keeps only the time-constant part of V; one
+    that moves most gets gate 1 and keeps V; gate 1 everywhere is the identity."""
+    x = torch.zeros(1, 2, 4, 1, 2)
+    x[0, :, :, 0, 1] = torch.tensor([0.0, 1.0, 0.0, 1.0])   # token 1 flickers, token 0 is static
+    gate = flowdirector.motion_gate(x, 0.01, 0.3)
+    assert gate.shape == (1, 1, 4, 1, 2)
+    assert torch.all(gate[..., 0] == 0) and torch.all(gate[..., 1] == 1)
+    V = torch.randn(1, 2, 4, 1, 2, generator=torch.Generator().manual_seed(0))
+    out = flowdirector.decouple_motion(V, gate)
+    assert torch.allclose(out[..., 0], V[..., 0].mean(2, keepdim=True).expand_as(V[..., 0]))
+    assert torch.allclose(out[..., 1], V[..., 1])
+    assert torch.allclose(flowdirector.decouple_motion(V, torch.ones_like(gate)), V)
+    with pytest.raises(ValueError, match="madfc_low"):
+        EditConfig(madfc_low=0.5, madfc_high=0.3)
+
+
+def test_v2_corrections_are_switches(pipe, x_src):
+    """Off (the default) = today's FlowDirector bit for bit; on, each changes the edit and reports
+    its parts to the callback; equal prompts stay the identity with both on."""
+    kw = dict(n_avg=3, n_worse=1, **FAST)
+    base = edit.edit_latents(pipe, x_src, SRC, TAR, seed=4, method="flowdirector", **kw)
+    off = edit.edit_latents(pipe, x_src, SRC, TAR, seed=4, method="flowdirector", use_dafc=False,
+                            use_madfc=False, **kw)
+    assert torch.equal(base, off)
+    for switch, key in (("use_dafc", "v_before_dafc"), ("use_madfc", "motion_gate")):
+        infos = []
+        on = edit.edit_latents(pipe, x_src, SRC, TAR, seed=4, method="flowdirector", callback=infos.append,
+                               **{switch: True}, **kw)
+        assert key in infos[0] and not torch.allclose(on, base)
+    same = edit.edit_latents(pipe, x_src, SRC, SRC, seed=4, method="flowdirector", use_dafc=True,
+                             use_madfc=True, **kw)
+    assert torch.equal(same, x_src)

@@ -13,7 +13,9 @@
 #    (Shapes world) with `minicog.shapes`;
 # 3. 캡션 (captions) and 데이터셋 (the dataset), with combinations held out (홀드아웃, hold-out) for
 #    testing 조합 일반화 (compositional generalisation) later;
-# 4. the 오라클 (oracle) that reads a video back into its attributes — and where it stops working.
+# 4. the 오라클 (oracle) that reads a video back into its attributes — and where it stops working;
+# 5. 두 물체 장면 (two-object scenes), with English or Korean captions, and 속성 결합 (attribute
+#    binding): the oracle's 결합 오류 (binding error), the right attributes on the wrong object.
 
 # %% [markdown]
 # **Setup.** On your own machine: `pip install -r requirements.txt -e ".[course]"` from the repository
@@ -168,6 +170,56 @@ plt.title("oracle under noise"); plt.grid(alpha=.3)
 assert acc[0] == 1.0 and acc[2] >= 0.95
 
 # %% [markdown]
+# ## 3b. Two objects: words must bind to objects
+# With one object per clip, "red" and "circle" can only mean *the* object. FlowDirector (week 8) and
+# the classic failure of text-to-video models — **속성 결합 (attribute binding)**: the right
+# attributes on the wrong object — need scenes where a word has to pick one object out of two. A
+# two-object caption names two objects of different colours (the colour names the object); shapes
+# and directions may repeat. Both objects stay inside every frame with a gap of at least 2 px
+# between them, and they are a little smaller than a lone object (docs/shapes_world.md).
+
+# %%  NBVAL_CHECK_OUTPUT
+scene = shapes.parse_caption("a red circle moving left and a blue square moving up on a white background")
+print(scene.caption())
+print(scene.caption(language="ko"))                     # the Korean template names the same scene
+print("parses back:", shapes.parse_caption(scene.caption(language="ko")) == scene)
+print("two-object scenes:", len(shapes.all_scenes(2)), "| held out for the compositional test:",
+      len(shapes.compositional_holdout()))
+
+# %%
+motions = shapes.scene_motions(scene, 64, rng=3)
+two = shapes.render_scene(scene, motions=motions)
+masks = shapes.scene_masks(scene, motions)              # the true mask of each object, by colour
+video.show_video(two, scene.caption())
+fig, axes = plt.subplots(1, 3, figsize=(7, 2.4))
+axes[0].imshow(two[8]); axes[0].set_title("frame 8")
+for ax, (colour, m) in zip(axes[1:], masks.items()):
+    ax.imshow(m[8], cmap="gray"); ax.set_title(f"true mask: {colour}")
+for ax in axes:
+    ax.axis("off")
+
+# %% [markdown]
+# The oracle segments the clip by palette colour, reads every object it finds and compares the
+# *set* of (colour, shape, direction) with the prompt's — order does not matter, a missing or extra
+# object is an error, and so is a **binding error**: every attribute present, but on the wrong
+# object. Here we "generate" with the shapes swapped between the two colours:
+
+# %%  NBVAL_CHECK_OUTPUT
+swapped = shapes.parse_caption("a red square moving left and a blue circle moving up on a white background")
+report = shapes.evaluate([two, shapes.render_scene(swapped, rng=3)], [scene, scene])
+print("read:", [p.caption() for p in report.predictions])
+print("right:", report.correct, "| binding errors:", [bool(b) for b in report.binding])
+
+# %%
+pairs = shapes.all_scenes(2)
+pick_rng = np.random.default_rng(1)
+sample = [pairs[i] for i in pick_rng.choice(len(pairs), 40 if FAST else 300, replace=False)]
+rendered = [shapes.render_scene(sc, rng=i) for i, sc in enumerate(sample)]
+report2 = shapes.evaluate(rendered, sample)
+print(report2.table())
+assert report2.prompt_accuracy == 1.0               # exact on rendered two-object clips too
+
+# %% [markdown]
 # ## 4. Explore
 # Pick the attributes and see the clip (drawn once when the cell runs; move the controls to redraw).
 
@@ -215,6 +267,9 @@ display(widgets.VBox([widgets.HBox(list(pick.values())[:2]), widgets.HBox(list(p
 # * **Oracle (오라클)**: reads the attributes back off any video, exact on rendered clips; §3 measured
 #   how much pixel noise it tolerates. From week 5 on it turns "does the video obey the prompt?"
 #   into a number.
+# * **Two objects (두 물체) and attribute binding (속성 결합)**: two-object captions (English or Korean)
+#   make a word pick one object out of two; the oracle reads every object and reports binding
+#   errors — the scenes week 8's FlowDirector needs.
 
 # %% [markdown] [nbgrader locked id=exercises]
 # ## Graded exercises
