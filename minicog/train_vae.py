@@ -38,7 +38,7 @@ class VAETrainConfig:
     kl_weight: float = 1e-4
     fg_weight: float = 4.0               # extra loss weight on object pixels (reconstruction_loss)
     size: int = 64
-    two_objects: float = 0.5             # share of two-object scenes (their objects are smaller)
+    two_objects: float = 0.0             # share of two-object scenes (the CLI's default is 0.5)
     eval_frames: int = 17                # held-out PSNR and scaling_factor are measured on these
     seed: int = 0
     device: str = "auto"
@@ -248,7 +248,7 @@ def train_vae(config: VAEConfig | None = None, out_dir: str | Path | None = None
 def finetune_decoder(vae: CausalVAE, steps: int = 300, batch_size: int = 4, frames: int = 17,
                      lr: float = 2e-4, fg_weight: float = 4.0, size: int = 64, seed: int = 1,
                      device: str = "auto", workers: int = 1, eval_every: int = 0, progress: bool = True,
-                     two_objects: float = 0.5, log=print) -> dict:
+                     two_objects: float = 0.0, log=print) -> dict:
     """Stage 2: fine-tune the decoder alone on posterior means, the encoder frozen (as Stable
     Diffusion's ft-MSE decoders were tuned after the autoencoder). The latent space, and with it
     `scaling_factor` and any diffusion model trained on it, stays exactly the same; only
