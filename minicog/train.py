@@ -1,6 +1,6 @@
 """Trainer: text encoder + VideoDiT trained jointly with the rectified-flow loss on VAE latents.
 
-    python -m minicog.train --preset tiny --out runs/tiny --export assets/tiny     # the shipped model
+    python -m minicog.train --preset tiny --out runs/tiny --export runs/release    # the one recipe (make train-tiny)
     python -m minicog.train --preset fast --out runs/fast                          # a 1-minute run
     python -m minicog.train --preset folder --data my_clips/ --out runs/mine       # real clips
     torchrun --nproc_per_node 2 -m minicog.train --preset tiny --out runs/ddp       # several GPUs/CPUs
@@ -182,11 +182,12 @@ class TrainConfig:
         return config_from_dict(cls, d, "TrainConfig")
 
     # ------------------------------------------------------------------ presets
-    # Each preset spells out its whole recipe; `**kw` overrides any field. The shipped model is
-    # `tiny`, one run from random weights (docs/training.md).
+    # Each preset spells out its whole recipe; `**kw` overrides any field. `tiny` is the one recipe
+    # for the tiny model, one run from random weights; its first run (2026-12-02, 6500 steps) fell
+    # short and assets/tiny still holds the earlier one-object chain (docs/training.md).
     @classmethod
     def tiny(cls, **kw) -> "TrainConfig":
-        """The shipped tiny model in one run: the Shapes mixture (half the clips two-object scenes,
+        """The tiny model's recipe in one run: the Shapes mixture (half the clips two-object scenes,
         a quarter of the captions Korean, the 720 two-object pairs of `shapes.compositional_holdout`
         never shown), progressive 32 px → 64 px with images + 9- and 17-frame clips, one warm-up +
         cosine schedule from 1e-3 down to 2e-5, adaLN-Zero, weight decay on every matrix."""
