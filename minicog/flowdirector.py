@@ -175,9 +175,7 @@ def latent_mask(mask, size: tuple[int, int, int], decay: float = 1.5) -> torch.T
         raise ValueError(f"a pixel mask of shape {tuple(m.shape)} does not match the latent grid "
                          f"{tuple(size)}: pass the video's (T, H, W) with H, W multiples of {h}, {w}, "
                          "or the latent grid itself")
-    per = per_latent_frame(m, Tl, "max")                                      # (T', H, W)
-    lat = F.max_pool2d(per[:, None], (H // h, W // w))[:, 0]                # (T', h, w)
-    return soften_edges((lat > 0.5).float(), decay)
+    return soften_edges(object_latent_mask(m, size), decay)
 
 
 def per_latent_frame(m: torch.Tensor, latent_frames: int, reduce: str = "max") -> torch.Tensor:
