@@ -1,14 +1,26 @@
-"""What adaLN-Zero and weight decay by tensor dimension each do (docs/training.md; run by hand).
+"""What the one recipe's changes each do to what the model learns (docs/training.md; run by hand).
 
-    python benchmarks/ablate_init_decay.py                   # 4 short runs, ~10 CPU minutes
+    python benchmarks/ablate_init_decay.py                       # 4 short runs at 32 px
     python benchmarks/ablate_init_decay.py --steps 1500 --json out.json
 
-The `tiny` recipe in small (32 px, images and 9-frame clips of the Shapes mixture, the same seed
-and batches for every variant) trained four ways — {PyTorch default init, adaLN-Zero} × {weight
-decay exempting every tensor named *emb*/*norm* (the old rule, which exempts the adaLN modulation
-matrices), decay on every matrix (nanoGPT)} — and scored by the rectified-flow loss of the raw
-weights on held-out clips (other data seed) at fixed times and noise, the loss early in training,
-and the size of the adaLN modulation matrices at the end.
+The `tiny` recipe in small (32 px; images, 9- and 17-frame clips; batch 32; the same seed and
+batch draws for every variant) trained several ways:
+
+    old        PyTorch default init, weight decay by name (exempts the adaLN matrices), one-object
+               English captions — the recipe of the one-object chain's first run
+    +init      old + adaLN-Zero and weight decay on every matrix (nanoGPT)
+    +mixture   +init on the Shapes mixture (half two-object scenes, a quarter Korean captions) — `tiny`
+    mixture    the mixture with the old init and decay
+    zero, dim  old + only adaLN-Zero, old + only decay on every matrix
+    curriculum, +curriculum
+               mixture, +mixture with the first two thirds of the steps on its one-object clips
+               only (`Stage(objects=1)`), the last third on all of it
+
+Each is scored on held-out clips (another data seed; fixed times and noise, the same for every
+model) by the rectified-flow loss of the raw weights, and by how much the model *uses* each word:
+the loss with one word of the caption replaced (colour, shape, direction; for two-object clips the
+two objects' directions or shapes exchanged — a binding probe) minus the loss with the true caption,
+relative to the latter. A model that ignores the direction word has a direction gap ≈ 0.
 """
 from __future__ import annotations
 
@@ -16,77 +28,136 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from minicog import shapes  # noqa: E402
 from minicog.data import LatentCache  # noqa: E402
 from minicog.frame_pack import pack  # noqa: E402
 from minicog.rectified_flow import rf_loss  # noqa: E402
 from minicog.train import Stage, TrainConfig, load_vae, train  # noqa: E402
 
+TIMES = (0.3, 0.5, 0.7, 0.9)
+VARIANTS = {  # name: (zero_init, decay_by, mixture, share of the steps on one-object clips only)
+    "old": (False, "name", False, 0.0),
+    "+init": (True, "dim", False, 0.0),
+    "+mixture": (True, "dim", True, 0.0),
+    "mixture": (False, "name", True, 0.0),
+    "zero": (True, "name", False, 0.0),
+    "dim": (False, "dim", False, 0.0),
+    "curriculum": (False, "name", True, 2 / 3),
+    "+curriculum": (True, "dim", True, 2 / 3),
+}
+
+
+def _next(values, v):
+    return values[(values.index(v) + 1) % len(values)]
+
+
+def corrupt(caption: str, what: str) -> str:
+    """`caption` (English) with one word changed: 'color'/'shape'/'direction' of the first object
+    moved to the next value; 'bind_direction'/'bind_shape' exchanges that attribute between two objects."""
+    scene = shapes.parse_caption(caption)
+    objs = list(scene.objects)
+    if what.startswith("bind_"):
+        a = what[5:]
+        o1, o2 = objs
+        objs = [replace(o1, **{a: getattr(o2, a)}), replace(o2, **{a: getattr(o1, a)})]
+    else:
+        values = {"color": list(shapes.COLORS), "shape": list(shapes.SHAPES), "direction": list(shapes.DIRECTIONS)}[what]
+        new = _next(values, getattr(objs[0], what))
+        if what == "color" and len(objs) == 2 and new == objs[1].color:
+            new = _next(values, new)
+        objs[0] = replace(objs[0], **{what: new})
+    return shapes.Scene(tuple(objs), scene.background).caption()
+
 
 @torch.no_grad()
-def heldout_loss(model, latents, captions, times=(0.1, 0.3, 0.5, 0.7, 0.9), seed=0) -> float:
-    """Mean rectified-flow loss over `times` with fixed noise (the same for every model)."""
+def loss_of(model, latents, captions, seed=0) -> torch.Tensor:
+    """Per-clip rectified-flow loss averaged over TIMES, fixed noise (the same for every model)."""
     model.eval()
     batch = pack(latents)
     ids, mask = model.text_encoder.tokenizer(captions)
     g = torch.Generator().manual_seed(seed)
     noise = torch.randn(batch.x.shape, generator=g)
-    out = []
-    for t in times:
-        tt = torch.full((batch.x.shape[0],), t)
-        out.append(float(rf_loss(lambda x, t, c: model(x, t, *c), batch.x, (ids, mask, batch.mask),
-                                 t=tt, noise=noise, weight=batch.weight)))
+    per = torch.zeros(len(latents))
+    for t in TIMES:
+        for i in range(len(latents)):           # per clip: rf_loss averages over its elements
+            per[i] += float(rf_loss(lambda x, t, c: model(x, t, *c), batch.x[i:i + 1],
+                                    (ids[i:i + 1], mask[i:i + 1], batch.mask[i:i + 1]),
+                                    t=torch.full((1,), t), noise=noise[i:i + 1], weight=batch.weight[i:i + 1]))
     model.train()
-    return sum(out) / len(out)
+    return per / len(TIMES)
+
+
+def word_use(model, latents, captions, probes) -> dict:
+    base = loss_of(model, latents, captions)
+    out = dict(loss=float(base.mean()))
+    for what in probes:
+        worse = loss_of(model, latents, [corrupt(c, what) for c in captions])
+        out[what] = float(((worse - base) / base).mean())
+    return out
 
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--steps", type=int, default=600)
+    ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--variants", default="old,+init,+mixture,mixture", help=f"comma-separated, of {list(VARIANTS)}")
     ap.add_argument("--out", default="runs/ablate_init_decay")
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--heldout", type=int, default=128)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--heldout", type=int, default=48, help="held-out clips per probe set")
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    base = TrainConfig.tiny(stages=[Stage(until=args.steps, size=32, frames=(1, 9), mix=(0.3, 0.7))],
-                            num_clips=2048, batch_size=16, warmup=50, ema_decay=0.99, sample_every=0,
-                            save_every=10**9, sample_prompts=[], latent_dir=f"{args.out}/latents",
+    size, frames = 32, 17
+    stage = dict(size=size, frames=(1, 9, 17), mix=(0.2, 0.3, 0.5))
+    base = TrainConfig.tiny(stages=[Stage(until=args.steps, **stage)],
+                            num_clips=2048, warmup=100, ema_decay=0.995, sample_every=0, save_every=250, sample_prompts=[],
                             threads=args.threads, progress=False, device="cpu")
     vae = load_vae(base.vae, torch.device("cpu"))
-    held_cfg = TrainConfig.from_dict({**base.to_dict(), "data_seed": 99, "num_clips": args.heldout})
-    held = LatentCache(held_cfg, vae, torch.device("cpu"), progress=False)
-    held_latents, held_captions = held.get(32, 9), held.captions
+
+    def heldout(two_objects: float):
+        cfg = TrainConfig.from_dict({**base.to_dict(), "data_seed": 99, "num_clips": args.heldout,
+                                     "two_objects": two_objects, "korean": 0.0, "holdout": [],
+                                     "latent_dir": f"{args.out}/heldout_latents"})
+        c = LatentCache(cfg, vae, torch.device("cpu"), progress=False)
+        return c.get(size, frames), c.captions
+
+    one, two = heldout(0.0), heldout(1.0)
     rows = []
-    for zero_init, decay_by in ((False, "name"), (True, "name"), (False, "dim"), (True, "dim")):
+    for name in args.variants.split(","):
+        zero_init, decay_by, mixture, first = VARIANTS[name]
+        stages = ([Stage(until=round(args.steps * first), objects=1, **stage)] if first else []) + base.stages
         cfg = TrainConfig.from_dict({**base.to_dict(), "zero_init": zero_init, "decay_by": decay_by,
-                                     "out_dir": f"{args.out}/{'zero' if zero_init else 'default'}_{decay_by}"})
-        ckpt = Path(cfg.out_dir) / "checkpoint.safetensors"
-        ckpt.unlink(missing_ok=True)
+                                     "stages": [vars(s) for s in stages],
+                                     **({} if mixture else dict(two_objects=0.0, korean=0.0, holdout=[])),
+                                     "latent_dir": f"{args.out}/latents_{'mixture' if mixture else 'one'}",
+                                     "out_dir": f"{args.out}/{name.replace('+', 'plus_')}"})
         t0 = time.time()
         res = train(cfg, vae=vae)
         losses = [l for _, l in res.history]
-        mod = [p for n, p in res.model.named_parameters() if ".linear.weight" in n and ".norm" in n]
-        row = dict(zero_init=zero_init, decay_by=decay_by,
-                   loss_first_100=sum(losses[:100]) / 100, loss_last_100=sum(losses[-100:]) / 100,
-                   heldout=heldout_loss(res.model, held_latents, held_captions),
-                   modulation_rms=float(torch.cat([p.flatten() for p in mod]).pow(2).mean().sqrt()),
+        row = dict(variant=name, zero_init=zero_init, decay_by=decay_by, mixture=mixture, one_object_first=first,
+                   train_loss_last_100=sum(losses[-100:]) / min(100, len(losses)),
+                   one=word_use(res.ema, *one, ("color", "shape", "direction")),
+                   two=word_use(res.ema, *two, ("color", "direction", "bind_direction", "bind_shape")),
                    seconds=time.time() - t0)
         rows.append(row)
         print(json.dumps(row), flush=True)
-    ref = rows[0]["heldout"]
-    print(f"\n{args.steps} steps, 32 px, batch 16; held-out loss on {args.heldout} clips at t ∈ 0.1…0.9\n")
-    print("| init | weight decay | train loss, steps 1–100 | train loss, last 100 | held-out loss | vs. old | adaLN weight RMS |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"\n{args.steps} steps at {size} px, batch 32; EMA weights; held-out {args.heldout} one-object and "
+          f"{args.heldout} two-object clips ({frames} frames), loss at t ∈ {TIMES}; word use = relative loss "
+          "increase when the word is changed\n")
+    print("| variant | held-out loss (1 obj) | colour | shape | direction | held-out loss (2 obj) | "
+          "colour | direction | binding: directions swapped | binding: shapes swapped |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {'adaLN-Zero' if r['zero_init'] else 'PyTorch default'} | "
-              f"{'every matrix' if r['decay_by'] == 'dim' else 'by name (old)'} | {r['loss_first_100']:.4f} | "
-              f"{r['loss_last_100']:.4f} | {r['heldout']:.4f} | {r['heldout'] / ref:.3f}× | {r['modulation_rms']:.4f} |")
+        o, t = r["one"], r["two"]
+        print(f"| {r['variant']} | {o['loss']:.4f} | {o['color']:+.1%} | {o['shape']:+.1%} | {o['direction']:+.1%} | "
+              f"{t['loss']:.4f} | {t['color']:+.1%} | {t['direction']:+.1%} | {t['bind_direction']:+.1%} | "
+              f"{t['bind_shape']:+.1%} |")
     if args.json:
         Path(args.json).write_text(json.dumps(dict(steps=args.steps, rows=rows), indent=1))
     return dict(rows=rows)

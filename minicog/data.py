@@ -212,10 +212,14 @@ class LatentCache:
                                     holdout=config.holdout, paraphrase=config.paraphrase,
                                     **self._mixture(config))
             ds = shapes.ShapesDataset(frames=1, size=16, **self.shapes_args)
-            self.captions = [ds.caption(i) for i in range(len(ds))]
+            items = [ds.scene(i) for i in range(len(ds))]      # = ds.caption(i), and the scene kept
+            self.captions = [ds._caption(i, scene, rng) for i, (scene, rng) in enumerate(items)]
+            self.objects = [len(scene.objects) for scene, _ in items]
         else:
             self.folder = ClipFolder(config.data)
             self.captions = self.folder.captions
+            self.objects = None                  # unknown for real clips
+        self._pools: dict[tuple[int, int], torch.Tensor] = {}
 
     @staticmethod
     def _mixture(config) -> dict:
@@ -224,6 +228,17 @@ class LatentCache:
 
     def __len__(self) -> int:
         return len(self.captions)
+
+    def indices(self, objects: int, below: int | None = None) -> torch.Tensor:
+        """The indices (below `below`, default all) of the clips showing `objects` objects."""
+        if self.objects is None:
+            raise ValueError("the number of objects per clip is known for Shapes data only; "
+                             "drop `objects` from the stages of a folder run")
+        below = len(self) if below is None else below
+        if (objects, below) not in self._pools:
+            self._pools[(objects, below)] = torch.tensor(
+                [i for i, n in enumerate(self.objects[:below]) if n == objects], dtype=torch.long)
+        return self._pools[(objects, below)]
 
     def _clips(self, size: int, frames: int, todo: range):
         """The clips `todo` as (C, T, size, size) tensors, in chunks of 64 (`_CacheClips`)."""

@@ -70,12 +70,15 @@ MIXTURE_PROMPTS = ("a red circle moving left and a blue square moving up on a wh
 class Stage:
     """One stage of the progressive schedule: train until global step `until` at `size`×`size`
     pixels on clips of the durations `frames` (1 = still images), drawn with probabilities `mix`,
-    from the first `clips[i]` clips of the dataset for duration `frames[i]` (default: all)."""
+    from the first `clips[i]` clips of the dataset for duration `frames[i]` (default: all);
+    `objects=1` draws only the one-object clips of a Shapes mixture (a curriculum: simple scenes
+    first), None all of them."""
     until: int
     size: int = 64
     frames: tuple[int, ...] = (17,)
     mix: tuple[float, ...] | None = None
     clips: tuple[int, ...] | None = None
+    objects: int | None = None
 
     def __post_init__(self):
         self.frames = tuple(check_frames(int(f)) for f in self.frames)
@@ -89,6 +92,8 @@ class Stage:
             if len(v) != len(self.frames) or min(v) < 0 or sum(v) <= 0:
                 raise ValueError(f"Stage {name}={v} must give one non-negative value per duration "
                                  f"in frames={self.frames}")
+        if self.objects not in (None, 1):
+            raise ValueError(f"Stage objects={self.objects!r}: use 1 (one-object clips only) or None (all clips)")
 
     @property
     def probs(self) -> torch.Tensor:
@@ -374,6 +379,11 @@ def make_batch(config: TrainConfig, cache: LatentCache, step: int, rank: int = 0
     dur = torch.multinomial(stage.probs, B, replacement=True, generator=g)
     counts = torch.tensor([stage.num_clips(i, len(cache)) for i in range(len(stage.frames))])
     idx = (u * counts[dur]).long()                       # clip index, below its duration's count
+    if stage.objects is not None:                        # only clips of that many objects
+        pools = [cache.indices(objects=stage.objects, below=int(c)) for c in counts]
+        if not all(len(p) for p in pools):
+            raise ValueError(f"stage until={stage.until} asks for {stage.objects}-object clips; the data has none")
+        idx = torch.stack([pools[d][int(u[i] * len(pools[d]))] for i, d in enumerate(dur.tolist())])
     drop = torch.rand(B, generator=g) < config.caption_dropout
     t = TimestepSampler(config.timesteps, shift=config.time_shift)(B, generator=g)
     mine = list(range(rank, B, world))

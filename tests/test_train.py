@@ -11,6 +11,7 @@ import torch.multiprocessing as mp
 
 from minicog.causal_vae import CausalVAE, VAEConfig
 from minicog.data import ClipFolder, LatentCache, export_shapes_folder, two_object_holdout_captions
+from minicog import shapes
 from minicog.shapes import vocabulary
 from minicog.train import (PRESETS, configure_optimizer, Stage, TrainConfig, build_model, init_model, lr_at, main, make_batch,
                            train, warmup_cosine)
@@ -145,6 +146,21 @@ def test_batches_mix_durations_and_are_deterministic(tmp_path, vae_dir):
         halves = [make_batch(cfg, cache, step, rank=r, world=2) for r in (0, 1)]
         assert sorted(halves[0][1] + halves[1][1]) == sorted(caps)
     assert lengths <= {1, 2, 3} and len(lengths) >= 2                       # 1-, 5- and 9-frame clips
+
+
+def test_a_one_object_stage_draws_only_one_object_clips_of_the_mixture(tmp_path, vae_dir):
+    cfg = micro(tmp_path, vae_dir, num_clips=24, two_objects=0.5, caption_dropout=0.0,
+                stages=[Stage(until=4, size=32, frames=(1, 5), objects=1),
+                        Stage(until=40, size=32, frames=(1, 5))])
+    cache = LatentCache(cfg, CausalVAE.from_pretrained(vae_dir), torch.device("cpu"), progress=False)
+    assert 0 < cache.objects.count(2) < 24                                  # a real mixture
+    n_objects = lambda caps: {len(shapes.parse_caption(c).objects) for c in caps}
+    early = [c for step in range(4) for c in make_batch(cfg, cache, step)[1]]
+    late = [c for step in range(4, 40) for c in make_batch(cfg, cache, step)[1]]
+    assert n_objects(early) == {1} and n_objects(late) == {1, 2}
+    assert make_batch(cfg, cache, 2)[1] == make_batch(cfg, cache, 2)[1]      # still deterministic
+    with pytest.raises(ValueError, match="objects"):
+        Stage(until=5, objects=2)
 
 
 def test_training_lowers_the_loss_and_exports_a_pipeline(tmp_path, vae_dir):
