@@ -284,9 +284,14 @@ def slider_value(cell, demo: Demo) -> str:
 
 
 def move_slider(cell, demo: Demo, key: str = "ArrowRight") -> str:
-    """Focus the slider's noUiSlider handle and press an arrow key (one step); return the new readout."""
+    """Focus the slider's noUiSlider handle and press an arrow key (one step); return the new readout.
+    A handle already at its end (noUiSlider's aria-valuenow = aria-valuemax) steps back instead, so
+    any number of presses moves it."""
     before = slider_value(cell, demo)
     handle = _slider(cell, demo).locator(".noUi-handle")
+    now, end = (handle.get_attribute(a) for a in ("aria-valuenow", "aria-valuemax"))
+    if key == "ArrowRight" and now is not None and now == end:
+        key = "ArrowLeft"
     handle.focus()
     handle.press(key)
     deadline = time.time() + 10
