@@ -1,5 +1,5 @@
 """The browser test of the live demos runs only under `make browser-test` (MINICOG_BROWSER_TEST=1):
-it takes about 15 minutes on a 2-core CPU, too long for CI's `make test` (docs/browser_test.md)."""
+about 2.5 minutes on an idle 2-core CPU; CI runs it after `make test` (docs/browser_test.md)."""
 import json
 import os
 import sys
