@@ -15,6 +15,8 @@ batch draws for every variant) trained several ways:
     curriculum, +curriculum
                mixture, +mixture with the first two thirds of the steps on its one-object clips
                only (`Stage(objects=1)`), the last third on all of it
+    dim+mixture, dim+curriculum
+               dim on the mixture; the same with the first half of the steps on one-object clips
 
 Each is scored on held-out clips (another data seed; fixed times and noise, the same for every
 model) by the rectified-flow loss of the raw weights, and by how much the model *uses* each word:
@@ -51,6 +53,8 @@ VARIANTS = {  # name: (zero_init, decay_by, mixture, share of the steps on one-o
     "dim": (False, "dim", False, 0.0),
     "curriculum": (False, "name", True, 2 / 3),
     "+curriculum": (True, "dim", True, 2 / 3),
+    "dim+mixture": (False, "dim", True, 0.0),
+    "dim+curriculum": (False, "dim", True, 0.5),
 }
 
 
