@@ -13,7 +13,7 @@ from minicog.causal_vae import CausalVAE, VAEConfig
 from minicog.data import ClipFolder, LatentCache, export_shapes_folder, two_object_holdout_captions
 from minicog import shapes
 from minicog.shapes import vocabulary
-from minicog.train import (PRESETS, configure_optimizer, Stage, TrainConfig, build_model, init_model, lr_at, main, make_batch,
+from minicog.train import (PRESETS, configure_optimizer, progressive_stages, Stage, TrainConfig, build_model, init_model, lr_at, main, make_batch,
                            train, warmup_cosine)
 from minicog.utils import load_safetensors
 
@@ -79,9 +79,14 @@ def test_presets_are_flat_and_complete():
     """Every preset builds alone; there is one recipe for the shipped model, no chain."""
     configs = {name: make() for name, make in PRESETS.items()}
     assert set(configs) == {"tiny", "fast", "holdout", "folder"}
-    assert configs["tiny"].steps == 6500 and configs["fast"].steps == 30
+    assert configs["tiny"].steps == 12000 and configs["fast"].steps == 30
     assert all(c.init is None for c in configs.values())
-    assert configs["holdout"].stages == configs["tiny"].stages == configs["folder"].stages
+    assert configs["holdout"].stages == configs["tiny"].stages
+    assert configs["folder"].stages == progressive_stages()          # real clips: no object counts
+    # the one recipe: a one-object curriculum at 32 px, then the whole mixture; default init
+    tiny = configs["tiny"]
+    assert tiny.stages[0].objects == 1 and all(s.objects is None for s in tiny.stages[1:])
+    assert not tiny.zero_init and tiny.decay_by == "dim"
     assert len(configs["holdout"].holdout) == 24 + len(configs["tiny"].holdout)
     assert configs["folder"].sample_prompts == []
     assert TrainConfig.folder("mine").data == "mine" and TrainConfig.tiny(seed=7).seed == 7
