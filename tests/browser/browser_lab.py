@@ -319,12 +319,16 @@ def output_state(cell, demo: Demo) -> dict:
 
 def act_and_time(cell, demo: Demo, action, timeout_s: float = RESPONSE_TIMEOUT_S) -> tuple[float, dict]:
     """Run `action()` (a key press or a click), then wait until the demo's output shows something new
-    (a different image source set with every image decoded, or different text). Returns the seconds
+    (a different image source set with every image decoded, or different text; for a demo with
+    `expect_text`, its images and a line of text). Returns the seconds
     from the action to that moment, and the new output state."""
     before = output_state(cell, demo)["sig"]
     js = ("(el) => { const s = (" + _OUTPUT_JS.replace("KIND", json.dumps(demo.kind)) + ")(el);"
           f" return s.sig !== null && s.sig !== {json.dumps(before)} && s.ready"
-          + (" && s.n_img > 0" if demo.kind == "img" else " && s.text.trim().length > 0") + "; }")
+          + (" && s.n_img > 0" if demo.kind == "img" else "")
+          # text demos, and image demos that print a result line after their video (05, 08's edit:
+          # the video is displayed first, the oracle's line a moment later), wait for the text too
+          + (" && s.text.trim().length > 0" if demo.kind != "img" or demo.expect_text else "") + "; }")
     t0 = time.perf_counter()
     action()
     handle = cell.element_handle()
