@@ -390,8 +390,9 @@ def make_batch(config: TrainConfig, cache: LatentCache, step: int, rank: int = 0
     u = torch.rand(B, generator=g)
     dur = torch.multinomial(stage.probs, B, replacement=True, generator=g)
     counts = torch.tensor([stage.num_clips(i, len(cache)) for i in range(len(stage.frames))])
-    idx = (u * counts[dur]).long()                       # clip index, below its duration's count
-    if stage.objects is not None:                        # only clips of that many objects
+    if stage.objects is None:
+        idx = (u * counts[dur]).long()                   # clip index, below its duration's count
+    else:                                                # the same draw, among clips of that many objects
         pools = [cache.indices(objects=stage.objects, below=int(c)) for c in counts]
         if not all(len(p) for p in pools):
             raise ValueError(f"stage until={stage.until} asks for {stage.objects}-object clips; the data has none")
