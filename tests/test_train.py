@@ -1,6 +1,7 @@
 """Trainer: loss goes down on mixed-duration Frame Pack batches, exact resume, NaN stop, exports,
 real-clip folders, the CLI, and DistributedDataParallel with 2 gloo processes on the CPU."""
 import json
+from dataclasses import replace
 import os
 import socket
 
@@ -79,7 +80,7 @@ def test_presets_are_flat_and_complete():
     """Every preset builds alone; there is one recipe for the shipped model, no chain."""
     configs = {name: make() for name, make in PRESETS.items()}
     assert set(configs) == {"tiny", "fast", "holdout", "folder"}
-    assert configs["tiny"].steps == 12000 and configs["fast"].steps == 30
+    assert configs["tiny"].steps == 26000 and configs["fast"].steps == 30
     assert all(c.init is None for c in configs.values())
     assert configs["holdout"].stages == configs["tiny"].stages
     assert configs["folder"].stages == progressive_stages()          # real clips: no object counts
@@ -132,6 +133,24 @@ def test_one_lr_schedule_for_both_trainers():
     # a hold at lr until decay_start (the VAE's schedule)
     held = [warmup_cosine(s, 100, 1.0, warmup=10, min_ratio=0.05, decay_start=60) for s in range(100)]
     assert held[10:60] == [1.0] * 50 and 0.05 < held[-1] < 0.06
+
+
+def test_a_stage_with_its_own_lr_is_a_warm_restart():
+    """Stage(lr=...) starts a new warm-up + cosine cycle at the stage's first step; the steps before
+    it keep exactly the schedule of the run without it (so a finished run can be resumed into it)."""
+    large = dict(size=64, frames=(1, 17))
+    plain = TrainConfig(stages=[Stage(until=40, size=32), Stage(until=100, **large)], lr=1e-3, warmup=10,
+                        min_lr_ratio=0.02)
+    restarted = replace(plain, stages=plain.stages + [Stage(until=160, lr=3e-4, **large)])
+    assert [lr_at(restarted, s) for s in range(100)] == [lr_at(plain, s) for s in range(100)]
+    after = [lr_at(restarted, s) for s in range(100, 160)]
+    assert after[0] == pytest.approx(3e-4 / 10) and after[9] == pytest.approx(3e-4)      # warm-up again
+    assert all(a >= b for a, b in zip(after[9:], after[10:]))
+    assert after[-1] == pytest.approx(3e-4 * 0.02, rel=0.1) and lr_at(plain, 99) < after[0]
+    first = replace(plain, stages=[replace(plain.stages[0], lr=5e-4), plain.stages[1]])
+    assert lr_at(first, 9) == pytest.approx(5e-4)                  # a first stage's lr is the peak
+    with pytest.raises(ValueError, match="lr=0"):
+        Stage(until=5, lr=0)
 
 
 def test_batches_mix_durations_and_are_deterministic(tmp_path, vae_dir):
