@@ -212,8 +212,8 @@ class LatentCache:
                                     holdout=config.holdout, paraphrase=config.paraphrase,
                                     **self._mixture(config))
             ds = shapes.ShapesDataset(frames=1, size=16, **self.shapes_args)
-            items = [ds.scene(i) for i in range(len(ds))]      # = ds.caption(i), and the scene kept
-            self.captions = [ds._caption(i, scene, rng) for i, (scene, rng) in enumerate(items)]
+            items = [ds.scene_caption(i) for i in range(len(ds))]
+            self.captions = [caption for _, caption in items]
             self.objects = [len(scene.objects) for scene, _ in items]
         else:
             self.folder = ClipFolder(config.data)

@@ -90,8 +90,12 @@ class ShapesDataset(torch.utils.data.Dataset):
 
     def caption(self, index: int) -> str:
         """Item `index`'s caption, without rendering it."""
+        return self.scene_caption(index)[1]
+
+    def scene_caption(self, index: int) -> tuple[Scene, str]:
+        """Item `index`'s scene and caption from one draw, without rendering it."""
         scene, rng = self.scene(index)
-        return self._caption(index, scene, rng)
+        return scene, self._caption(index, scene, rng)
 
     def __getitem__(self, index: int) -> dict:
         scene, rng = self.scene(index)
