@@ -21,7 +21,8 @@ changes, the other must stay): edit success, other object kept (the oracle reads
 its PSNR against the source, background PSNR, drift of both objects against the ideal edit,
 FlowDirector's mask against the true objects (IoU with the edited one, share of the other's latent
 cells; union over the steps) and time relative to FlowEdit. Its default rows add FlowDirector v2's
-switches (DAG v2, +DA-FC, +MAD-FC); the one-object default keeps the rows it always had.
+switches (DAG v2, +DA-FC, +MAD-FC) and the velocity mask (DiffEdit's, `mask_source="velocity"`);
+the one-object default keeps the rows it always had.
 """
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ def main(argv=None):
                     help="1: one-object edits (shapes_edits); 2: two-object edits (two_object_edits)")
     ap.add_argument("--variants", nargs="+", default=None,
                     help=f"rows to run, from: {', '.join(edit_eval.ABLATIONS)} (default: all; with "
-                         f"--objects 1 all but {', '.join(edit_eval.V2_ROWS)})")
+                         f"--objects 1 all but {', '.join(edit_eval.TWO_OBJECT_ROWS)})")
     ap.add_argument("--seed", type=int, default=0, help="edit noise seed")
     ap.add_argument("--edit-seed", type=int, default=1, help="seed of the edit set (sources, targets)")
     ap.add_argument("--threads", type=int, default=1,
@@ -58,7 +59,7 @@ def main(argv=None):
                     help="EditConfig overrides for every variant, values as JSON (e.g. n_max=12)")
     args = ap.parse_args(argv)
     if args.variants is None:
-        args.variants = [v for v in edit_eval.ABLATIONS if args.objects == 2 or v not in edit_eval.V2_ROWS]
+        args.variants = [v for v in edit_eval.ABLATIONS if args.objects == 2 or v not in edit_eval.TWO_OBJECT_ROWS]
     unknown = [v for v in args.variants if v not in edit_eval.ABLATIONS]
     if unknown:
         ap.error(f"unknown variants {unknown}; choose from {list(edit_eval.ABLATIONS)}")

@@ -300,8 +300,10 @@ ABLATIONS = {                       # name → (method, overrides): the rows of 
     "flowdirector DAG v2": ("flowdirector", {"dag_version": "v2"}),       # FlowDirector v2's switches
     "flowdirector +DA-FC": ("flowdirector", {"use_dafc": True}),
     "flowdirector +MAD-FC": ("flowdirector", {"use_madfc": True}),
+    "flowdirector velocity mask": ("flowdirector", {"mask_source": "velocity"}),  # DiffEdit's mask
 }
 V2_ROWS = ("flowdirector DAG v2", "flowdirector +DA-FC", "flowdirector +MAD-FC")  # rows added with v2
+TWO_OBJECT_ROWS = V2_ROWS + ("flowdirector velocity mask",)    # the two-object measure's extra rows
 
 
 def shapes_edits(n: int, kinds: Sequence[str] = ("color", "shape"), seed: int = 0) -> list[dict]:

@@ -47,6 +47,7 @@ from .utils import autocast, config_from_dict
 
 METHODS = ("random_noise", "inversion", "flowedit", "flowdirector")
 DAG_VERSIONS = ("v1", "v2")     # which candidates make DAG's worse average (flowdirector.differential_averaging)
+MASK_SOURCES = ("attention", "velocity")   # where FlowDirector's mask comes from (flowdirector.velocity_mask)
 SRC, TAR, NEG = 0, 1, 2          # rows of `Prompts`: source, target, negative (unconditional)
 
 
@@ -73,7 +74,12 @@ class EditConfig:
                    attends to the word, or "text_to_video", where the word's query looks in the
                    video), attn_layers, mask_kernel (spatial box size, latent pixels),
                    mask_kernel_t (frames), mask_threshold ("mean" or a level in [0, 1] of the
-                   normalised map), mask_decay (edge softening per latent pixel)
+                   normalised map), mask_decay (edge softening per latent pixel);
+                   mask_source "attention" (SAFC, the paper) or "velocity" — minicog's extension,
+                   DiffEdit's mask (Couairon et al. 2023) in rectified flow: where the two prompts
+                   ask for different velocities at the same noisy latent (mask_draws noise draws at
+                   t = mask_t), made binary and softened by the same rule, computed once before the
+                   ODE (`flowdirector.velocity_mask`; measured in docs/flowdirector.md)
         use_dag    differential averaging guidance: n_avg candidates, n_worse of them give V_worse,
                    V = V_better + (omega − 1)(V_better − V_worse); dag_version "v1" takes the first
                    n_worse, "v2" (the v2 paper) the n_worse least similar to V_better
@@ -112,6 +118,9 @@ class EditConfig:
     mask_kernel_t: int = 1
     mask_threshold: float | str = "mean"
     mask_decay: float = 1.5
+    mask_source: str = "attention"
+    mask_t: float = 0.4
+    mask_draws: int = 4
     max_batch: int | None = None      # split model calls into chunks of this many rows (memory)
 
     def __post_init__(self):
@@ -151,6 +160,11 @@ class EditConfig:
                              f"{self.mask_kernel}, {self.mask_kernel_t}")
         if self.mask_decay <= 0:
             raise ValueError(f"mask_decay must be > 0, got {self.mask_decay}")
+        if self.mask_source not in MASK_SOURCES:
+            raise ValueError(f"mask_source must be one of {MASK_SOURCES}, got {self.mask_source!r}")
+        if not 0.0 < float(self.mask_t) < 1.0 or int(self.mask_draws) != self.mask_draws or self.mask_draws < 1:
+            raise ValueError(f"the velocity mask needs 0 < mask_t < 1 and an integer mask_draws >= 1, got "
+                             f"mask_t={self.mask_t}, mask_draws={self.mask_draws}")
         if self.max_batch is not None and self.max_batch < 1:
             raise ValueError(f"max_batch must be None or >= 1, got {self.max_batch}")
 

@@ -47,7 +47,8 @@ import torch
 import torch.nn.functional as F
 
 from .dit import ATTN_MAPS
-from .editing import DAG_VERSIONS, EditConfig, Prompts, editing_ode
+from .editing import DAG_VERSIONS, SRC, TAR, EditConfig, Prompts, editing_ode, guided_velocities
+from .rectified_flow import interpolate
 from .text_encoder import split_words, token_positions
 
 
@@ -246,6 +247,34 @@ def differential_averaging(candidates: torch.Tensor, n_worse: int, omega: float,
 # ----------------------------------------------------------------------------- the edit
 
 @torch.no_grad()
+# ----------------------------------------------------------------------------- the velocity mask (beyond the paper)
+
+@torch.no_grad()
+def velocity_mask(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg: EditConfig,
+                  generator: torch.Generator, return_parts: bool = False):
+    """DiffEdit's mask (Couairon et al. 2023, §3.1) for a rectified-flow model: where do the source
+    and target prompts ask for different velocities at the same noisy latent?
+
+        z_k = (1 − t)·X_src + t·ε_k   (k = 1..mask_draws, t = cfg.mask_t)
+        D   = mean_k ‖v(z_k, t, c_tar) − v(z_k, t, c_src)‖   over channels, per latent pixel (T, h, w)
+
+    then SAFC's own rule (`attention_mask` with cfg's kernel, threshold and edge decay) makes it
+    binary and soft. Unguided (conditional) velocities, as DiffEdit. The noise comes from a
+    generator derived from `generator`'s seed, so the edit's own draws are the same as with the
+    attention mask. Costs 2·mask_draws model rows once, before the ODE. Returns (T, h, w) in
+    [0, 1] (and {"difference": D, ...attention_mask's parts} with return_parts)."""
+    N = int(cfg.mask_draws)
+    g = torch.Generator().manual_seed((generator.initial_seed() + 0x5EED) % 2**63)
+    eps = torch.randn((N, *x_src.shape[1:]), generator=g).to(x_src)
+    z = interpolate(x_src.expand(N, *x_src.shape[1:]), eps, float(cfg.mask_t))
+    out = guided_velocities(velocity, torch.cat([z, z]), float(cfg.mask_t), prompts,
+                            [SRC] * N + [TAR] * N, [1.0] * (2 * N), cfg.max_batch)
+    D = (out.conditional[N:] - out.conditional[:N]).norm(dim=1).mean(0)        # (T, h, w)
+    M, parts = attention_mask(D[None], tuple(D.shape), cfg.mask_kernel, cfg.mask_kernel_t,
+                              cfg.mask_threshold, cfg.mask_decay, return_parts=True)
+    return (M, dict(difference=D, **parts)) if return_parts else M
+
+
 # ----------------------------------------------------------------------------- v2's corrections (as we read v2)
 
 def direction_aware(V: torch.Tensor, v_src: torch.Tensor, alpha: float) -> torch.Tensor:
@@ -306,6 +335,8 @@ def flowdirector(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg:
         if tuple(mask.shape) != size:
             raise ValueError(f"mask must be on the latent grid {size}, got {tuple(mask.shape)}; "
                              "`flowdirector.latent_mask` converts a pixel mask")
+    if mask is None and cfg.use_mask and cfg.mask_source == "velocity":
+        mask = velocity_mask(velocity, x_src, prompts, cfg, generator)      # once, before the ODE
     use_mask = cfg.use_mask and mask is None and (len(source_tokens) + len(target_tokens)) > 0
     if use_mask and record is None:
         raise ValueError("use_mask=True needs attention maps: pass `record` (a factory of "
@@ -380,7 +411,7 @@ def flowdirector_for_pipeline(pipe, x_src: torch.Tensor, prompts: Prompts, cfg: 
         cfg = replace(cfg, attn_map=chosen["attn_map"])
     if cfg.attn_layers is None and chosen.get("attn_layers"):
         cfg = replace(cfg, attn_layers=tuple(chosen["attn_layers"]))
-    if cfg.use_mask and (sw or tw):
+    if cfg.use_mask and cfg.mask_source == "attention" and (sw or tw):
         dit = getattr(pipe, "dit", None)
         if dit is None or not hasattr(dit, "record_attention"):
             raise ValueError("use_mask=True needs `pipe.dit.record_attention` (minicog's VideoDiT); "

@@ -206,6 +206,47 @@ def test_a_given_mask_replaces_the_attention_mask(pipe, clip, x_src):
         edit.edit(pipe, clip, SRC, TAR, method="inversion", mask=ones)
 
 
+def test_velocity_mask_marks_where_the_prompts_ask_for_different_velocities():
+    """mask_source="velocity" (DiffEdit's mask): a model whose target prompt changes the velocity
+    only in a box gives a mask that is 1 on the box and small away from it; the edit keeps the
+    source there, needs no attention hook, and leaves the edit's own noise draws unchanged."""
+    m = MockModel()
+    box = torch.zeros(1, 2, 5, 8, 8)
+    box[..., 1:4, 2:5] = 1.0
+
+    def velocity(z, t, embeds, mask):                       # prompt-dependent only inside the box
+        return 0.1 * z + embeds.mean(dim=(1, 2)).view(-1, 1, 1, 1, 1) * box
+
+    x = torch.randn(1, 2, 5, 8, 8)
+    prompts = editing.encode_prompts(m.encode_prompt, "a b c", "a b c d e")
+    cfg = EditConfig(steps=6, n_max=4, n_avg=3, src_guidance=1.0, tar_guidance=1.0, use_mask=True,
+                     mask_source="velocity", mask_kernel=1, mask_threshold=0.5, mask_decay=4.0)
+    g = torch.Generator().manual_seed(0)
+    state = g.get_state()
+    M, parts = flowdirector.velocity_mask(velocity, x, prompts, cfg, g, return_parts=True)
+    assert torch.equal(g.get_state(), state)                  # the edit's generator is not drawn from
+    assert torch.all(M[:, 1:4, 2:5] == 1) and M[:, 6:, :].max() < 1e-3 and M.shape == (5, 8, 8)
+    assert parts["difference"][:, 1:4, 2:5].min() > 10 * parts["difference"][:, 6:, :].max()
+    infos = []
+    z = flowdirector.flowdirector(velocity, x, prompts, cfg, torch.Generator().manual_seed(0),
+                                  callback=infos.append)      # no `record`: no attention needed
+    assert torch.equal(infos[0]["mask"], M)
+    assert (z - x)[..., 6:, :].abs().max() < 1e-3 * (z - x).abs().max()
+    with pytest.raises(ValueError, match="mask_source"):
+        EditConfig(mask_source="segmentation")
+    with pytest.raises(ValueError, match="mask_t"):
+        EditConfig(mask_t=1.0)
+
+
+def test_velocity_mask_through_pipe_edit(pipe, clip):
+    """pipe.edit(..., method="flowdirector", mask_source="velocity") runs end to end and differs
+    from the attention mask's edit; equal prompts still return the source."""
+    kw = dict(method="flowdirector", n_avg=3, n_worse=1, seed=4, **FAST)
+    a = edit.edit(pipe, clip, SRC, TAR, mask_source="velocity", **kw)
+    b = edit.edit(pipe, clip, SRC, TAR, **kw)
+    assert a.shape == clip.shape and a.dtype == np.uint8 and not np.array_equal(a, b)
+
+
 # ----------------------------------------------------------------------------- DAG and switches
 
 def test_differential_averaging():
