@@ -18,14 +18,22 @@ generate: install
 test: install-dev
 	MINICOG_FAST=1 $(PY) -m pytest -q
 
-# Train the tiny models with the one recipe (docs/training.md; its first run is not shipped yet): the VAE's decoder fine-tuned on the mixture of
-# one- and two-object scenes (its encoder, and so the latent space, kept), then the text-to-video model
-# in one run from random weights. Both write to $(RELEASE); assets/tiny is replaced only at the end,
-# in one step, so a stop half-way never pairs a new VAE with the old DiT. Re-running resumes.
+# Train the tiny models with the one recipe (docs/training.md): the VAE's decoder fine-tuned on the
+# mixture of one- and two-object scenes, starting from the one-object VAE of commit 7c7c31a (read from
+# git, so a second run starts from the same weights; its encoder, and so the latent space, is kept),
+# then the text-to-video model in one run from random weights. Both write to $(RELEASE); assets/tiny
+# is replaced only at the end, in one step, so a stop half-way never pairs a new VAE with the old DiT.
+# Re-running resumes.
 RELEASE ?= runs/release
+VAE_BASE ?= runs/vae_one_object
 VAE_MIX ?= runs/vae_mix
-$(VAE_MIX)/model.safetensors:
-	$(PY) -m minicog.train_vae --init assets/tiny/vae --steps 0 --two-objects 0.5 --out $(VAE_MIX)
+$(VAE_BASE)/model.safetensors:
+	mkdir -p $(VAE_BASE)
+	git show 7c7c31a:assets/tiny/vae/config.json > $(VAE_BASE)/config.json
+	git show 7c7c31a:assets/tiny/vae/model.safetensors > $(VAE_BASE)/model.safetensors.part
+	mv $(VAE_BASE)/model.safetensors.part $(VAE_BASE)/model.safetensors
+$(VAE_MIX)/model.safetensors: $(VAE_BASE)/model.safetensors
+	$(PY) -m minicog.train_vae --init $(VAE_BASE) --steps 0 --two-objects 0.5 --out $(VAE_MIX)
 train-tiny: install $(VAE_MIX)/model.safetensors
 	$(PY) -m minicog.train --preset tiny --out runs/tiny --export $(RELEASE) --set vae='"$(VAE_MIX)"'
 	$(PY) -m minicog.utils replace-folder $(RELEASE) assets/tiny
