@@ -244,9 +244,6 @@ def differential_averaging(candidates: torch.Tensor, n_worse: int, omega: float,
     return better + (omega - 1.0) * (better - worse), better, worse
 
 
-# ----------------------------------------------------------------------------- the edit
-
-@torch.no_grad()
 # ----------------------------------------------------------------------------- the velocity mask (beyond the paper)
 
 @torch.no_grad()
@@ -312,6 +309,9 @@ def decouple_motion(V: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
     return app + gate.to(V) * (V - app)
 
 
+# ----------------------------------------------------------------------------- the edit
+
+@torch.no_grad()
 def flowdirector(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg: EditConfig,
                  generator: torch.Generator, shift: float = 1.0, record: Callable | None = None,
                  source_tokens: Sequence[int] = (), target_tokens: Sequence[int] = (),

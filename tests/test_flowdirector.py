@@ -240,7 +240,7 @@ def test_velocity_mask_marks_where_the_prompts_ask_for_different_velocities():
 
 def test_velocity_mask_through_pipe_edit(pipe, clip):
     """pipe.edit(..., method="flowdirector", mask_source="velocity") runs end to end and differs
-    from the attention mask's edit; equal prompts still return the source."""
+    from the attention mask's edit."""
     kw = dict(method="flowdirector", n_avg=3, n_worse=1, seed=4, **FAST)
     a = edit.edit(pipe, clip, SRC, TAR, mask_source="velocity", **kw)
     b = edit.edit(pipe, clip, SRC, TAR, **kw)
