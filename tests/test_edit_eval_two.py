@@ -70,6 +70,20 @@ def test_an_edit_that_touches_the_other_object_is_caught():
     assert not m["success"] and m["other_kept"] and m["other_psnr"] == float("inf")
 
 
+def test_an_edit_that_leaves_three_objects_is_scored_not_refused():
+    # a weak model can leave the old object beside the new one: the oracle reads three objects, which
+    # no caption describes; the scorer must still say what it read (and count the edit as failed)
+    truth = edit_eval.two_object_truth(SRC2, TAR2, 3)
+    third = shapes.render_scene(Scene((MovingShape("yellow", "triangle", "up"),), "black"), rng=11)
+    clip = truth["ideal"].copy()
+    drawn = (third != third[0, 0, 0]).any(-1)
+    clip[drawn] = third[drawn]
+    read = shapes.read_scene(clip)
+    assert len(read.objects) == 3 and "yellow" in str(read)
+    m = edit_eval.two_object_metrics(truth["source"], clip, truth)
+    assert not m["exact"] and m["read"].count(" and ") == 2
+
+
 def test_two_object_measure_runs_through_edit(pipe):  # noqa: F811
     edits = edit_eval.two_object_edits(1, ("color",), seed=1)
     variants = {"flowedit": ("flowedit", FAST), "flowdirector": ("flowdirector", FAST)}

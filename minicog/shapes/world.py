@@ -187,10 +187,12 @@ class Scene:
         return f"{phrases} on a {self.background} background"
 
     def __str__(self) -> str:
-        if all(None not in (o.color, o.shape, o.direction) for o in self.objects) and self.objects \
-                and self.background:
+        """The caption of a valid scene; any other reading (unreadable fields, three objects read off
+        a failed sample) as its objects' words, "?" where a field is None. Never raises."""
+        try:
             return self.caption()
-        return " and ".join(map(str, self.objects)) + f" on {self.background or '?'}"
+        except (ValueError, KeyError, TypeError):
+            return " and ".join(map(str, self.objects)) + f" on {self.background or '?'}"
 
 
 def _korean_caption(scene: Scene, template: str) -> str:
