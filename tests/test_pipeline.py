@@ -12,6 +12,9 @@ from minicog import shapes
 from minicog.pipeline import Pipeline, load_pipeline
 
 PROMPT = "a red circle moving left on a black background"
+# floors a few prompts under the shipped model's measured subsets (37.5 % of 48, 87.5 % of 72; a
+# prompt is 2.1 / 1.4 points): room for another CPU's float rounding, none for a real regression
+TWO_FLOOR, KO_FLOOR = 0.33, 0.83
 
 
 SHIPPED = (Path(minicog.__file__).resolve().parent.parent / "assets" / "tiny" / "pipeline.json").is_file()
@@ -85,14 +88,56 @@ def test_accuracy_on_unseen_seeds(pipe):
     """Issue 6's target, on CI's subset of the oracle benchmark (benchmarks/eval_tiny_t2v.py runs all
     216 combinations): 72 prompts, a third of the combinations with every attribute value among them,
     seeds never used in training. At least 85 % of prompts with every attribute right. Measured on the
-    shipped (stage-5) model: these 72 91.7 %; all 216 96.3 % (shape 96.3 %, the rest 100 %). The
-    stage-4 model measured 88.9 % here (90.7 % of 216); the stage-3 model (74.5 % of 216) fails it."""
+    shipped model (the `tiny` recipe, 33000 steps): these 72 88.9 %; all 216 85.6 % (shape 85.6 %,
+    the rest 100 %). The one-object model it replaced measured 91.7 % here (96.3 % of 216)."""
     report = _subset_report(pipe)
     print("\n" + report.table())
     for attr in ("color", "direction", "background"):
         assert report.per_attribute[attr] >= 0.95, report.table()
     assert report.per_attribute["shape"] >= 0.85, report.table()
     assert report.prompt_accuracy >= 0.85, report.table()
+
+
+def _two_object_report(pipe, n: int = 48):
+    """`n` two-object prompts sampled from all 6480 scenes (each in a random phrase order), unseen seeds."""
+    rng = np.random.default_rng(2)
+    pool = shapes.all_scenes(2)
+    scenes = [pool[i] for i in rng.choice(len(pool), n, replace=False)]
+    scenes = [shapes.Scene(s.objects[::-1], s.background) if rng.random() < 0.5 else s for s in scenes]
+    prompts = [s.caption() for s in scenes]
+    videos = pipe.generate(prompts, seed=[910_000 + i for i in range(n)], batch_size=24)
+    return shapes.evaluate(videos, prompts)
+
+
+@needs_shipped
+def test_two_object_accuracy_floor(pipe):
+    """Issue 20's two-object measure on CI's subset (benchmarks/eval_tiny_t2v.py --objects 2
+    --prompts 300 runs the full one): a floor at the level measured on the shipped model, so a
+    regression fails. Measured on the shipped 33000-step model: these 48 37.5 %; the 300 of the
+    benchmark 42.0 % fully right (colour 98.7 %, shape 66.2 %, direction 97.2 %), binding errors 2.3 %."""
+    report = _two_object_report(pipe)
+    print("\n" + report.table())
+    assert report.per_attribute["color"] >= 0.9 and report.per_attribute["direction"] >= 0.9, report.table()
+    assert report.per_attribute["background"] >= 0.95, report.table()
+    assert report.prompt_accuracy >= TWO_FLOOR, report.table()
+    assert report.binding_errors <= 0.1, report.table()
+
+
+@needs_shipped
+def test_korean_prompts_draw_what_english_ones_draw(pipe):
+    """Korean captions (the glossary's words, particles split off by the tokenizer) on the 72-prompt
+    subset, the same seeds as the English test above. Measured on the shipped model: these 72
+    87.5 %; all 216 in Korean 85.2 % (English 85.6 %)."""
+    combos = shapes.all_combinations()
+    picks = [combos[3 * k + k % 3] for k in range(len(combos) // 3)]
+    scenes = [shapes.Scene.of(**c) for c in picks]
+    prompts = [s.caption(language="ko") for s in scenes]
+    videos = pipe.generate(prompts, seed=[900_000 + i for i in range(len(prompts))], batch_size=24)
+    report = shapes.evaluate(videos, scenes)
+    print("\n" + report.table())
+    for attr in ("color", "direction", "background"):
+        assert report.per_attribute[attr] >= 0.95, report.table()
+    assert report.prompt_accuracy >= KO_FLOOR, report.table()
 
 
 def test_helpers_for_editing(pipe):

@@ -280,6 +280,20 @@ print(edit_eval.results_table(summary))
 assert summary["flowedit"]["drift_median"] <= summary["random_noise"]["drift_median"]
 
 # %% [markdown]
+# The same three starts on **two-object** clips (`edit_eval.two_object_edits`): one object's colour
+# or shape changes, the other's words stay, so the other object must come back unchanged.
+# **other kept**: the oracle reads it as in the source; **other PSNR**: its pixels against the
+# source; drift is measured for both objects against the ideal edit. The "reconstruction" row
+# (encode → decode, no edit) is the ceiling every method shares: the VAE itself loses some of the
+# small two-object shapes.
+
+# %%
+edits_two = edit_eval.two_object_edits(1 if FAST else 6, seed=1)
+rows_two = edit_eval.measure(pipe, edits_two, variants, progress=not FAST)
+summary_two = edit_eval.summarise(rows_two)
+print(edit_eval.results_table(summary_two, reference="flowedit"))
+
+# %% [markdown]
 # ## Summary / 요약
 # - **Random-noise start (무작위 노이즈 시작, SDEdit)**: one pass and easy, but it trades the edit
 #   against the clip: what the noise erased is regenerated, not kept (§2's t₀ sweep).
@@ -288,8 +302,9 @@ assert summary["flowedit"]["drift_median"] <= summary["random_noise"]["drift_med
 # - **Inversion-free editing (역변환 없는 편집, FlowEdit)**: never goes to noise, so it keeps what the
 #   prompts agree on for free — its trajectory stays near the data — but the edit can still leak
 #   into places it should not touch (the velocity difference is noisy everywhere).
-# - **Measure**: the Shapes oracle gives success, preservation and drift against the ideal edit;
-#   the table in §3 is this run's, the full one is in [`docs/flowdirector.md`](../docs/flowdirector.md).
+# - **Measure**: the Shapes oracle gives success, preservation and drift against the ideal edit,
+#   for one object and for one of two (is the other kept?); the tables in §3 are this run's, the
+#   full ones are in [`docs/flowdirector.md`](../docs/flowdirector.md).
 # - Next notebook: FlowDirector masks the edit with the model's own attention.
 
 # %% [markdown] [nbgrader locked id=exercises]
