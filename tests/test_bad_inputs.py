@@ -138,16 +138,23 @@ def test_save_video_bad_inputs(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.gif"]
 
 
-@pytest.mark.parametrize("prompt", ["빨간 원이 왼쪽으로 움직인다", "", "a moving on", "une balle rouge"])
+@pytest.mark.parametrize("prompt", ["안녕하세요 여러분", "", "a moving on", "une balle rouge"])
 def test_prompts_with_no_known_word_are_refused(pipe, prompt):
-    """An unknown-word prompt would condition on nothing and silently give an unconditional video."""
-    with pytest.raises(ValueError, match="knows no word of the prompt.*It knows 16 words: black, blue"):
+    """An unknown-word prompt would condition on nothing and silently give an unconditional video.
+    (The shipped model knows the 16 Korean glossary words too: a Korean prompt of them is read.)"""
+    with pytest.raises(ValueError, match="knows no word of the prompt.*It knows 32 words: black, blue.*빨간"):
         pipe.generate(prompt, steps=1)
     with pytest.raises(ValueError, match="knows no word"):
         pipe.generate([PROMPT, prompt], steps=1)                    # one bad prompt in a list
     assert pipe.generate(prompt, steps=1, unconditional=True).shape == (17, 64, 64, 3)   # asked for
 
 
+def test_a_korean_prompt_is_read_not_refused(pipe):
+    """The issue's example prompt: every content word is in the glossary, particles split off."""
+    assert {"빨간", "원", "왼쪽"} <= set(pipe.text_encoder.tokenizer.known_words("빨간 원이 왼쪽으로 움직인다"))
+    assert pipe.generate("빨간 원이 왼쪽으로 움직인다", steps=1).shape == (17, 64, 64, 3)
+
+
 def test_cli_refuses_a_prompt_it_cannot_read(tmp_path, capsys):
-    err = run_cli(["빨간 원이 왼쪽으로 움직인다", "--out", str(tmp_path / "k.gif"), "--steps", "1"], capsys)
+    err = run_cli(["안녕하세요 여러분", "--out", str(tmp_path / "k.gif"), "--steps", "1"], capsys)
     assert "knows no word" in err and list(tmp_path.iterdir()) == []
