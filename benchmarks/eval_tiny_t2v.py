@@ -50,15 +50,7 @@ def holdout_of(model: str) -> list[str]:
 def prompt_scenes(objects: int, n: int = 300, seed: int = 0) -> list[shapes.Scene]:
     """The scenes prompted: all 216 one-object scenes, or `n` two-object scenes drawn without
     replacement from the 6480 (fixed by `seed`), each named in a random order."""
-    if objects == 1:
-        return shapes.all_scenes(1)
-    rng = np.random.default_rng(seed)
-    pool = shapes.all_scenes(2)
-    out = []
-    for i in rng.choice(len(pool), n, replace=False):
-        s = pool[i]
-        out.append(shapes.Scene(s.objects[::-1], s.background) if rng.random() < 0.5 else s)
-    return out
+    return shapes.all_scenes(1) if objects == 1 else shapes.sample_scenes(n, seed)
 
 
 def main(argv=None) -> int:

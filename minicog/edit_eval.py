@@ -303,10 +303,12 @@ ABLATIONS = {                       # name → (method, overrides): the rows of 
     "flowdirector velocity mask": ("flowdirector", {"mask_source": "velocity"}),  # DiffEdit's mask
     # the same with six candidate flows (four of them V_worse): inside 2x FlowEdit's time on the
     # shipped two-object model, chosen on the two-object tuning set (docs/flowdirector.md §3.6)
-    "flowdirector velocity mask, 6 flows": ("flowdirector", {"mask_source": "velocity", "n_avg": 6, "n_worse": 4}),
+    "flowdirector velocity mask, 6 flows": ("flowdirector",
+                                            {"mask_source": "velocity", "n_avg": 6, "n_worse": 4}),
 }
 V2_ROWS = ("flowdirector DAG v2", "flowdirector +DA-FC", "flowdirector +MAD-FC")  # rows added with v2
-TWO_OBJECT_ROWS = V2_ROWS + ("flowdirector velocity mask", "flowdirector velocity mask, 6 flows")    # the two-object measure's extra rows
+# the two-object measure's extra rows
+TWO_OBJECT_ROWS = V2_ROWS + ("flowdirector velocity mask", "flowdirector velocity mask, 6 flows")
 
 
 def shapes_edits(n: int, kinds: Sequence[str] = ("color", "shape"), seed: int = 0) -> list[dict]:

@@ -17,21 +17,10 @@ TWO = "a red circle moving left and a blue square moving up on a black backgroun
 TWO_KO = "검정 배경 위에서 왼쪽으로 움직이는 빨간 원과 위쪽으로 움직이는 파란 정사각형"
 
 
-def sample(n, seed=0):
-    """n two-object scenes drawn from all 6480, each named in a random order."""
-    rng = np.random.default_rng(seed)
-    scenes = shapes.all_scenes(2)
-    out = []
-    for i in rng.choice(len(scenes), n, replace=False):
-        s = scenes[i]
-        out.append(Scene(s.objects[::-1], s.background) if rng.random() < 0.5 else s)
-    return out
-
-
 @pytest.fixture(scope="module")
 def rendered():
     """520 two-object clips (random scenes, random caption order), captioned half in Korean."""
-    scenes = sample(520)
+    scenes = shapes.sample_scenes(520)
     videos = [shapes.render_scene(s, rng=4000 + i) for i, s in enumerate(scenes)]
     captions = [s.caption(language="ko" if i % 2 else "en") for i, s in enumerate(scenes)]
     return scenes, videos, captions
@@ -103,7 +92,7 @@ def test_korean_captions():
 
 def test_vocabulary_holds_both_languages_and_glue_words():
     vocab = shapes.vocabulary()
-    for s in sample(50) + shapes.all_scenes(1)[::5]:
+    for s in shapes.sample_scenes(50) + shapes.all_scenes(1)[::5]:
         for text in (s.caption(), s.caption(language="ko")):
             assert set(split_words(text)) <= set(vocab), text
     assert {"and", "배경", "움직이", "빨간", "검정"} <= set(vocab)
@@ -130,7 +119,7 @@ def test_two_objects_inside_and_never_touching(size):
     pixel either shape touches is next to (8-neighbourhood) one the other touches."""
     h, w = shapes.check_size(size)
     ref = min(h, w)
-    for i, scene in enumerate(sample(80, seed=1)):
+    for i, scene in enumerate(shapes.sample_scenes(80, seed=1)):
         motions = shapes.scene_motions(scene, size, rng=i)
         objects = sorted(scene.objects, key=lambda o: list(shapes.COLORS).index(o.color))
         covers = []

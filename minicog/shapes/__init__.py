@@ -82,6 +82,7 @@ from .world import (
                     compositional_holdout,
                     glue_words,
                     parse_caption,
+                    sample_scenes,
                     scene_dict,
                     vocabulary,
 )

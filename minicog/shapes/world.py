@@ -7,6 +7,8 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Iterable
 
+import numpy as np
+
 from ..sizes import check_frames, check_size  # noqa: F401  (re-exported: the one copy of the rules)
 from ..text_encoder import split_words
 
@@ -191,7 +193,7 @@ class Scene:
         a failed sample) as its objects' words, "?" where a field is None. Never raises."""
         try:
             return self.caption()
-        except (ValueError, KeyError, TypeError):
+        except ValueError:                        # Scene.check refuses it
             return " and ".join(map(str, self.objects)) + f" on {self.background or '?'}"
 
 
@@ -288,6 +290,15 @@ def all_scenes(objects: int = 1) -> list[Scene]:
     return [Scene((MovingShape(c1, s1, d1), MovingShape(c2, s2, d2)), b)
             for (c1, c2), s1, s2, d1, d2, b in itertools.product(
                 itertools.combinations(COLORS, 2), SHAPES, SHAPES, DIRECTIONS, DIRECTIONS, BACKGROUNDS)]
+
+
+def sample_scenes(n: int, seed: int = 0) -> list[Scene]:
+    """`n` two-object scenes drawn without replacement from the 6480 of `all_scenes(2)` (fixed by
+    `seed`), each named in a random order: the prompts of every two-object accuracy measure."""
+    rng = np.random.default_rng(seed)
+    pool = all_scenes(2)
+    return [pool[i] if rng.random() >= 0.5 else Scene(pool[i].objects[::-1], pool[i].background)
+            for i in rng.choice(len(pool), n, replace=False)]
 
 
 def compositional_holdout() -> list[Scene]:

@@ -265,11 +265,8 @@ if fails:
 # naming its objects in a random order (the position in the sentence says nothing).
 
 # %%
-rng = np.random.default_rng(1)
-pool = shapes.all_scenes(2)
 n2 = 12 if FAST else 300
-scenes2 = [pool[i] for i in rng.choice(len(pool), n2, replace=False)]
-scenes2 = [shapes.Scene(s.objects[::-1], s.background) if rng.random() < 0.5 else s for s in scenes2]
+scenes2 = shapes.sample_scenes(n2, seed=1)                # random scenes, random phrase order
 prompts2 = [s.caption() for s in scenes2]
 videos2 = pipe.generate(prompts2, seed=[800_000 + i for i in range(n2)], batch_size=50, progress=True)
 report2 = shapes.evaluate(videos2, prompts2)
@@ -327,6 +324,7 @@ for ax in axes:
 plt.tight_layout()
 
 # %%
+pool = shapes.all_scenes(2)
 scenes_a = [pool[i] for i in np.random.default_rng(515151).choice(len(pool), 4 if FAST else 24, replace=False)]
 scores = fd.word_localisation(pipe, scenes_a, times=(0.45,) if FAST else (0.6, 0.45, 0.3, 0.15), seed=515151,
                               layer_sets=[layers])

@@ -323,15 +323,15 @@ def act_and_time(cell, demo: Demo, action, timeout_s: float = RESPONSE_TIMEOUT_S
     `expect_text`, its images and a line of text). Returns the seconds
     from the action to that moment, and the new output state."""
     before = output_state(cell, demo)["sig"]
+    # demos with a result line (05, 08's edit: the video and its captions are displayed first, the
+    # oracle's line a moment later) wait for that line, or an error in its place; text demos for text
+    if demo.expect_text:
+        text = f" && (s.text.includes({json.dumps(demo.expect_text)}) || s.text.includes('Error'))"
+    else:
+        text = " && s.text.trim().length > 0" if demo.kind != "img" else ""
     js = ("(el) => { const s = (" + _OUTPUT_JS.replace("KIND", json.dumps(demo.kind)) + ")(el);"
           f" return s.sig !== null && s.sig !== {json.dumps(before)} && s.ready"
-          + (" && s.n_img > 0" if demo.kind == "img" else "")
-          # text demos wait for text; image demos that print a result line after their video (05,
-          # 08's edit: the video and its captions are displayed first, the oracle's line a moment
-          # later) wait for that line, or for an error message in its place
-          + (f" && (s.text.includes({json.dumps(demo.expect_text)}) || s.text.includes('Error'))"
-             if demo.expect_text else " && s.text.trim().length > 0" if demo.kind != "img" else "")
-          + "; }")
+          + (" && s.n_img > 0" if demo.kind == "img" else "") + text + "; }")
     t0 = time.perf_counter()
     action()
     handle = cell.element_handle()
