@@ -83,7 +83,7 @@ def box_gap(a: Motion, b: Motion) -> float:
 def sample_motions(directions: Sequence[str], size: int | Sequence[int] = DEFAULT_SIZE,
                    rng: np.random.Generator | int | None = None, max_tries: int = 10_000) -> list[Motion]:
     """Geometry of a scene's objects. One object: `sample_motion` (radius 0.14–0.19, travel 0.4–0.6).
-    Two: each of radius `TWO_SIZE_RANGE` (0.11–0.15) and travel `TWO_TRAVEL_RANGE` (0.3–0.45) of
+    Two: each of radius `TWO_SIZE_RANGE` (0.14–0.17) and travel `TWO_TRAVEL_RANGE` (0.3–0.45) of
     the frame size, fully inside, redrawn until their bounding squares stay `MIN_GAP` (2 px) apart in
     every frame (`box_gap`) — rejection sampling; at 64×64 about 1 draw in 3 is kept (1 in 8 when
     one object moves across the other's path)."""
