@@ -229,9 +229,8 @@ def _blur(v, sigma):
 
 def test_oracle_limits_under_corruption(rendered):
     """Measured on 200 of the two-object clips (docs/shapes_world.md; 120 of them here): pixel noise σ=30 and blur
-    σ=1 px are read perfectly (blur 1.5: 99.5 %); noise σ=45 and blur σ=2 lose some shapes (92 %,
-    93 % of prompts: the smaller two-object shapes suffer sooner than one object's), σ=60 and blur
-    σ=3 fail (~20 %) while colour, motion and the number of objects are still read."""
+    σ≤1.5 px are read perfectly; noise σ=45 and blur σ=2 lose a few shapes (94 %, 99.5 % of prompts),
+    σ=60 and blur σ=3 fail (28 %, 50 %) while colour, motion and the number of objects are still read."""
     scenes, videos, captions = (x[:120] for x in rendered)
     rng = np.random.default_rng(0)
     noisy = [np.clip(v + rng.normal(0, 30, v.shape), 0, 255).astype(np.uint8) for v in videos]
