@@ -193,9 +193,8 @@ class TrainConfig:
 
     # ------------------------------------------------------------------ presets
     # Each preset spells out its whole recipe; `**kw` overrides any field. `tiny` is the one recipe
-    # for the tiny model, one run from random weights; its first run (2026-12-02, 6500 steps, adaLN-Zero,
-    # no curriculum) fell short and assets/tiny still holds the earlier one-object chain; the 32-px
-    # ablations that shaped this version are in docs/training.md.
+    # for the tiny model, one run from random weights, and assets/tiny is its export; the runs and
+    # 32-px ablations that shaped this version are in docs/training.md.
     @classmethod
     def tiny(cls, **kw) -> "TrainConfig":
         """The tiny model's recipe in one run: the Shapes mixture (half the clips two-object scenes,

@@ -176,7 +176,8 @@ except ValueError as e:
 # %% [markdown]
 # ## 4. Train the tiny VAE on the Shapes world
 # Loss = reconstruction (L1 + MSE per pixel, object pixels weighted ×5 because the shape covers only
-# ~5 % of a frame) + a small KL weight × KL(q(z|x) ‖ N(0, I)), decoding a *sample* of the posterior
+# 4–14 % of a frame: a triangle of radius 0.14 of the frame to a square of 0.19) + a small KL
+# weight × KL(q(z|x) ‖ N(0, I)), decoding a *sample* of the posterior
 # so the decoder learns to tolerate latent noise (useful later, when it decodes what a diffusion model
 # generated). Steps alternate between batches of single frames (colours and shapes, cheaply — the
 # first frame is encoded on its own anyway) and 9-frame clips (motion). In fast mode we only take a
