@@ -24,9 +24,9 @@ from tqdm.auto import tqdm
 
 from .edit import edit
 from .flowdirector import object_latent_mask
-from .shapes import (ATTRIBUTES, COLORS, DEFAULT_FRAMES, DEFAULT_SIZE, SHAPES, TWO_SIZE_RANGE,
+from .shapes import (ATTRIBUTES, COLORS, DEFAULT_FRAMES, DEFAULT_SIZE, SHAPES,
                      MovingShape, Scene, all_combinations, all_scenes, background_distance, caption,
-                     object_mask, palette_mixing, parse_caption, read_attributes, read_scene,
+                     min_object_area, object_mask, palette_mixing, parse_caption, read_attributes, read_scene,
                      render_caption, render_scene, scene_masks, scene_motions)
 
 
@@ -187,7 +187,7 @@ def colour_centers(video: np.ndarray, colours: Sequence[str], threshold: float =
     label = np.asarray(idx)[residual[..., idx].argmin(-1)]             # (T, H, W)
     mask = dist > threshold
     H, W = dist.shape[1:]
-    min_area = 0.25 * np.pi * (TWO_SIZE_RANGE[0] * min(H, W)) ** 2
+    min_area = min_object_area(H, W)
     return {c: box_centers(mask & (label == k), int(np.ceil(min_area))) for c, k in zip(colours, idx)}
 
 

@@ -44,6 +44,7 @@ from .oracle import (
                     binding_error,
                     evaluate,
                     match_objects,
+                    min_object_area,
                     nearest_color,
                     object_mask,
                     palette_mixing,

@@ -35,6 +35,12 @@ def nearest_color(rgb: np.ndarray, table: dict[str, tuple[int, int, int]]) -> st
     return names[int(np.argmin(d))]
 
 
+def min_object_area(H: int, W: int, size_range: tuple[float, float] = TWO_SIZE_RANGE) -> float:
+    """The least area (px) a colour must cover in a frame to count as an object: a quarter of the
+    smallest circle of `size_range` at H×W (the two-object sizes by default)."""
+    return 0.25 * np.pi * (size_range[0] * min(H, W)) ** 2
+
+
 def background_distance(video: np.ndarray) -> tuple[str, np.ndarray, np.ndarray]:
     """The oracle's first look at a uint8 video (T, H, W, 3): the background's name (nearest
     background colour to the median border pixel), the 3x3-smoothed video (T, H, W, 3) float32,
@@ -73,7 +79,7 @@ def read_attributes(video: np.ndarray, threshold: float = 60.0) -> dict[str, str
     H, W = dist.shape[1:]
     mask = dist > threshold
     out: dict[str, str | None] = dict(color=None, shape=None, direction=None, background=bg_name)
-    min_area = 0.25 * np.pi * (SIZE_RANGE[0] * min(H, W)) ** 2       # a quarter of the smallest shape
+    min_area = min_object_area(H, W, SIZE_RANGE)
     if not (mask.sum(axis=(1, 2)) >= min_area).any():
         return out
     core = mask & (dist >= np.quantile(dist[mask], 0.5))              # skip blurred/mixed edges
@@ -154,7 +160,7 @@ def read_scene(video: np.ndarray, threshold: float = 60.0) -> Scene:
     alpha, residual = palette_mixing(smooth, bg_name)                  # (T, H, W, K) each
     label = residual.argmin(-1)                                        # (T, H, W)
     core = mask & (np.take_along_axis(alpha, label[..., None], -1)[..., 0] >= CORE_SHARE)
-    min_area = 0.25 * np.pi * (TWO_SIZE_RANGE[0] * min(H, W)) ** 2
+    min_area = min_object_area(H, W)
     found = [k for k in range(len(COLORS))
              if 2 * int(((core & (label == k)).sum(axis=(1, 2)) >= min_area).sum()) >= T]
     if len(found) <= 1:
