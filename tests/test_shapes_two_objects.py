@@ -113,6 +113,17 @@ def test_box_gap_is_the_exact_minimum_over_the_clip():
             assert abs(shapes.box_gap(a, b) - dense.min()) < 0.02
 
 
+def test_sample_motions_size_range_is_honoured_and_still_placed_apart():
+    """Another radius range (benchmarks/vae_two_object_sizes.py measures the VAE by size) gives radii
+    in that range, still MIN_GAP apart; the default is the world's TWO_SIZE_RANGE."""
+    for lo, hi in [(0.11, 0.15), shapes.TWO_SIZE_RANGE]:
+        for i in range(20):
+            kwargs = {} if (lo, hi) == shapes.TWO_SIZE_RANGE else dict(size_range=(lo, hi))
+            ms = shapes.sample_motions(["left", "up"], 64, rng=i, **kwargs)
+            assert all(lo * 64 <= m.radius <= hi * 64 for m in ms)
+            assert shapes.box_gap(*ms) >= shapes.MIN_GAP
+
+
 @pytest.mark.parametrize("size", [64, (48, 80)])
 def test_two_objects_inside_and_never_touching(size):
     """In every frame both shapes lie fully inside, their bounding squares are ≥ 2 px apart, and no
