@@ -81,19 +81,21 @@ def box_gap(a: Motion, b: Motion) -> float:
 
 
 def sample_motions(directions: Sequence[str], size: int | Sequence[int] = DEFAULT_SIZE,
-                   rng: np.random.Generator | int | None = None, max_tries: int = 10_000) -> list[Motion]:
+                   rng: np.random.Generator | int | None = None, max_tries: int = 10_000,
+                   size_range: tuple[float, float] = TWO_SIZE_RANGE) -> list[Motion]:
     """Geometry of a scene's objects. One object: `sample_motion` (radius 0.14–0.19, travel 0.4–0.6).
-    Two: each of radius `TWO_SIZE_RANGE` (0.11–0.15) and travel `TWO_TRAVEL_RANGE` (0.3–0.45) of
-    the frame size, fully inside, redrawn until their bounding squares stay `MIN_GAP` (2 px) apart in
-    every frame (`box_gap`) — rejection sampling; at 64×64 about 1 draw in 3 is kept (1 in 8 when
-    one object moves across the other's path)."""
+    Two: each of radius `size_range` (`TWO_SIZE_RANGE`, 0.14–0.17; another range only to measure
+    what size does, e.g. `benchmarks/vae_two_object_sizes.py`) and travel `TWO_TRAVEL_RANGE`
+    (0.3–0.45) of the frame size, fully inside, redrawn until their bounding squares stay `MIN_GAP`
+    (2 px) apart in every frame (`box_gap`) — rejection sampling; at 64×64 about 1 draw in 4 is kept
+    (1 in 40 when one object moves across the other's path)."""
     rng = np.random.default_rng(rng)
     if len(directions) == 1:
         return [sample_motion(directions[0], size, rng)]
     if len(directions) != 2:
         raise ValueError(f"a Shapes scene has one or two objects, got {len(directions)}")
     for _ in range(max_tries):
-        ms = [sample_motion(d, size, rng, TWO_SIZE_RANGE, TWO_TRAVEL_RANGE) for d in directions]
+        ms = [sample_motion(d, size, rng, size_range, TWO_TRAVEL_RANGE) for d in directions]
         if box_gap(*ms) >= MIN_GAP:
             return ms
     raise ValueError(f"no placement of two objects {MIN_GAP} px apart found in {max_tries} draws "

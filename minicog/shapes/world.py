@@ -32,7 +32,7 @@ ATTRIBUTES: tuple[str, ...] = ("color", "shape", "direction", "background")
 
 SIZE_RANGE = (0.14, 0.19)     # radius / half-side, as a fraction of the frame size
 TRAVEL_RANGE = (0.4, 0.6)     # distance travelled over the clip, as a fraction of the frame size
-TWO_SIZE_RANGE = (0.11, 0.15)   # the same for each object of a two-object scene (docs/shapes_world.md)
+TWO_SIZE_RANGE = (0.14, 0.17)   # the same for each object of a two-object scene (docs/shapes_world.md)
 TWO_TRAVEL_RANGE = (0.3, 0.45)
 MIN_GAP = 2.0                 # px between the two objects' bounding squares, in every frame
 CORE_SHARE = 0.6              # read_scene: an object's core is at least this far from background to colour

@@ -176,7 +176,8 @@ assert acc[0] == 1.0 and acc[2] >= 0.95
 # attributes on the wrong object — need scenes where a word has to pick one object out of two. A
 # two-object caption names two objects of different colours (the colour names the object); shapes
 # and directions may repeat. Both objects stay inside every frame with a gap of at least 2 px
-# between them, and they are a little smaller than a lone object (docs/shapes_world.md).
+# between them, and they are drawn no larger than radius 0.17 of the frame (a lone object: up to
+# 0.19), so both paths fit (docs/shapes_world.md).
 
 # %%  NBVAL_CHECK_OUTPUT
 scene = shapes.parse_caption("a red circle moving left and a blue square moving up on a white background")
