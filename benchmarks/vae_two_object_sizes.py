@@ -1,7 +1,8 @@
 """How large must two objects be for the VAE to keep them? The oracle on reconstructions, by size.
 
     python benchmarks/vae_two_object_sizes.py                                   # the shipped VAE
-    python benchmarks/vae_two_object_sizes.py --vae runs/vae_one_object runs/vae_mix assets/tiny/vae
+    python benchmarks/vae_two_object_sizes.py --vae runs/vae_one_object runs/vae_first_mix assets/tiny/vae
+                                                    # folders as docs/shapes_world.md makes them
 
 Renders the same two-object scenes (`shapes.sample_scenes(n, seed)`, 17 frames, 64 × 64) with the
 objects' radius drawn from each range of `--ranges` (fractions of the frame; the world draws
@@ -31,9 +32,7 @@ def scenes_at(size_range: tuple[float, float], n: int, seed: int, frames: int = 
     scenes = shapes.sample_scenes(n, seed=seed)
     videos = []
     for i, sc in enumerate(scenes):
-        objects = sorted(sc.objects, key=lambda o: list(shapes.COLORS).index(o.color))   # palette order
-        motions = shapes.sample_motions([o.direction for o in objects], size, rng=seed * 100_003 + i,
-                                        size_range=size_range)
+        motions = shapes.scene_motions(sc, size, rng=seed * 100_003 + i, size_range=size_range)
         videos.append(shapes.render_scene(sc, frames=frames, size=size, motions=motions))
     return videos, scenes
 

@@ -189,9 +189,11 @@ def scene_masks(scene: Scene, motions: Sequence[Motion], frames: int = DEFAULT_F
 
 
 def scene_motions(scene: Scene, size: int | Sequence[int] = DEFAULT_SIZE,
-                  rng: np.random.Generator | int | None = None) -> list[Motion]:
-    """The geometry `render_scene(scene, rng=rng)` draws, in palette order of the objects."""
-    return sample_motions([o.direction for o in _canonical(scene.check())], size, rng)
+                  rng: np.random.Generator | int | None = None,
+                  size_range: tuple[float, float] = TWO_SIZE_RANGE) -> list[Motion]:
+    """The geometry `render_scene(scene, rng=rng)` draws, in palette order of the objects
+    (`size_range`: another two-object radius range, as in `sample_motions`)."""
+    return sample_motions([o.direction for o in _canonical(scene.check())], size, rng, size_range=size_range)
 
 
 def add_shape(video: np.ndarray, color: str, shape: str, radius: float, center: Sequence[float],
