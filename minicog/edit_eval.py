@@ -302,7 +302,8 @@ ABLATIONS = {                       # name → (method, overrides): the rows of 
     "flowdirector +MAD-FC": ("flowdirector", {"use_madfc": True}),
     "flowdirector velocity mask": ("flowdirector", {"mask_source": "velocity"}),  # DiffEdit's mask
     # the same with six candidate flows (four of them V_worse): inside 2x FlowEdit's time on the
-    # shipped two-object model, chosen on the two-object tuning set (docs/flowdirector.md §3.6)
+    # first two-object model, chosen on the two-object tuning set (docs/flowdirector.md §3.6);
+    # 1.89x on the shipped one (§3.7)
     "flowdirector velocity mask, 6 flows": ("flowdirector",
                                             {"mask_source": "velocity", "n_avg": 6, "n_worse": 4}),
 }
