@@ -237,13 +237,13 @@ def tiny_stages() -> list[Stage]:
     """The `tiny` schedule: 3000 steps at 32 px on the one-object clips of the mixture only (the
     direction word is learned there, between steps 2000 and 3000 in the ablations), 3000 more at
     32 px on all of it, 64 px to step 12000 (the end of the first cosine), then a warm restart at
-    lr 3e-4 for 14000 more steps at 64 px (the cool-down that teaches squares) and a second, lower
-    one at lr 1e-4 for 7000 steps (docs/training.md)."""
+    lr 3e-4 for 14000 more steps at 64 px (the cool-down that teaches squares), a second, lower
+    one at lr 1e-4 for 7000 steps, and a third at lr 1e-4 for 7000 more (docs/training.md)."""
     small = dict(size=32, frames=(1, 9, 17), mix=(0.2, 0.3, 0.5))
     large = dict(size=64, frames=(1, 9, 17), mix=(0.1, 0.2, 0.7))
     return [Stage(until=3000, objects=1, **small), Stage(until=6000, **small),
             Stage(until=12000, **large), Stage(until=26000, lr=3e-4, **large),
-            Stage(until=33000, lr=1e-4, **large)]
+            Stage(until=33000, lr=1e-4, **large), Stage(until=40000, lr=1e-4, **large)]
 
 
 def progressive_stages() -> list[Stage]:

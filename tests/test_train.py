@@ -80,7 +80,7 @@ def test_presets_are_flat_and_complete():
     """Every preset builds alone; there is one recipe for the shipped model, no chain."""
     configs = {name: make() for name, make in PRESETS.items()}
     assert set(configs) == {"tiny", "fast", "holdout", "folder"}
-    assert configs["tiny"].steps == 33000 and configs["fast"].steps == 30
+    assert configs["tiny"].steps == 40000 and configs["fast"].steps == 30
     assert all(c.init is None for c in configs.values())
     assert configs["holdout"].stages == configs["tiny"].stages
     assert configs["folder"].stages == progressive_stages()          # real clips: no object counts

@@ -192,7 +192,7 @@ print({k: v for k, v in info.items() if k not in ("config", "loss_curve")})
 # %% [markdown]
 # The run's loss curve (mean per 100 steps, stored with the model): dashed lines are the stage
 # boundaries of its schedule (`train.tiny_stages()`: one-object clips at 32 px, the mixture at
-# 32 px, 64 px, then two warm restarts of the learning rate at 64 px). The loss jumps where the
+# 32 px, 64 px, then three warm restarts of the learning rate at 64 px). The loss jumps where the
 # stage changes what it asks: two objects, then four times as many tokens per frame.
 
 # %%
