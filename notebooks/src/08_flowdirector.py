@@ -408,7 +408,7 @@ assert scores["velocity mask"]["mask_iou"] > scores["attention mask"]["mask_iou"
 # object too (look at the figure above); the velocity difference under the
 # two prompts does find the edited object, at no attention recording and 2·4 extra model rows. Over
 # many edits (`python benchmarks/bench_editing.py --objects 2`), the table in
-# [`docs/flowdirector.md`](../docs/flowdirector.md) §3.7 says how often each keeps the other object.
+# [`docs/flowdirector.md`](../docs/flowdirector.md) §3.8 says how often each keeps the other object.
 
 # %% [markdown]
 # ### DAG, v1 against v2
@@ -442,12 +442,12 @@ assert all(c < cos(plain, signal) for c in dag_cos.values())     # what the next
 # plain average is already the best estimate, and extrapolating away from any subset moves off it;
 # compare the two versions' lines above to see which moves off less on this draw. DAG can only pay
 # off where its V_worse is worse in a *consistent* direction, which is an empirical question about
-# the model's flows: the table below and §3.7 of the docs measure it on edits.
+# the model's flows: the table below and §3.8 of the docs measure it on edits.
 
 # %% [markdown]
 # And on two-object edits, with the velocity mask and six candidate flows (the setting that fits
 # twice FlowEdit's time on this model), the v2 corrections switched on one at a time. Two edits
-# per row here; the table over 16 edits is in [`docs/flowdirector.md`](../docs/flowdirector.md) §3.7.
+# per row here; the table over 16 edits is in [`docs/flowdirector.md`](../docs/flowdirector.md) §3.8.
 
 # %%
 vm6 = edit_eval.ABLATIONS["flowdirector velocity mask, 6 flows"][1]
