@@ -303,7 +303,7 @@ ABLATIONS = {                       # name → (method, overrides): the rows of 
     "flowdirector velocity mask": ("flowdirector", {"mask_source": "velocity"}),  # DiffEdit's mask
     # the same with six candidate flows (four of them V_worse): inside 2x FlowEdit's time on the
     # first two-object model, chosen on the two-object tuning set (docs/flowdirector.md §3.6);
-    # 1.89x on the shipped one (§3.7)
+    # 2.00x (16 edits) / 1.97x (32 edits) on the shipped one (§3.8)
     "flowdirector velocity mask, 6 flows": ("flowdirector",
                                             {"mask_source": "velocity", "n_avg": 6, "n_worse": 4}),
 }
