@@ -61,6 +61,7 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int)
     p.add_argument("--guidance", type=float)
     p.add_argument("--method", choices=("euler", "heun"))
+    p.add_argument("--shift", type=float, help="timestep shift (rectified_flow.shift_time; default the pipeline's)")
     p.add_argument("--batch", type=int, default=54)
     p.add_argument("--device", default="cpu")
     p.add_argument("--objects", type=int, choices=(1, 2), default=1,
@@ -81,7 +82,7 @@ def main(argv=None) -> int:
             seeds.append(args.seed_base + 1000 * s + i)
     t0 = time.time()
     videos = pipe.generate(prompts, seed=seeds, steps=args.steps, guidance=args.guidance,
-                           method=args.method, batch_size=args.batch, progress=True)
+                           method=args.method, shift=args.shift, batch_size=args.batch, progress=True)
     sec = (time.time() - t0) / len(prompts)
     z = torch.randn(args.batch, *pipe.latent_shape())
     t1 = time.time()
@@ -90,7 +91,7 @@ def main(argv=None) -> int:
 
     report = shapes.evaluate(videos, prompts, strict=args.strict)
     print(f"model={args.model} steps={args.steps or pipe.config.steps} "
-          f"guidance={args.guidance or pipe.config.guidance} videos={len(videos)} "
+          f"guidance={args.guidance or pipe.config.guidance} shift={args.shift or pipe.config.shift} videos={len(videos)} "
           f"({args.seeds} unseen seed(s) per prompt; {args.objects} object(s); "
           f"{'Korean' if args.korean else 'English'}{'; strict' if args.strict else ''})")
     print(report.table())
@@ -102,7 +103,8 @@ def main(argv=None) -> int:
     results = dict(model=args.model, n=report.n, objects=args.objects, korean=args.korean,
                    strict=args.strict, prompt_accuracy=report.prompt_accuracy,
                    per_attribute=report.per_attribute, per_object=report.per_object,
-                   binding_errors=report.binding_errors, count_errors=report.count_errors, sec_per_video=sec)
+                   binding_errors=report.binding_errors, count_errors=report.count_errors, sec_per_video=sec,
+                   correct=[bool(c) for c in report.correct])     # per prompt, in order: for paired comparisons
     held = {shapes.parse_caption(h) for h in holdout_of(args.model)}
     if held & set(scenes):
         split = collections.defaultdict(list)

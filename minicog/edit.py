@@ -59,8 +59,11 @@ def _edit_config(method: str, config: EditConfig | None, overrides: dict, mask) 
 
 
 def _pipe_shift(pipe) -> float:
+    """The time shift of an edit whose EditConfig.shift is None: the pipeline's `edit_shift`, else
+    its sampling shift, else 1.0."""
     cfg = getattr(pipe, "config", None)
-    return float(getattr(cfg, "shift", 1.0) or 1.0)
+    shift = getattr(cfg, "edit_shift", None)
+    return float((getattr(cfg, "shift", 1.0) if shift is None else shift) or 1.0)
 
 
 def _is_identity(method: str, source_prompt, target_prompt, identity_if_same: bool) -> bool:

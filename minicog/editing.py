@@ -90,7 +90,8 @@ class EditConfig:
         use_madfc  motion–appearance decoupling: where the source does not move (motion energy
                    below madfc_low of its maximum; full gate from madfc_high) the edit keeps only
                    its time-constant part (appearance), so static regions get no new motion
-    shift=None uses the pipeline's sampling shift (1.0 for a bare velocity)."""
+    shift=None uses the pipeline's edit shift (PipelineConfig.edit_shift, else its sampling shift;
+    1.0 for a bare velocity)."""
     steps: int = 20
     n_max: int = 14
     n_min: int = 0

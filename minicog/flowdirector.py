@@ -459,8 +459,8 @@ def word_localisation(pipe, scenes, times: Sequence[float] = (0.6, 0.45, 0.3, 0.
         iou    |binary ∩ object| / |binary ∪ object|
         other  the share of the other object's cells inside the binary mask (should be 0)
 
-    Returns {(kind, layers): {"iou": [...], "other": [...], "word": [...]}}, one entry per
-    (scene, object, word, time)."""
+    Returns {(kind, layers): {"iou": [...], "other": [...], "word": [...], "time": [...]}}, one entry
+    per (scene, object, word, time). `token_grid_ceiling` gives what a perfect map would score."""
     from .shapes import render_scene, scene_masks, scene_motions
 
     cfg = cfg or EditConfig.preset("flowdirector")
@@ -501,11 +501,30 @@ def word_localisation(pipe, scenes, times: Sequence[float] = (0.6, 0.45, 0.3, 0.
                                                   cfg.mask_threshold, return_parts=True)
                         binary = parts["union"] > 0.5
                         obj, oth = truth[mine] > 0.5, truth[theirs] > 0.5
-                        s = out.setdefault((kind, layers), dict(iou=[], other=[], word=[]))
+                        s = out.setdefault((kind, layers), dict(iou=[], other=[], word=[], time=[]))
                         s["iou"].append(float((binary & obj).sum() / (binary | obj).sum().clamp_min(1)))
                         s["other"].append(float(binary[oth].float().mean()) if oth.any() else 0.0)
                         s["word"].append("color" if w == mine else "shape")
+                        s["time"].append(float(t))
     return out
+
+
+def token_grid_ceiling(object_mask: torch.Tensor, other_mask: torch.Tensor, patch: int,
+                       cfg: EditConfig | None = None) -> tuple[float, float]:
+    """What SAFC's rule can reach at the transformer's token resolution: the IoU (and the share of
+    the other object covered) of the binary mask that `attention_mask` makes from a *perfect* word
+    map — each `patch`×`patch` attention token's value the share of its latent cells inside the
+    object. Attention has one value per token, so a map of the latent grid's own resolution is out
+    of its reach; this is the best `word_localisation` could score. Masks are (T, h, w) on the latent
+    grid (`object_latent_mask`)."""
+    cfg = cfg or EditConfig.preset("flowdirector")
+    size = tuple(object_mask.shape)
+    perfect = F.avg_pool2d(object_mask.float()[:, None], patch)[:, 0][None]          # (1, T, h/p, w/p)
+    _, parts = attention_mask(perfect, size, cfg.mask_kernel, cfg.mask_kernel_t, cfg.mask_threshold,
+                              return_parts=True)
+    binary, obj, oth = parts["union"] > 0.5, object_mask > 0.5, other_mask > 0.5
+    iou = float((binary & obj).sum() / (binary | obj).sum().clamp_min(1))
+    return iou, (float(binary[oth].float().mean()) if oth.any() else 0.0)
 
 
 def best_attention(scores: dict, statistic: str = "median") -> tuple[str, tuple[int, ...], float]:

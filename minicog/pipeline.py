@@ -46,6 +46,9 @@ class PipelineConfig:
     guidance: float = 4.0
     method: str = "euler"
     shift: float = 1.0
+    # the time shift edits use (EditConfig.shift=None): the edit presets' start and stop indices are
+    # on a grid of `steps` equal steps in unshifted time, and were measured at 1.0; None: `shift`
+    edit_shift: float | None = None
     fps: int = 8
     # FlowDirector's mask: the attention direction and layers whose word maps localise best on this
     # model ({"attn_map", "attn_layers", "iou_median", ...}), written by

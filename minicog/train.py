@@ -146,6 +146,7 @@ class TrainConfig:
     sample_prompts: list = field(default_factory=lambda: list(SAMPLE_PROMPTS))
     sample_steps: int = 20               # also the exported pipeline's default steps
     guidance: float = 4.0                # the exported pipeline's default guidance
+    sample_shift: float = 1.0            # ... and its default timestep shift (rectified_flow.shift_time)
     save_every: int = 500
     log_every: int = 10
     seed: int = 0
@@ -202,11 +203,14 @@ class TrainConfig:
         never shown) after a one-object curriculum (`tiny_stages`), progressive 32 px → 64 px with
         images + 9- and 17-frame clips, one warm-up + cosine schedule from 1e-3 down to 2e-5, weight
         decay on every matrix. PyTorch's default init, not adaLN-Zero: measured, adaLN-Zero delays the
-        direction word by thousands of steps in a model this small (docs/training.md)."""
+        direction word by thousands of steps in a model this small (docs/training.md). Sampling
+        defaults of the export: CFG 2.5 with timestep shift 2, picked after training on tuning seeds
+        (docs/training.md, "Sampling defaults")."""
         return cls.from_dict({**dict(out_dir="runs/tiny", stages=tiny_stages(), num_clips=6144,
                                      two_objects=0.5, korean=0.25, holdout=two_object_holdout_captions(),
                                      batch_size=32, lr=1e-3, min_lr_ratio=0.02, warmup=200, zero_init=False,
-                                     ema_decay=0.999, sample_every=2000, save_every=250,
+                                     ema_decay=0.999, sample_every=2000, save_every=250, guidance=2.5,
+                                     sample_shift=2.0,
                                      sample_prompts=list(SAMPLE_PROMPTS[:2]) + list(MIXTURE_PROMPTS)), **kw})
 
     @classmethod
@@ -508,10 +512,11 @@ def log_step(out_dir: Path, step: int, loss: float, lr: float, stage: Stage, t0:
 
 def _sample_pipeline_config(config: TrainConfig) -> PipelineConfig:
     """The exported pipeline's defaults: the last stage's longest clip and size, the config's
-    sampling steps and guidance."""
+    sampling steps, guidance and timestep shift; edits keep the unshifted grid their presets were
+    measured on (edit_shift 1.0)."""
     last = config.stages[-1]
     return PipelineConfig(frames=max(last.frames), size=last.size, steps=config.sample_steps,
-                          guidance=config.guidance)
+                          guidance=config.guidance, shift=config.sample_shift, edit_shift=1.0)
 
 
 def _export(out_dir: Path, ema: TextToVideo, vae, config: TrainConfig, dtype=None) -> None:

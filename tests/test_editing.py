@@ -4,6 +4,7 @@ FlowDirector's masks and DAG: tests/test_flowdirector.py."""
 import subprocess
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -278,3 +279,17 @@ def test_shipped_model_flowdirector_edits_colour_in_place():
     assert sum(r["success"] for r in rows) >= 3, rows
     assert sum(r["preserved"] for r in rows) >= 3, rows
     assert np.median([r["drift"] for r in rows]) < 4.0, rows
+
+
+def test_edits_use_the_pipelines_edit_shift_then_its_sampling_shift():
+    """The shipped model samples with shift 2 but its edit presets were measured on the unshifted
+    grid: PipelineConfig.edit_shift wins over the sampling shift when set (minicog.edit._pipe_shift)."""
+    from types import SimpleNamespace
+    from minicog.edit import _pipe_shift
+    from minicog.pipeline import PipelineConfig
+    assert _pipe_shift(SimpleNamespace(config=PipelineConfig(shift=2.0, edit_shift=1.0))) == 1.0
+    assert _pipe_shift(SimpleNamespace(config=PipelineConfig(shift=2.0))) == 2.0
+    assert _pipe_shift(SimpleNamespace()) == 1.0                       # a bare model: unshifted
+    from minicog.utils import asset_folder, read_json
+    shipped = PipelineConfig.from_dict(read_json(Path(asset_folder("tiny")) / "pipeline.json", "pipeline"))
+    assert (shipped.shift, shipped.edit_shift) == (2.0, 1.0)

@@ -150,6 +150,20 @@ def test_latent_mask_groups_frames_as_the_causal_vae_and_patches_as_the_grid():
         flowdirector.latent_mask(np.ones((16, 64, 64)), (5, 8, 8))
 
 
+def test_token_grid_ceiling_is_what_a_perfect_map_reaches_at_the_token_resolution():
+    obj, other = torch.zeros(5, 8, 8), torch.zeros(5, 8, 8)
+    obj[:, 2:4, 2:4] = 1                   # exactly one 2×2 attention token: a perfect map finds it
+    other[:, 6:, 6:] = 1
+    assert flowdirector.token_grid_ceiling(obj, other, patch=2) == (1.0, 0.0)
+    straddle = torch.zeros(5, 8, 8)
+    straddle[:, 1:3, 1:3] = 1              # the same size across four tokens: one value per token
+    iou, on_other = flowdirector.token_grid_ceiling(straddle, other, patch=2)
+    assert iou == pytest.approx(4 / 16) and on_other == 0.0     # the 4 tokens' 16 cells, 4 of them it
+    near = torch.zeros(5, 8, 8)
+    near[:, 3:5, 3:5] = 1                  # an "other" object sharing those tokens is covered too
+    assert flowdirector.token_grid_ceiling(straddle, near, patch=2)[1] == pytest.approx(0.25)
+
+
 def test_mask_keeps_the_edit_inside_the_attended_region():
     m = MockModel()
     x = torch.randn(1, 2, 5, 8, 8)
