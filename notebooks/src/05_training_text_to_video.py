@@ -339,10 +339,13 @@ print(f"best single choice: {best[0]}, layers {list(best[1])}, IoU median {best[
 # %% [markdown]
 # ### Guidance
 # Classifier-free guidance pushes the velocity away from the unconditional one:
-# `v = v_u + g·(v_c − v_u)`. Too little and attributes blur; too much and colours saturate.
+# `v = v_u + g·(v_c − v_u)`. Too little and attributes blur; too much and colours saturate. The
+# shipped default (`pipe.config.guidance`, with a timestep shift, week 6) was picked after training
+# on tuning seeds, not on these (docs/training.md, "Sampling defaults").
 
 # %%
-g_values = [1.0, 4.0] if FAST else [1.0, 2.0, 4.0, 7.0]
+print(f"sampling defaults: guidance {pipe.config.guidance}, shift {pipe.config.shift}, {pipe.config.steps} Euler steps")
+g_values = sorted({1.0, pipe.config.guidance, 4.0} if FAST else {1.0, 2.0, pipe.config.guidance, 4.0, 7.0})
 n = 6 if FAST else 54
 for g in g_values:
     vids = pipe.generate(eval_prompts[:n], seed=[700_000 + i for i in range(n)], guidance=g)
@@ -361,7 +364,7 @@ from IPython.display import HTML, display
 prompt_box = widgets.Text(value="a purple triangle moving left on a white background",
                           description="prompt", layout=widgets.Layout(width="520px"))
 seed_box = widgets.IntSlider(value=0, min=0, max=100, description="seed")
-guide_box = widgets.FloatSlider(value=4.0, min=1.0, max=8.0, step=0.5, description="guidance")
+guide_box = widgets.FloatSlider(value=pipe.config.guidance, min=1.0, max=8.0, step=0.5, description="guidance")
 button = widgets.Button(description="Generate", button_style="primary")
 out = widgets.Output()
 
