@@ -9,10 +9,12 @@ with `# `). A graded exercise's cells carry nbgrader's cell metadata, written on
 `### END SOLUTION`), `[nbgrader check id=NAME points=N]` (the check, graded) and
 `[nbgrader locked id=NAME]` (read-only); see docs/coursework.md. The notebook is executed with MINICOG_FAST=1; then outputs are kept only for cells that
 contain `# NBVAL_CHECK_OUTPUT` (deterministic text output that nbval compares), so committed
-notebooks stay small and students see fresh outputs when they run them.
+notebooks stay small and students see fresh outputs when they run them. Cell ids are hashes of the
+cells' text, so a rebuild changes only the ids of cells that changed.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import sys
@@ -71,6 +73,13 @@ def parse_percent(src: str) -> nbformat.NotebookNode:
         else:
             buf.append(line)
     flush()
+    # stable cell ids (nbformat 4.5): a hash of the cell's kind and text, so rebuilding a notebook
+    # changes only the ids of the cells that changed, and diffs stay readable
+    seen: dict[str, int] = {}
+    for cell in cells:
+        h = hashlib.sha1(f"{cell.cell_type}\n{cell.source}".encode()).hexdigest()[:12]
+        seen[h] = seen.get(h, 0) + 1
+        cell.id = h if seen[h] == 1 else f"{h}-{seen[h]}"
     nb.cells = cells
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
