@@ -74,7 +74,10 @@ class EditConfig:
                    attends to the word, or "text_to_video", where the word's query looks in the
                    video), attn_layers, mask_kernel (spatial box size, latent pixels),
                    mask_kernel_t (frames), mask_threshold ("mean" or a level in [0, 1] of the
-                   normalised map), mask_decay (edge softening per latent pixel);
+                   normalised map), mask_decay (edge softening per latent pixel), mask_reduce
+                   (how a step's word maps — each edited word, each candidate flow, source and
+                   target — are joined: "union" of their binary masks, as the authors' code, or
+                   "mean" of the normalised maps before one threshold, minicog's switch);
                    mask_source "attention" (SAFC, the paper) or "velocity" — minicog's extension,
                    DiffEdit's mask (Couairon et al. 2023) in rectified flow: where the two prompts
                    ask for different velocities at the same noisy latent (mask_draws noise draws at
@@ -119,6 +122,7 @@ class EditConfig:
     mask_kernel_t: int = 1
     mask_threshold: float | str = "mean"
     mask_decay: float = 1.5
+    mask_reduce: str = "union"
     mask_source: str = "attention"
     mask_t: float = 0.4
     mask_draws: int = 4
@@ -161,6 +165,9 @@ class EditConfig:
                              f"{self.mask_kernel}, {self.mask_kernel_t}")
         if self.mask_decay <= 0:
             raise ValueError(f"mask_decay must be > 0, got {self.mask_decay}")
+        if self.mask_reduce not in ("union", "mean"):
+            raise ValueError(f"mask_reduce must be 'union' (of the binary maps) or 'mean' (of the "
+                             f"normalised maps), got {self.mask_reduce!r}")
         if self.mask_source not in MASK_SOURCES:
             raise ValueError(f"mask_source must be one of {MASK_SOURCES}, got {self.mask_source!r}")
         if not 0.0 < float(self.mask_t) < 1.0 or int(self.mask_draws) != self.mask_draws or self.mask_draws < 1:

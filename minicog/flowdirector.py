@@ -194,14 +194,16 @@ def per_latent_frame(m: torch.Tensor, latent_frames: int, reduce: str = "max") -
 
 def attention_mask(word_maps: torch.Tensor, size: tuple[int, int, int], kernel: int = 3,
                    kernel_t: int = 1, threshold: float | str = "mean", decay: float = 1.5,
-                   return_parts: bool = False):
+                   return_parts: bool = False, reduce: str = "union"):
     """SAFC's mask (v1 §3.3) from word maps (R, T', H', W') on the latent grid size (T, h, w).
 
     per map: nearest upsampling to the latent grid → min–max normalisation to [0, 1] → box filter
     of `kernel`×`kernel` latent pixels and `kernel_t` frames → binary at `threshold` ("mean": the
     map's own mean, as in the authors' code; a number: that level) ; then the union over the R maps
     and `soften_edges`. A map with no contrast (constant) cannot localise anything and gives all
-    ones. Returns (T, h, w) in [0, 1] (and a dict of the intermediate maps with return_parts)."""
+    ones. reduce="mean" (minicog's switch) instead averages the R smoothed maps and thresholds that
+    one map: the maps vote, rather than any one of them widening the mask; a constant map then adds
+    nothing, and only all-constant maps give all ones. Returns (T, h, w) in [0, 1] (and a dict of the intermediate maps with return_parts)."""
     if word_maps.ndim != 4:
         raise ValueError(f"word_maps must be (R, T', H', W'), got {tuple(word_maps.shape)}")
     a = F.interpolate(word_maps.float()[:, None], size=tuple(size), mode="nearest")   # (R, 1, T, h, w)
@@ -211,6 +213,10 @@ def attention_mask(word_maps: torch.Tensor, size: tuple[int, int, int], kernel: 
     a = (a - lo) / (hi - lo).clamp_min(1e-12)
     smooth = F.avg_pool3d(a, (kernel_t, kernel, kernel), stride=1,
                           padding=(kernel_t // 2, kernel // 2, kernel // 2), count_include_pad=False)
+    if reduce == "mean":
+        smooth, flat = smooth.mean(0, keepdim=True), flat.all(0, keepdim=True)
+    elif reduce != "union":
+        raise ValueError(f"reduce must be 'union' or 'mean', got {reduce!r}")
     thr = smooth.mean(dim=(2, 3, 4), keepdim=True) if threshold == "mean" else float(threshold)
     binary = (smooth > thr) | flat
     union = binary.any(dim=0)[0].float()                                              # (T, h, w)
@@ -368,7 +374,7 @@ def flowdirector(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg:
                      if tokens]
             word_maps = torch.cat(parts)                 # (R, T', H', W')
             M = attention_mask(word_maps, size, cfg.mask_kernel, cfg.mask_kernel_t,
-                               cfg.mask_threshold, cfg.mask_decay).to(V)
+                               cfg.mask_threshold, cfg.mask_decay, reduce=cfg.mask_reduce).to(V)
             info.update(mask=M, word_maps=word_maps, v_unmasked=V)
             V = V * M                                    # (1, C, T, h, w) ⊙ (T, h, w)
         elif mask is not None:
@@ -498,7 +504,8 @@ def word_localisation(pipe, scenes, times: Sequence[float] = (0.6, 0.45, 0.3, 0.
                     for w, mine, theirs in words:
                         wm = word_attention(maps, tokens[w], layers=layers, kind=kind)
                         _, parts = attention_mask(wm, size, cfg.mask_kernel, cfg.mask_kernel_t,
-                                                  cfg.mask_threshold, return_parts=True)
+                                                  cfg.mask_threshold, return_parts=True,
+                                                  reduce=cfg.mask_reduce)
                         binary = parts["union"] > 0.5
                         obj, oth = truth[mine] > 0.5, truth[theirs] > 0.5
                         s = out.setdefault((kind, layers), dict(iou=[], other=[], word=[], time=[]))

@@ -150,6 +150,27 @@ def test_latent_mask_groups_frames_as_the_causal_vae_and_patches_as_the_grid():
         flowdirector.latent_mask(np.ones((16, 64, 64)), (5, 8, 8))
 
 
+def test_mask_reduce_mean_votes_where_union_widens():
+    maps = torch.zeros(3, 5, 4, 4)
+    maps[:, :, 1, 1] = 1.0                     # all three maps find the token (1, 1) ...
+    maps[0, :, 3, 3] = 1.0                     # ... one of them also (3, 3)
+    kw = dict(kernel=1, threshold=0.5, decay=1.5, return_parts=True)     # (3, 3): 1 of 3 votes, 0.33
+    _, union = flowdirector.attention_mask(maps, (5, 8, 8), **kw)
+    _, mean = flowdirector.attention_mask(maps, (5, 8, 8), reduce="mean", **kw)
+    assert union["union"][:, 6:, 6:].eq(1).all() and union["union"][:, 2:4, 2:4].eq(1).all()
+    assert mean["union"][:, 6:, 6:].eq(0).all() and mean["union"][:, 2:4, 2:4].eq(1).all()
+    one = maps[:1]
+    a, _ = flowdirector.attention_mask(one, (5, 8, 8), **kw)
+    b, _ = flowdirector.attention_mask(one, (5, 8, 8), reduce="mean", **kw)
+    assert torch.equal(a, b)                   # one map: the same mask either way
+    flat = torch.ones(2, 5, 4, 4)
+    assert flowdirector.attention_mask(flat, (5, 8, 8), reduce="mean").eq(1).all()
+    with pytest.raises(ValueError, match="reduce"):
+        flowdirector.attention_mask(maps, (5, 8, 8), reduce="max")
+    with pytest.raises(ValueError, match="mask_reduce"):
+        EditConfig(mask_reduce="max")
+
+
 def test_token_grid_ceiling_is_what_a_perfect_map_reaches_at_the_token_resolution():
     obj, other = torch.zeros(5, 8, 8), torch.zeros(5, 8, 8)
     obj[:, 2:4, 2:4] = 1                   # exactly one 2×2 attention token: a perfect map finds it
