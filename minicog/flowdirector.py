@@ -203,7 +203,8 @@ def attention_mask(word_maps: torch.Tensor, size: tuple[int, int, int], kernel: 
     and `soften_edges`. A map with no contrast (constant) cannot localise anything and gives all
     ones. reduce="mean" (minicog's switch) instead averages the R smoothed maps and thresholds that
     one map: the maps vote, rather than any one of them widening the mask; a constant map then adds
-    nothing, and only all-constant maps give all ones. Returns (T, h, w) in [0, 1] (and a dict of the intermediate maps with return_parts)."""
+    nothing, and only all-constant maps give all ones. Returns (T, h, w) in [0, 1] (and a dict of
+    the intermediate maps with return_parts)."""
     if word_maps.ndim != 4:
         raise ValueError(f"word_maps must be (R, T', H', W'), got {tuple(word_maps.shape)}")
     a = F.interpolate(word_maps.float()[:, None], size=tuple(size), mode="nearest")   # (R, 1, T, h, w)
@@ -465,8 +466,9 @@ def word_localisation(pipe, scenes, times: Sequence[float] = (0.6, 0.45, 0.3, 0.
         iou    |binary ∩ object| / |binary ∪ object|
         other  the share of the other object's cells inside the binary mask (should be 0)
 
-    Returns {(kind, layers): {"iou": [...], "other": [...], "word": [...], "time": [...]}}, one entry
-    per (scene, object, word, time). `token_grid_ceiling` gives what a perfect map would score."""
+    Returns {(kind, layers): {"iou": [...], "other": [...], "word": [...], "time": [...],
+    "ceiling_iou": [...], "ceiling_other": [...]}}, one entry per (scene, object, word, time); the
+    ceiling lists give what a perfect map of the same word would score (`token_grid_ceiling`)."""
     from .shapes import render_scene, scene_masks, scene_motions
 
     cfg = cfg or EditConfig.preset("flowdirector")
@@ -492,6 +494,8 @@ def word_localisation(pipe, scenes, times: Sequence[float] = (0.6, 0.45, 0.3, 0.
             if a.shape != b.shape:
                 words.append((obj.shape, obj.color, other.color))
         tokens = {w: token_indices(pipe, prompt, [w]) for w, _, _ in words}
+        patch = pipe.dit.config.patch_size
+        ceiling = {c: token_grid_ceiling(truth[c], truth[o], patch, cfg) for _, c, o in words}
         for t in times:
             eps = torch.randn((draws, *x.shape[1:]), generator=gen).to(x)
             z = (1 - t) * x + t * eps
@@ -506,14 +510,24 @@ def word_localisation(pipe, scenes, times: Sequence[float] = (0.6, 0.45, 0.3, 0.
                         _, parts = attention_mask(wm, size, cfg.mask_kernel, cfg.mask_kernel_t,
                                                   cfg.mask_threshold, return_parts=True,
                                                   reduce=cfg.mask_reduce)
-                        binary = parts["union"] > 0.5
-                        obj, oth = truth[mine] > 0.5, truth[theirs] > 0.5
-                        s = out.setdefault((kind, layers), dict(iou=[], other=[], word=[], time=[]))
-                        s["iou"].append(float((binary & obj).sum() / (binary | obj).sum().clamp_min(1)))
-                        s["other"].append(float(binary[oth].float().mean()) if oth.any() else 0.0)
+                        iou, other = _mask_scores(parts["union"], truth[mine], truth[theirs])
+                        s = out.setdefault((kind, layers), dict(iou=[], other=[], word=[], time=[],
+                                                                ceiling_iou=[], ceiling_other=[]))
+                        s["iou"].append(iou)
+                        s["other"].append(other)
                         s["word"].append("color" if w == mine else "shape")
                         s["time"].append(float(t))
+                        s["ceiling_iou"].append(ceiling[mine][0])
+                        s["ceiling_other"].append(ceiling[mine][1])
     return out
+
+
+def _mask_scores(mask: torch.Tensor, obj: torch.Tensor, other: torch.Tensor) -> tuple[float, float]:
+    """(IoU of the binary `mask` with the object, share of the other object's cells inside it);
+    all three on the latent grid, on where > 0.5."""
+    binary, obj, other = mask > 0.5, obj > 0.5, other > 0.5
+    iou = float((binary & obj).sum() / (binary | obj).sum().clamp_min(1))
+    return iou, (float(binary[other].float().mean()) if other.any() else 0.0)
 
 
 def token_grid_ceiling(object_mask: torch.Tensor, other_mask: torch.Tensor, patch: int,
@@ -529,9 +543,7 @@ def token_grid_ceiling(object_mask: torch.Tensor, other_mask: torch.Tensor, patc
     perfect = F.avg_pool2d(object_mask.float()[:, None], patch)[:, 0][None]          # (1, T, h/p, w/p)
     _, parts = attention_mask(perfect, size, cfg.mask_kernel, cfg.mask_kernel_t, cfg.mask_threshold,
                               return_parts=True)
-    binary, obj, oth = parts["union"] > 0.5, object_mask > 0.5, other_mask > 0.5
-    iou = float((binary & obj).sum() / (binary | obj).sum().clamp_min(1))
-    return iou, (float(binary[oth].float().mean()) if oth.any() else 0.0)
+    return _mask_scores(parts["union"], object_mask, other_mask)
 
 
 def best_attention(scores: dict, statistic: str = "median") -> tuple[str, tuple[int, ...], float]:
