@@ -32,7 +32,9 @@ $(VAE_BASE)/model.safetensors:
 	git show 7c7c31a:assets/tiny/vae/config.json > $(VAE_BASE)/config.json
 	git show 7c7c31a:assets/tiny/vae/model.safetensors > $(VAE_BASE)/model.safetensors.part
 	mv $(VAE_BASE)/model.safetensors.part $(VAE_BASE)/model.safetensors
-$(VAE_MIX)/model.safetensors: $(VAE_BASE)/model.safetensors
+# rebuilt when the world or the VAE trainer changed since (a runs/vae_mix of an older checkout, e.g.
+# one fine-tuned on smaller two-object shapes, is not reused)
+$(VAE_MIX)/model.safetensors: $(VAE_BASE)/model.safetensors minicog/shapes/world.py minicog/shapes/drawing.py minicog/shapes/dataset.py minicog/train_vae.py
 	$(PY) -m minicog.train_vae --init $(VAE_BASE) --steps 0 --two-objects 0.5 --out $(VAE_MIX)
 train-tiny: install $(VAE_MIX)/model.safetensors
 	$(PY) -m minicog.train --preset tiny --out runs/tiny --export $(RELEASE) --set vae='"$(VAE_MIX)"'
