@@ -47,7 +47,7 @@ from .utils import autocast, config_from_dict
 
 METHODS = ("random_noise", "inversion", "flowedit", "flowdirector")
 DAG_VERSIONS = ("v1", "v2")     # which candidates make DAG's worse average (flowdirector.differential_averaging)
-MASK_SOURCES = ("attention", "velocity")   # where FlowDirector's mask comes from (flowdirector.velocity_mask)
+MASK_SOURCES = ("attention", "velocity", "source_attention")   # where FlowDirector's mask comes from (flowdirector)
 SRC, TAR, NEG = 0, 1, 2          # rows of `Prompts`: source, target, negative (unconditional)
 
 
@@ -82,7 +82,11 @@ class EditConfig:
                    DiffEdit's mask (Couairon et al. 2023) in rectified flow: where the two prompts
                    ask for different velocities at the same noisy latent (mask_draws noise draws at
                    t = mask_t), made binary and softened by the same rule, computed once before the
-                   ODE (`flowdirector.velocity_mask`; measured in docs/flowdirector.md)
+                   ODE (`flowdirector.velocity_mask`; measured in docs/flowdirector.md), or
+                   "source_attention" — minicog's variant of SAFC: the edited words' maps read once,
+                   before the ODE, from the *source* latent noised to t = mask_t (mask_draws
+                   draws, the source prompt), joined by mask_reduce, instead of at every step from
+                   every candidate flow (`flowdirector.source_attention_mask`)
         use_dag    differential averaging guidance: n_avg candidates, n_worse of them give V_worse,
                    V = V_better + (omega − 1)(V_better − V_worse); dag_version "v1" takes the first
                    n_worse, "v2" (the v2 paper) the n_worse least similar to V_better

@@ -279,6 +279,38 @@ def velocity_mask(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg
     return (M, dict(difference=D, **parts)) if return_parts else M
 
 
+def source_attention_mask(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg: EditConfig,
+                          generator: torch.Generator, record: Callable, source_tokens: Sequence[int],
+                          layers: Sequence[int] | None = None, return_parts: bool = False):
+    """SAFC's word maps read once, from the source (minicog's variant of v1 §3.3):
+
+        z_k = (1 − t)·X_src + t·ε_k   (k = 1..mask_draws, t = cfg.mask_t)
+
+    run with the source prompt (conditional, unguided) while `record` records the attention; the
+    maps of the edited source words (`word_attention` over `layers`, cfg's direction) then go
+    through SAFC's own rule (`attention_mask` with cfg's kernel, threshold, decay and
+    `mask_reduce` over the draws). Why: the paper reads the maps at every step from every candidate
+    flow, source and target, at the step's noise level and unites their binary masks (20+ maps per
+    step here), while a word's attention localises best at low noise (docs/training.md, word
+    attention by t) and on the clip that actually holds the named object — the source. Costs
+    mask_draws model rows once; the noise comes from a generator derived from `generator`'s seed
+    (another one than `velocity_mask`'s), so the edit's own draws are unchanged.
+    Returns (T, h, w) in [0, 1] (and attention_mask's parts with return_parts)."""
+    if not source_tokens:
+        raise ValueError("the source-attention mask needs the edited words of the source prompt; "
+                         "with words only added in the target use mask_source='attention' or 'velocity'")
+    N = int(cfg.mask_draws)
+    g = torch.Generator().manual_seed((generator.initial_seed() + 0x5A7C) % 2**63)
+    eps = torch.randn((N, *x_src.shape[1:]), generator=g).to(x_src)
+    z = interpolate(x_src.expand(N, *x_src.shape[1:]), eps, float(cfg.mask_t))
+    out = guided_velocities(velocity, z, float(cfg.mask_t), prompts, [SRC] * N, [1.0] * N,
+                            cfg.max_batch, record=record, map_kind=cfg.attention_kind)
+    word_maps = word_attention(out.maps, source_tokens, layers, kind=cfg.attention_kind)   # (N, T', H', W')
+    return attention_mask(word_maps, tuple(x_src.shape[-3:]), cfg.mask_kernel, cfg.mask_kernel_t,
+                          cfg.mask_threshold, cfg.mask_decay, return_parts=return_parts,
+                          reduce=cfg.mask_reduce)
+
+
 # ----------------------------------------------------------------------------- v2's corrections (as we read v2)
 
 def direction_aware(V: torch.Tensor, v_src: torch.Tensor, alpha: float) -> torch.Tensor:
@@ -344,6 +376,11 @@ def flowdirector(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg:
                              "`flowdirector.latent_mask` converts a pixel mask")
     if mask is None and cfg.use_mask and cfg.mask_source == "velocity":
         mask = velocity_mask(velocity, x_src, prompts, cfg, generator)      # once, before the ODE
+    if mask is None and cfg.use_mask and cfg.mask_source == "source_attention" and source_tokens:
+        if record is None:
+            raise ValueError("mask_source='source_attention' needs attention maps: pass `record`")
+        mask = source_attention_mask(velocity, x_src, prompts, cfg, generator, record,
+                                     source_tokens, layers).to(x_src.device)   # once, before the ODE
     use_mask = cfg.use_mask and mask is None and (len(source_tokens) + len(target_tokens)) > 0
     if use_mask and record is None:
         raise ValueError("use_mask=True needs attention maps: pass `record` (a factory of "
@@ -418,7 +455,7 @@ def flowdirector_for_pipeline(pipe, x_src: torch.Tensor, prompts: Prompts, cfg: 
         cfg = replace(cfg, attn_map=chosen["attn_map"])
     if cfg.attn_layers is None and chosen.get("attn_layers"):
         cfg = replace(cfg, attn_layers=tuple(chosen["attn_layers"]))
-    if cfg.use_mask and cfg.mask_source == "attention" and (sw or tw):
+    if cfg.use_mask and cfg.mask_source in ("attention", "source_attention") and (sw or tw):
         dit = getattr(pipe, "dit", None)
         if dit is None or not hasattr(dit, "record_attention"):
             raise ValueError("use_mask=True needs `pipe.dit.record_attention` (minicog's VideoDiT); "

@@ -282,6 +282,69 @@ def test_velocity_mask_through_pipe_edit(pipe, clip):
     assert a.shape == clip.shape and a.dtype == np.uint8 and not np.array_equal(a, b)
 
 
+def test_source_attention_mask_reads_the_source_words_once_from_the_source():
+    """mask_source="source_attention": the edited source words' maps, recorded once from the source
+    latent noised to mask_t (mask_draws rows, the source prompt, unguided), through SAFC's rule;
+    the ODE then records nothing, and the edit's own noise draws are unchanged."""
+    m = MockModel()
+    box = torch.zeros(5, 8, 8)
+    box[1:4, 2:5] = 1.0
+    calls, recorders = [], []
+
+    class Recorder:                                          # what dit.record_attention gives
+        def __enter__(self):
+            recorders.append(self)
+            return self
+
+        def __exit__(self, *exc):
+            recorders.remove(self)
+
+    def velocity(z, t, embeds, mask):
+        calls.append((z.shape[0], float(t[0]), embeds.clone()))
+        for rec in recorders:                                # token 2's attention sits on the box
+            a = torch.ones(z.shape[0], 1, 6, 5, 8, 8)
+            a[:, :, 2] += 9.0 * box
+            rec.maps = {0: {"video_to_text": a, "text_to_video": a}}
+        return 0.1 * z + embeds.mean(dim=(1, 2)).view(-1, 1, 1, 1, 1)
+
+    x = torch.randn(1, 2, 5, 8, 8)
+    prompts = editing.encode_prompts(m.encode_prompt, "a b c", "a b c d e")    # velocities differ everywhere
+    cfg = EditConfig(steps=6, n_max=4, n_avg=3, src_guidance=1.0, tar_guidance=1.0, use_mask=True,
+                     mask_source="source_attention", mask_t=0.15, mask_draws=3, mask_kernel=1,
+                     mask_threshold=0.5, mask_decay=4.0, attn_map="video_to_text")
+    g = torch.Generator().manual_seed(0)
+    state = g.get_state()
+    M = flowdirector.source_attention_mask(velocity, x, prompts, cfg, g, Recorder, [2], [0])
+    assert torch.equal(g.get_state(), state)
+    assert torch.all(M[1:4, 2:5] == 1) and M[:, 6:, :].max() < 1e-3 and M.shape == (5, 8, 8)
+    (rows, t, embeds), = calls                               # one call: 3 source rows at t = 0.15
+    src_embeds, _ = prompts.select([editing.SRC])
+    assert rows == 3 and t == pytest.approx(0.15) and torch.equal(embeds, src_embeds.expand(3, -1, -1))
+    calls.clear()
+    infos = []
+    made = []
+
+    def record():
+        made.append(1)
+        return Recorder()
+
+    z = flowdirector.flowdirector(velocity, x, prompts, cfg, torch.Generator().manual_seed(0), record=record,
+                                  source_tokens=[2], target_tokens=[2], layers=[0], callback=infos.append)
+    assert len(made) == 1 and torch.equal(infos[0]["mask"], M)          # recorded once, before the ODE
+    assert (z - x)[..., 6:, :].abs().max() < 1e-3 * (z - x).abs().max()
+    with pytest.raises(ValueError, match="edited words of the source"):
+        flowdirector.source_attention_mask(velocity, x, prompts, cfg, g, Recorder, [], [0])
+
+
+def test_source_attention_mask_through_pipe_edit(pipe, clip):
+    """pipe.edit(..., method="flowdirector", mask_source="source_attention") runs end to end on the
+    pipeline's DiT and differs from the per-step attention mask's edit."""
+    kw = dict(method="flowdirector", n_avg=3, n_worse=1, seed=4, **FAST)
+    a = edit.edit(pipe, clip, SRC, TAR, mask_source="source_attention", mask_t=0.15, **kw)
+    b = edit.edit(pipe, clip, SRC, TAR, **kw)
+    assert a.shape == clip.shape and a.dtype == np.uint8 and not np.array_equal(a, b)
+
+
 # ----------------------------------------------------------------------------- DAG and switches
 
 def test_differential_averaging():
