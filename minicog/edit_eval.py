@@ -306,6 +306,9 @@ ABLATIONS = {                       # name → (method, overrides): the rows of 
     # 2.00x (16 edits) / 1.97x (32 edits) on the shipped one (§3.8)
     "flowdirector velocity mask, 6 flows": ("flowdirector",
                                             {"mask_source": "velocity", "n_avg": 6, "n_worse": 4}),
+    # five flows: the time goal (≤ 2× FlowEdit) at the cost of the averaging (docs/flowdirector.md §3.10)
+    "flowdirector velocity mask, 5 flows": ("flowdirector",
+                                            {"mask_source": "velocity", "n_avg": 5, "n_worse": 3}),
     # SAFC's word maps read once from the source at low noise, the draws voting (minicog's variant;
     # tuned on edit seeds 7 and 11, docs/flowdirector.md §3.10)
     "flowdirector source attention mask": ("flowdirector", {"mask_source": "source_attention",
@@ -314,7 +317,7 @@ ABLATIONS = {                       # name → (method, overrides): the rows of 
 V2_ROWS = ("flowdirector DAG v2", "flowdirector +DA-FC", "flowdirector +MAD-FC")  # rows added with v2
 # the two-object measure's extra rows
 TWO_OBJECT_ROWS = V2_ROWS + ("flowdirector velocity mask", "flowdirector velocity mask, 6 flows",
-                             "flowdirector source attention mask")
+                             "flowdirector velocity mask, 5 flows", "flowdirector source attention mask")
 
 
 def shapes_edits(n: int, kinds: Sequence[str] = ("color", "shape"), seed: int = 0) -> list[dict]:
