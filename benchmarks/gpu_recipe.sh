@@ -8,7 +8,7 @@ set -u
 out=${1:?usage: gpu_recipe.sh OUTDIR [DIT_SECONDS] [VAE_SECONDS]}; dit_s=${2:-3600}; vae_s=${3:-900}
 mkdir -p "$out"; export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 py=${PY:-python3}; work=${WORK:-/tmp/minicog_gpu}; rm -rf "$work"; mkdir -p "$work"
-nvidia-smi -L; $py -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else "")"
+nvidia-smi -L; $py -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), torch.cuda.get_device_name(0) if torch.cuda.is_available() else '')"
 t0=$(date +%s)
 # 1. the DiT, the preset as it is (bf16 autocast, spawned cache workers)
 timeout "$dit_s" $py -m minicog.train --preset tiny --device "${DEVICE:-cuda}" --out "$work/run" --export "$work/export" \
