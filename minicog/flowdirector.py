@@ -254,6 +254,17 @@ def differential_averaging(candidates: torch.Tensor, n_worse: int, omega: float,
 # ----------------------------------------------------------------------------- the velocity mask (beyond the paper)
 
 @torch.no_grad()
+def _noised_source(x_src: torch.Tensor, cfg: EditConfig, generator: torch.Generator, salt: int) -> torch.Tensor:
+    """The source latent (1, C, T, h, w) noised to t = cfg.mask_t with cfg.mask_draws draws →
+    (mask_draws, C, T, h, w), for a mask computed once before the ODE. The noise comes from a
+    generator seeded by `generator`'s seed + `salt` (one salt per kind of mask), so the edit's own
+    draws from `generator` are unchanged."""
+    N = int(cfg.mask_draws)
+    g = torch.Generator().manual_seed((generator.initial_seed() + salt) % 2**63)
+    eps = torch.randn((N, *x_src.shape[1:]), generator=g).to(x_src)
+    return interpolate(x_src.expand(N, *x_src.shape[1:]), eps, float(cfg.mask_t))
+
+
 def velocity_mask(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg: EditConfig,
                   generator: torch.Generator, return_parts: bool = False):
     """DiffEdit's mask (Couairon et al. 2023, §3.1) for a rectified-flow model: where do the source
@@ -268,9 +279,7 @@ def velocity_mask(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg
     attention mask. Costs 2·mask_draws model rows once, before the ODE. Returns (T, h, w) in
     [0, 1] (and {"difference": D, ...attention_mask's parts} with return_parts)."""
     N = int(cfg.mask_draws)
-    g = torch.Generator().manual_seed((generator.initial_seed() + 0x5EED) % 2**63)
-    eps = torch.randn((N, *x_src.shape[1:]), generator=g).to(x_src)
-    z = interpolate(x_src.expand(N, *x_src.shape[1:]), eps, float(cfg.mask_t))
+    z = _noised_source(x_src, cfg, generator, salt=0x5EED)
     out = guided_velocities(velocity, torch.cat([z, z]), float(cfg.mask_t), prompts,
                             [SRC] * N + [TAR] * N, [1.0] * (2 * N), cfg.max_batch)
     D = (out.conditional[N:] - out.conditional[:N]).norm(dim=1).mean(0)        # (T, h, w)
@@ -300,9 +309,7 @@ def source_attention_mask(velocity: Callable, x_src: torch.Tensor, prompts: Prom
         raise ValueError("the source-attention mask needs the edited words of the source prompt; "
                          "with words only added in the target use mask_source='attention' or 'velocity'")
     N = int(cfg.mask_draws)
-    g = torch.Generator().manual_seed((generator.initial_seed() + 0x5A7C) % 2**63)
-    eps = torch.randn((N, *x_src.shape[1:]), generator=g).to(x_src)
-    z = interpolate(x_src.expand(N, *x_src.shape[1:]), eps, float(cfg.mask_t))
+    z = _noised_source(x_src, cfg, generator, salt=0x5A7C)
     out = guided_velocities(velocity, z, float(cfg.mask_t), prompts, [SRC] * N, [1.0] * N,
                             cfg.max_batch, record=record, map_kind=cfg.attention_kind)
     word_maps = word_attention(out.maps, source_tokens, layers, kind=cfg.attention_kind)   # (N, T', H', W')
