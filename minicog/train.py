@@ -433,6 +433,17 @@ def make_batch(config: TrainConfig, cache: LatentCache, step: int, rank: int = 0
     return batch, captions, t[mine], noise.contiguous()
 
 
+def batch_loss(tokenizer, velocity, batch, captions: list[str], t: torch.Tensor, noise: torch.Tensor,
+               device: torch.device, bf16: bool = True) -> torch.Tensor:
+    """The rectified-flow loss of one `make_batch` batch (padded frames weighted out), bf16
+    autocast on CUDA; `velocity(x, t, cond)` is the model being trained."""
+    ids, ids_mask = tokenizer(captions)
+    batch = batch.to(device)
+    cond = (ids.to(device), ids_mask.to(device), batch.mask)
+    with autocast(device, enabled=bf16):
+        return rf_loss(velocity, batch.x, cond, t=t.to(device), noise=noise.to(device), weight=batch.weight)
+
+
 # ----------------------------------------------------------------------------- checkpoints
 
 def save_checkpoint(path: Path, model: nn.Module, ema: nn.Module, opt: torch.optim.Optimizer,
@@ -671,13 +682,8 @@ def train(config: TrainConfig, vae=None, export: str | Path | None = None,
         stage, lr = config.stage_at(step), lr_at(config, step)
         for g in opt.param_groups:
             g["lr"] = lr
-        batch, captions, t, noise = make_batch(config, cache, step, rank, world)   # this rank's slice
-        ids, ids_mask = model.text_encoder.tokenizer(captions)
-        batch = batch.to(device)
-        cond = (ids.to(device), ids_mask.to(device), batch.mask)
-        with autocast(device, enabled=config.bf16):
-            loss = rf_loss(velocity, batch.x, cond, t=t.to(device), noise=noise.to(device),
-                           weight=batch.weight)
+        batch = make_batch(config, cache, step, rank, world)   # this rank's slice
+        loss = batch_loss(model.text_encoder.tokenizer, velocity, *batch, device, config.bf16)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
