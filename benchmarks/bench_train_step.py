@@ -144,9 +144,10 @@ def stage_step(config: TrainConfig, size: int) -> int:
     raise ValueError(f"the preset has no {size}px stage over the whole mixture")
 
 
-def time_latents(config: TrainConfig, vae, clips: int) -> dict[tuple[int, int], float]:
+def time_latents(config: TrainConfig, vae, clips: int) -> tuple[dict[tuple[int, int], float], LatentCache]:
     """Seconds to render + encode the preset's `num_clips` clips for each (size, duration) of its
-    stages, scaled from `clips` clips each (the real `LatentCache` code path, in RAM)."""
+    stages, scaled from `clips` clips each (the real `LatentCache` code path, in RAM); and that
+    small cache, the benchmark's source of batches."""
     small = replace(config, num_clips=clips, latent_dir=None)
     cache = LatentCache(small, vae, torch.device("cpu"), progress=False)
     out = {}
@@ -154,7 +155,7 @@ def time_latents(config: TrainConfig, vae, clips: int) -> dict[tuple[int, int], 
         t0 = time.perf_counter()
         cache.get(size, frames)
         out[(size, frames)] = (time.perf_counter() - t0) * config.num_clips / clips
-    return out
+    return out, cache
 
 
 def main(argv=None) -> dict:
@@ -177,11 +178,7 @@ def main(argv=None) -> dict:
     vae = load_vae(config.vae, torch.device("cpu"))
 
     # 1. the latent cache: time it on a few clips, keep it as the batches' source
-    latents = time_latents(config, vae, a.clips)
-    cache = LatentCache(replace(config, num_clips=a.clips, latent_dir=None), vae, torch.device("cpu"),
-                        progress=False)
-    for size, frames in latents:
-        cache.get(size, frames)
+    latents, cache = time_latents(config, vae, a.clips)
 
     # 2. the variants, each its own copy of one freshly initialised model
     torch.manual_seed(config.seed)
