@@ -193,13 +193,14 @@ def main(argv=None) -> dict:
                      one_duration=True)] if a.compile else []
     variants = [Variant(model=model, config=config, **k) for k in kinds + compiled]
     sizes = sorted({s.size for s in config.stages})
+    big = max(sizes)
     if a.profile:
-        return profile_step(variants[0], cache, stage_step(config, max(sizes)), a.warmup, a.steps)
+        return profile_step(variants[0], cache, stage_step(config, big), a.warmup, a.steps)
 
     # 3. timing: rounds of `steps` steps per variant, interleaved, the same steps for all
     for size in sizes:
         first = stage_step(config, size)
-        todo = [v for v in variants if size == max(sizes) or v.net is v.model]   # compiled: 64 px only
+        todo = [v for v in variants if size == big or v.net is v.model]   # compiled: 64 px only
         for v in todo:                                    # warm-up (and compiling)
             for i in range(a.warmup):
                 v.step(cache, first + i)
@@ -209,7 +210,6 @@ def main(argv=None) -> dict:
                 v.times.setdefault(size, []).append(sum(v.step(cache, s) for s in steps) / a.steps)
 
     # 4. report: per-step times, ratios, and the recipe each would give
-    big = max(sizes)
     first = stage_step(config, big) + a.warmup
     timed = range(first, first + a.rounds * a.steps)
     flops = {od: statistics.mean(step_flops(next(v for v in variants if v.one_duration == od), cache, s)
@@ -218,13 +218,13 @@ def main(argv=None) -> dict:
     print(f"\nmatmul reference on this machine ({a.threads} threads, 1024²): fp32 {peak['fp32']:.0f} GFLOP/s, "
           f"bf16 {peak['bf16']:.0f} GFLOP/s; a {big}-px step: {flops[False] / 1e9:.1f} GFLOP padded, "
           f"{flops[True] / 1e9:.1f} GFLOP with one duration per batch (forward + backward)")
-    steps_at = {size: 0 for size in sizes}
-    start = 0
-    for s in config.stages:
-        steps_at[s.size] += s.until - start
-        start = s.until
+    steps_at = config.steps_per_size()
     latent_s, vae_s = sum(latents.values()), a.vae_minutes * 60
     base = variants[0]
+
+    def left_for_big(per: dict[int, float]) -> float:
+        """Seconds of the 2-hour budget left for the largest size's steps at these step times."""
+        return BUDGET_S - latent_s - vae_s - sum(steps_at[s] * per[s] for s in sizes if s != big)
     print(f"\n{config.num_clips} clips per (size, duration): latent cache {latent_s / 60:.1f} min "
           f"({', '.join(f'{s}px×{f}f {t / 60:.1f}' for (s, f), t in latents.items())}); VAE decoder "
           f"{a.vae_minutes:.1f} min (given); steps: " + ", ".join(f"{n} at {s} px" for s, n in steps_at.items()))
@@ -236,19 +236,17 @@ def main(argv=None) -> dict:
         per = {s: statistics.median(v.times[s]) if s in v.times else statistics.median(base.times[s])
                for s in sizes}
         total = latent_s + vae_s + sum(steps_at[s] * per[s] for s in sizes)
-        rest = [s for s in sizes if s != big]
         rate = flops[v.one_duration] / per[big] / 1e9
-        fit = (BUDGET_S - latent_s - vae_s - sum(steps_at[s] * per[s] for s in rest)) / per[big]
+        fit = left_for_big(per) / per[big]
         ratio = statistics.median(base.times[big]) / per[big]
         rows.append(dict(variant=v.name, seconds_per_step={str(s): per[s] for s in sizes},
                          timed_sizes=sorted(v.times), gflops_per_s_64px=rate, speedup_64px=ratio, recipe_hours=total / 3600,
                          steps_64px_in_2h=int(fit)))
         cells = [f"{per[s]:.3f}" + ("" if s in v.times else " (recipe's)") for s in sizes]
         print(f"| {v.name} | " + " | ".join(cells) + f" | {rate:.0f} | {ratio:.2f}× | {total / 3600:.2f} | {int(fit)} |")
-    need = (BUDGET_S - latent_s - vae_s - sum(steps_at[s] * statistics.median(base.times[s])
-                                              for s in sizes if s != max(sizes))) / steps_at[max(sizes)]
-    print(f"\nfor the recipe's {steps_at[max(sizes)]} steps at {max(sizes)} px to fit in 2 h, a {max(sizes)}-px "
-          f"step must take ≤ {need:.3f} s: {statistics.median(base.times[max(sizes)]) / max(need, 1e-9):.1f}× "
+    need = left_for_big({s: statistics.median(base.times[s]) for s in sizes}) / steps_at[big]
+    print(f"\nfor the recipe's {steps_at[big]} steps at {big} px to fit in 2 h, a {big}-px "
+          f"step must take ≤ {need:.3f} s: {statistics.median(base.times[big]) / max(need, 1e-9):.1f}× "
           "faster than the recipe's step")
     result = dict(threads=a.threads, clips_timed=a.clips, matmul_gflops_per_s=peak,
                   gflop_per_64px_step={"padded": flops[False] / 1e9, "one duration": flops[True] / 1e9}, latent_minutes=latent_s / 60, vae_minutes=a.vae_minutes,

@@ -64,12 +64,11 @@ def main(argv=None) -> int:
         print(f"  pause before step {step + 1}: {extra:.0f} s beyond the step rate")
     # the whole preset at these rates: the tiny preset's stages, the measured pauses, the start-up
     cfg = TrainConfig.tiny()
-    todo, prev = 0.0, 0
-    for stage in cfg.stages:
-        if stage.size not in median:
-            raise SystemExit(f"no step at {stage.size} px in the log; cannot estimate the preset")
-        todo += (stage.until - prev) * median[stage.size]
-        prev = stage.until
+    steps = cfg.steps_per_size()
+    missing = [size for size in steps if size not in median]
+    if missing:
+        raise SystemExit(f"no step at {missing[0]} px in the log; cannot estimate the preset")
+    todo = sum(n * median[size] for size, n in steps.items())
     setup = rows[0]["sec"] - (rows[0]["step"] + 1) * median[rows[0]["size"]]
     total = todo + setup + sum(extra for _, extra in gaps)
     print(f"  the tiny preset ({cfg.steps} steps) at these rates: {todo / 60:.1f} min of steps + "

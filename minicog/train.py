@@ -172,6 +172,14 @@ class TrainConfig:
     def steps(self) -> int:
         return self.stages[-1].until
 
+    def steps_per_size(self) -> dict[int, int]:
+        """How many steps the schedule spends at each resolution, {size: steps} (low → high)."""
+        out, start = {}, 0
+        for s in self.stages:
+            out[s.size] = out.get(s.size, 0) + s.until - start
+            start = s.until
+        return out
+
     def stage_at(self, step: int) -> Stage:
         return next((s for s in self.stages if step < s.until), self.stages[-1])
 

@@ -52,6 +52,7 @@ def test_config_schedule_and_validation(tmp_path, vae_dir):
     cfg = micro(tmp_path, vae_dir)
     assert cfg.steps == 6 and cfg.stage_at(1).frames == (1, 5) and cfg.stage_at(5).frames == (1, 5, 9)
     assert cfg.with_steps(60).stages[0].until == 20 and cfg.with_steps(60).steps == 60
+    assert TrainConfig.tiny().steps_per_size() == {32: 6000, 64: 34000}      # six stages, two sizes
     lrs = [lr_at(cfg, s) for s in range(6)]
     assert lrs[0] < lrs[1] == pytest.approx(cfg.lr) and lrs[-1] < lrs[1]      # warm-up then decay
     with pytest.raises(ValueError, match="strictly increasing"):

@@ -251,7 +251,7 @@ t0 = time.perf_counter()
 for _ in range(3):
     one_step()
 sec = (time.perf_counter() - t0) / 3
-steps_64 = sum(b.until - a for a, b in zip([0] + [st.until for st in tiny.stages], tiny.stages) if b.size == 64)
+steps_64 = tiny.steps_per_size()[64]
 print(f"N = {n_tok / 1e6:.2f} M weights per token (DiT blocks), D = {B} × {seq} tokens")
 print(f"6·N·D + attention ≈ {estimate / 1e9:.1f} GFLOP; counted: {flops / 1e9:.1f} GFLOP "
       f"({flops / estimate:.2f} of the estimate)")
@@ -267,10 +267,11 @@ print(f"this machine: {sec:.2f} s per step = {flops / sec / 1e9:.0f} GFLOP/s "
 assert 0.8 < flops / estimate < 1.2                      # the back-of-envelope rule holds
 
 # %% [markdown]
-# The rule of thumb lands within a few percent of the exact count. With the count fixed by the recipe, only the machine's rate can change:
-# compare the step's rate with the bare matrix multiply's — the step is made of small matrices
-# (192 wide) and of the work between them, so it runs below that rate — which is why the recipe is hours here and why `benchmarks/bench_train_step.py` finds no way of computing
-# the step that brings it under 2 hours (docs/training.md, "Can the recipe fit in 2 hours"). On a
+# The rule of thumb lands within a few percent of the exact count. With the count fixed by the
+# recipe, only the machine's rate can change: compare the step's rate with the bare matrix
+# multiply's — the step is made of small matrices (192 wide) and of the work between them, so it
+# runs below that rate — which is why the recipe is hours here and why
+# `benchmarks/bench_train_step.py` finds no way of computing the step that brings it under 2 hours (docs/training.md, "Can the recipe fit in 2 hours"). On a
 # GPU the same count is minutes of work, and there the step is limited by kernel launches instead.
 
 # %%
