@@ -463,7 +463,7 @@ def _toy_model(seed: int = 0):
 
 def check_guided_velocity(guided_velocity: Callable) -> None:
     """guided_velocity(model, x, t, cond, uncond, guidance) -> v_u + g·(v_c − v_u) (g = 1: v_c alone,
-    `uncond` may be None), vs `minicog.rectified_flow.cfg_velocity`."""
+    `uncond` may be None), vs `minicog.rectified_flow.guided_velocity`."""
     model = _toy_model(0)
     n = 0
     for B, g in [(2, 4.0), (1, 1.0), (3, 0.0), (2, 7.5)]:
@@ -472,9 +472,9 @@ def check_guided_velocity(guided_velocity: Callable) -> None:
         u = None if g == 1.0 else uncond
         where = case("guided_velocity", model, x, t, cond, u, g)
         assert_close(call(guided_velocity, where, model, x, t, cond, u, g),
-                     rf.cfg_velocity(model, x, t, cond, u, g), where)
+                     rf.guided_velocity(model, x, t, cond, u, g), where)
         n += 1
-    return passed("guided_velocity", n, "minicog.rectified_flow.cfg_velocity")
+    return passed("guided_velocity", n, "minicog.rectified_flow.guided_velocity")
 
 
 def check_time_grid(time_grid: Callable) -> None:

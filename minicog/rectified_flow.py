@@ -80,7 +80,7 @@ def scale_time(model: Callable, scale: float = TIMESTEP_SCALE) -> VelocityModel:
 
 def text_conditioned(velocity: Callable, autocast: bool = False) -> VelocityModel:
     """A text-conditioned velocity `velocity(z, t, embeds, mask)` (a pipeline's) → the
-    `model(x, t, cond)` form `sample`, `invert` and `cfg_velocity` take, with cond = (embeds, mask).
+    `model(x, t, cond)` form `sample`, `invert` and `guided_velocity` take, with cond = (embeds, mask).
     `autocast=True` runs it under bf16 autocast on CUDA and returns float32 (a no-op on the CPU)."""
     def model(x, t, cond):
         embeds, mask = cond
@@ -264,7 +264,7 @@ def _time_dtype(x: torch.Tensor) -> torch.dtype:
     return x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
 
 
-def cfg_velocity(model: VelocityModel, x: torch.Tensor, t: torch.Tensor | float, cond: Any,
+def guided_velocity(model: VelocityModel, x: torch.Tensor, t: torch.Tensor | float, cond: Any,
                  uncond: Any = None, guidance: float = 1.0) -> torch.Tensor:
     """Velocity with classifier-free guidance (Ho & Salimans 2022): v = v_u + g·(v_c − v_u).
 
@@ -303,7 +303,9 @@ def ode_step(velocity: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], x: 
     raise ValueError(f"unknown method {method!r}: use 'euler' or 'heun'")
 
 
-def _integrate(model, x, cond, uncond, grid, guidance, method, callback, progress, desc):
+def _integrate(model: VelocityModel, x: torch.Tensor, cond: Any, uncond: Any, grid: torch.Tensor, *,
+               guidance: float, method: str, callback: Callable | None, progress: bool, desc: str) -> torch.Tensor:
+    """The loop `sample` and `invert` share: `ode_step` along `grid` with the guided velocity."""
     if method not in ("euler", "heun"):
         raise ValueError(f"unknown method {method!r}: use 'euler' or 'heun'")
     grid = torch.as_tensor(grid, dtype=torch.float64).cpu()
@@ -312,7 +314,7 @@ def _integrate(model, x, cond, uncond, grid, guidance, method, callback, progres
     tdt = _time_dtype(x)
 
     def velocity(xx, tt):
-        return cfg_velocity(model, xx, tt, cond, uncond, guidance)
+        return guided_velocity(model, xx, tt, cond, uncond, guidance)
 
     for i in tqdm(range(len(grid) - 1), desc=desc, disable=not progress, leave=False):
         t = torch.tensor(grid[i].item(), dtype=tdt, device=x.device)
@@ -326,7 +328,7 @@ def _integrate(model, x, cond, uncond, grid, guidance, method, callback, progres
 
 
 @torch.no_grad()
-def sample(model: VelocityModel, noise: torch.Tensor, cond: Any = None, uncond: Any = None,
+def sample(model: VelocityModel, noise: torch.Tensor, cond: Any = None, uncond: Any = None, *,
            steps: int = 50, guidance: float = 1.0, method: str = "euler", shift: float = 1.0,
            t_start: float = 1.0, t_end: float = 0.0, callback: Callable | None = None,
            progress: bool = True, times: torch.Tensor | None = None) -> torch.Tensor:
@@ -341,11 +343,12 @@ def sample(model: VelocityModel, noise: torch.Tensor, cond: Any = None, uncond: 
               if it returns a tensor, that replaces x (lets editing code intervene between steps).
     Returns the sample at t_end."""
     grid = timesteps(steps, shift, t_start, t_end) if times is None else times
-    return _integrate(model, noise, cond, uncond, grid, guidance, method, callback, progress, "sample")
+    return _integrate(model, noise, cond, uncond, grid, guidance=guidance, method=method, callback=callback,
+                      progress=progress, desc="sample")
 
 
 @torch.no_grad()
-def invert(model: VelocityModel, x0: torch.Tensor, cond: Any = None, steps: int = 50,
+def invert(model: VelocityModel, x0: torch.Tensor, cond: Any = None, *, steps: int = 50,
            method: str = "euler", uncond: Any = None, guidance: float = 1.0, shift: float = 1.0,
            t_start: float = 0.0, t_end: float = 1.0, callback: Callable | None = None,
            progress: bool = True, times: torch.Tensor | None = None) -> torch.Tensor:
@@ -354,4 +357,5 @@ def invert(model: VelocityModel, x0: torch.Tensor, cond: Any = None, steps: int 
     With the same steps/shift, the grid is exactly the reverse of `sample`'s, so `sample(invert(x))`
     returns x up to the discretisation error, which shrinks as steps grow (faster with Heun)."""
     grid = timesteps(steps, shift, t_start, t_end) if times is None else times
-    return _integrate(model, x0, cond, uncond, grid, guidance, method, callback, progress, "invert")
+    return _integrate(model, x0, cond, uncond, grid, guidance=guidance, method=method, callback=callback,
+                      progress=progress, desc="invert")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from minicog.rectified_flow import (TimestepSampler, cfg_velocity, interpolate, invert, resolution_shift,
+from minicog.rectified_flow import (TimestepSampler, guided_velocity, interpolate, invert, resolution_shift,
                                     rf_loss, sample, sample_logit_normal, scale_time, shift_time, timesteps,
                                     to_model_timestep, unshift_time, velocity_target)
 
@@ -149,13 +149,13 @@ class _Recorder:
         return x * w + t.reshape(-1, 1)
 
 
-def test_cfg_is_one_batched_call_and_combines_correctly():
+def test_guidance_is_one_batched_call_and_combines_correctly():
     g = torch.Generator().manual_seed(0)
     x = torch.randn(3, 2, generator=g)
     cond = {"emb": torch.randn(3, 4, generator=g), "mask": torch.ones(3, 4)}
     uncond = {"emb": torch.zeros(3, 4), "mask": torch.ones(3, 4)}
     m = _Recorder()
-    v = cfg_velocity(m, x, 0.3, cond, uncond, guidance=4.0)
+    v = guided_velocity(m, x, 0.3, cond, uncond, guidance=4.0)
     assert m.batches == [6]                                  # ONE call with cond + uncond batched
     v_c, v_u = _Recorder()(x, torch.full((3,), 0.3), cond), _Recorder()(x, torch.full((3,), 0.3), uncond)
     assert torch.allclose(v, v_u + 4.0 * (v_c - v_u))
@@ -167,7 +167,7 @@ def test_cfg_is_one_batched_call_and_combines_correctly():
     assert m.batches == [3] * 3
     # tuple conds, e.g. (text_embeds, text_mask)
     model = lambda x, t, c: x * (c[0] * c[1]).sum(1, keepdim=True)  # noqa: E731
-    vt = cfg_velocity(model, x, 0.5, (cond["emb"], cond["mask"]), (uncond["emb"], uncond["mask"]), 2.0)
+    vt = guided_velocity(model, x, 0.5, (cond["emb"], cond["mask"]), (uncond["emb"], uncond["mask"]), 2.0)
     assert torch.allclose(vt, 2.0 * x * cond["emb"].sum(1, keepdim=True))
     with pytest.raises(ValueError, match="uncond"):
         sample(m, x, cond, steps=2, guidance=3.0, progress=False)
