@@ -27,7 +27,7 @@ _LAZY = {
 _SUBMODULES = {"shapes", "video", "utils", "causal_vae", "dit", "rope", "rectified_flow",
                "frame_pack", "text_encoder", "train", "pipeline", "editing", "flowdirector",
                "cogvideox", "scheduler", "memory", "generate", "sizes", "edit", "edit_eval", "data",
-               "train_vae"}
+               "train_vae", "words"}
 
 __all__ = sorted(_LAZY) + sorted(_SUBMODULES)
 

@@ -11,7 +11,7 @@ import torch
 from minicog import shapes
 from minicog.data import two_object_holdout_captions
 from minicog.shapes import MovingShape, Scene
-from minicog.text_encoder import split_words
+from minicog.words import split_words
 
 TWO = "a red circle moving left and a blue square moving up on a black background"
 TWO_KO = "검정 배경 위에서 왼쪽으로 움직이는 빨간 원과 위쪽으로 움직이는 파란 정사각형"

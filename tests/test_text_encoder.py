@@ -7,7 +7,8 @@ import torch
 
 from minicog import shapes
 from minicog.shapes import vocabulary as shapes_vocabulary
-from minicog.text_encoder import TextEncoderConfig, TinyTextEncoder, WordTokenizer, split_words
+from minicog.text_encoder import TextEncoderConfig, TinyTextEncoder, WordTokenizer
+from minicog.words import split_words
 
 CAPTION = "a red circle moving left on a black background"
 

@@ -36,7 +36,7 @@ class ShapesDataset(torch.utils.data.Dataset):
     the same clip and caption whatever they are (the mixture draws from a stream of its own)."""
 
     def __init__(self, length: int = 10_000, frames: int = DEFAULT_FRAMES,
-                 size: int | Sequence[int] = DEFAULT_SIZE, seed: int = 0,
+                 size: int | Sequence[int] = DEFAULT_SIZE, seed: int = 0, *,
                  holdout: Iterable = (), combinations: Iterable | None = None,
                  paraphrase: bool = False, two_objects: float = 0.0, korean: float = 0.0):
         self.length = int(length)

@@ -131,7 +131,7 @@ def _coverage(shape: str, centers: np.ndarray, radius: float, size: tuple[int, i
 
 
 def render(color: str, shape: str, direction: str, background: str, frames: int = DEFAULT_FRAMES,
-           size: int | Sequence[int] = DEFAULT_SIZE, rng: np.random.Generator | int | None = None,
+           size: int | Sequence[int] = DEFAULT_SIZE, *, rng: np.random.Generator | int | None = None,
            motion: Motion | None = None, antialias: int = 4) -> np.ndarray:
     """Render one clip as uint8 (T, H, W, 3). `rng` (a seed or Generator) fixes size, start and
     travel; pass `motion` to render a chosen geometry. Edges are anti-aliased by `antialias`²

@@ -10,7 +10,7 @@ from typing import Iterable
 import numpy as np
 
 from ..sizes import check_frames, check_size  # noqa: F401  (re-exported: the one copy of the rules)
-from ..text_encoder import split_words
+from ..words import split_words
 
 # --------------------------------------------------------------------------- the world's vocabulary
 COLORS: dict[str, tuple[int, int, int]] = {
@@ -52,7 +52,7 @@ OBJECT_PHRASE = "a {color} {shape} moving {direction}"   # two-object captions: 
 _MOTION = {"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1)}  # (dx, dy), y grows down
 
 # Korean captions (the lecture is taught in Korean): one word per English word; the tokenizer strips
-# particles and verb endings (`text_encoder.split_words`), so these are the words the model sees.
+# particles and verb endings (`minicog.words.split_words`), so these are the words the model sees.
 KOREAN: dict[str, str] = {
     "red": "빨간", "green": "초록", "blue": "파란", "yellow": "노란", "purple": "보라", "orange": "주황",
     "circle": "원", "square": "정사각형", "triangle": "삼각형",
@@ -84,7 +84,7 @@ def _particle(word: str, after_consonant: str, after_vowel: str) -> str:
 def vocabulary() -> list[str]:
     """Every word of Shapes captions and paraphrases, English and Korean, one- and two-object
     (colours, shapes, directions, backgrounds and glue words such as "moving", "on", "and",
-    "배경") — the tiny text encoder's vocabulary, as `text_encoder.split_words` reads the words."""
+    "배경") — the tiny text encoder's vocabulary, as `words.split_words` reads the words."""
     words: set[str] = set()
     for template in PARAPHRASES + (OBJECT_PHRASE + " and",) + KOREAN_PARAPHRASES + (KOREAN_OBJECT_PHRASE,):
         words.update(split_words(re.sub(r"\{\w+\}", " ", template)))
