@@ -23,114 +23,23 @@ classifier-free guidance and, optionally, the official pipeline's "dynamic CFG",
 Each re-implements its diffusers class (without importing diffusers) from the folder's
 `scheduler/scheduler_config.json`, picked by its `_class_name` (`load_scheduler`), and matches it step for
 step. Classes and fields minicog does not implement are refused when the config is read
-(`SchedulerConfig.from_diffusers_config`), never sampled differently. `rf_velocity` (the one copy of the
-VP → RF conversion) turns the model's v-prediction into a rectified-flow velocity in minicog's
-convention, so the RF machinery (`minicog.rectified_flow`, editing, FlowDirector) can drive the
-pretrained model too: `CogVideoX.velocity` and `velocity_model` both call it.
+(`minicog.scheduler_config`), never sampled differently. `rf_velocity` (the one copy of the VP → RF
+conversion) turns the model's v-prediction into a rectified-flow velocity in minicog's convention, so
+the RF machinery (`minicog.rectified_flow`, editing, FlowDirector) can drive the pretrained model too:
+`CogVideoX.velocity` and `velocity_model` both call it.
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .scheduler_config import CLASS_DEFAULTS, SchedulerConfig, check_scheduler_class
 from .utils import read_json
-
-_BETA_SCHEDULES = ("linear", "scaled_linear", "squaredcos_cap_v2")
-_SPACINGS = ("linspace", "leading", "trailing")
-_PREDICTIONS = ("epsilon", "sample", "v_prediction")
-# diffusers' constructor defaults (0.42) that differ from SchedulerConfig's (= the CogVideoX classes'):
-# a config that leaves a field out gets what diffusers would give that class
-_CLASS_DEFAULTS = {
-    "CogVideoXDDIMScheduler": {},
-    "CogVideoXDPMScheduler": {},
-    "DDIMScheduler": dict(beta_start=0.0001, beta_end=0.02, beta_schedule="linear", snr_shift_scale=1.0),
-}
-# parameters of a class that minicog implements at one value only (refused otherwise), and parameters that
-# only matter when such a refused option is on
-_ONLY_VALUE = {"DDIMScheduler": {"thresholding": False}}
-_INERT = {"DDIMScheduler": ("dynamic_thresholding_ratio",)}
-# SchedulerConfig fields that are not parameters of a class (diffusers ignores them in its config)
-_NOT_PARAMS = {"DDIMScheduler": ("snr_shift_scale",)}
-
-
-def check_scheduler_class(name: str) -> str:
-    """The diffusers scheduler class `name` if minicog runs it, else a ValueError saying what is supported."""
-    if name not in _CLASS_DEFAULTS:
-        raise ValueError(
-            f"scheduler class {name!r} is not supported: minicog samples exactly as CogVideoXPipeline does with "
-            f"{', '.join(_CLASS_DEFAULTS)} (η = 0) only. Use a folder whose scheduler/scheduler_config.json "
-            "names one of them (the official checkpoints do), or sample this one with diffusers")
-    return name
-
-
-@dataclass
-class SchedulerConfig:
-    """Fields of diffusers' CogVideoX scheduler configs (defaults = the constructor defaults of
-    CogVideoXDDIMScheduler and CogVideoXDPMScheduler; DDIMScheduler's differ: `from_diffusers_config`)."""
-    num_train_timesteps: int = 1000
-    beta_start: float = 0.00085
-    beta_end: float = 0.0120
-    beta_schedule: str = "scaled_linear"
-    trained_betas: list[float] | None = None
-    clip_sample: bool = True            # clips x̂0 in DDIM only; diffusers' CogVideoX steps ignore it
-    set_alpha_to_one: bool = True
-    steps_offset: int = 0
-    prediction_type: str = "epsilon"
-    clip_sample_range: float = 1.0      # the clip of clip_sample (DDIM)
-    sample_max_value: float = 1.0       # unused (thresholding only, which is refused)
-    timestep_spacing: str = "leading"
-    rescale_betas_zero_snr: bool = False
-    snr_shift_scale: float = 3.0        # CogVideoX classes only (DDIMScheduler has no shift: 1.0)
-
-    @classmethod
-    def cogvideox_2b(cls) -> "SchedulerConfig":
-        """THUDM/CogVideoX-2b `scheduler/scheduler_config.json`."""
-        return cls(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012, clip_sample=False,
-                   num_train_timesteps=1000, prediction_type="v_prediction", rescale_betas_zero_snr=True,
-                   set_alpha_to_one=True, snr_shift_scale=3.0, steps_offset=0, timestep_spacing="trailing")
-
-    def __post_init__(self):
-        if self.trained_betas is None and self.beta_schedule not in _BETA_SCHEDULES:
-            raise ValueError(f"beta_schedule {self.beta_schedule!r} is not supported; use one of {_BETA_SCHEDULES}")
-        if self.timestep_spacing not in _SPACINGS:
-            raise ValueError(f"timestep_spacing {self.timestep_spacing!r} is not supported; use one of {_SPACINGS}")
-        if self.prediction_type not in _PREDICTIONS:
-            raise ValueError(f"prediction_type {self.prediction_type!r} is not supported; use one of {_PREDICTIONS}")
-        if self.num_train_timesteps < 1:
-            raise ValueError(f"num_train_timesteps must be >= 1, got {self.num_train_timesteps}")
-
-    @classmethod
-    def from_diffusers_config(cls, config: dict, class_name: str | None = None) -> "SchedulerConfig":
-        """From a diffusers scheduler config dict, read as diffusers reads it for `class_name` (default: the
-        config's `_class_name`, else CogVideoXDDIMScheduler). The one reader of diffusers scheduler keys:
-
-        * keys starting with "_" are metadata and skipped;
-        * fields the config leaves out get diffusers' default *for that class* (no SNR shift for DDIMScheduler);
-        * keys that are not parameters of the class are ignored with a warning — diffusers ignores them too,
-          so the sampling is the same (the package's `utils.config_from_dict` refuses unknown keys instead;
-          diffusers' scheduler configs carry keys of other schedulers);
-        * an unsupported class, or a parameter at a value minicog does not implement (thresholding=True;
-          an unknown beta_schedule / timestep_spacing / prediction_type) is a ValueError naming it."""
-        name = check_scheduler_class(class_name or config.get("_class_name") or "CogVideoXDDIMScheduler")
-        params = {f.name for f in dataclasses.fields(cls)} - set(_NOT_PARAMS.get(name, ()))
-        only, inert = _ONLY_VALUE.get(name, {}), _INERT.get(name, ())
-        for key, value in only.items():
-            if key in config and config[key] != value:
-                raise ValueError(f"{name} with {key}={config[key]!r} is not supported: minicog implements "
-                                 f"{key}={value!r} only (diffusers' default); set it in scheduler_config.json "
-                                 "or sample this folder with diffusers")
-        unknown = sorted(k for k in config if not k.startswith("_") and k not in params | set(only) | set(inert))
-        if unknown:
-            warnings.warn(f"ignoring scheduler config keys {unknown}: they are not parameters of diffusers' "
-                          f"{name}, which ignores them too")
-        return cls(**{**_CLASS_DEFAULTS[name], **{k: v for k, v in config.items() if k in params}})
 
 
 def _betas(cfg: SchedulerConfig, scaled_linear_dtype: torch.dtype) -> torch.Tensor:
@@ -165,7 +74,7 @@ def rescale_zero_terminal_snr(alphas_cumprod: torch.Tensor) -> torch.Tensor:
 
 def dynamic_guidance_scale(guidance: float, step_index: int | float, num_steps: int,
                            exponent: float = 5.0) -> float:
-    """CogVideoX "dynamic CFG": g_i = 1 + g·(1 − cos(π·((N − x)/N)^5))/2.
+    """CogVideoX "dynamic CFG" (dynamic classifier-free guidance): g_i = 1 + g·(1 − cos(π·((N − x)/N)^5))/2.
 
     This is the formula of the official pipeline (`use_dynamic_cfg=True`, SAT's `DynamicCFG`), with
     x = `step_index`: it anneals smoothly from 1 + g at the first step to ~1 at the last.
@@ -178,24 +87,24 @@ def dynamic_guidance_scale(guidance: float, step_index: int | float, num_steps: 
     return 1 + guidance * ((1 - math.cos(math.pi * ((num_steps - step_index) / num_steps) ** exponent)) / 2)
 
 
-def cfg_inputs(latents: torch.Tensor, cond_embeds: torch.Tensor, uncond_embeds: torch.Tensor
-               ) -> tuple[torch.Tensor, torch.Tensor]:
+def guided_inputs(latents: torch.Tensor, cond_embeds: torch.Tensor, uncond_embeds: torch.Tensor
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
     """Batch one guided model call as the official pipeline does: ([x; x], [uncond; cond]).
 
     Note the order: unconditional FIRST (diffusers' `torch.cat([negative_prompt_embeds, prompt_embeds])`),
-    which `apply_cfg` expects."""
+    which `apply_guidance` expects."""
     if cond_embeds.shape != uncond_embeds.shape:
         raise ValueError(f"cond {tuple(cond_embeds.shape)} and uncond {tuple(uncond_embeds.shape)} embeddings "
                          "must have the same shape (encode both with the same max_sequence_length)")
     return torch.cat([latents, latents], dim=0), torch.cat([uncond_embeds, cond_embeds], dim=0)
 
 
-def apply_cfg(model_output: torch.Tensor, guidance: float) -> torch.Tensor:
+def apply_guidance(model_output: torch.Tensor, guidance: float) -> torch.Tensor:
     """Combine a batched [uncond; cond] model output: out_u + g·(out_c − out_u) (Ho & Salimans 2022).
     Works for any prediction type (ε, v, velocity): the combination is linear."""
     if model_output.shape[0] % 2:
         raise ValueError(f"expected a batched [uncond; cond] output with an even batch, got "
-                         f"{model_output.shape[0]}; build the inputs with cfg_inputs()")
+                         f"{model_output.shape[0]}; build the inputs with guided_inputs()")
     out_u, out_c = model_output.chunk(2)
     return out_u + guidance * (out_c - out_u)
 
@@ -206,12 +115,10 @@ def model_timesteps(t: int | torch.Tensor, batch: int, device: torch.device | st
     return torch.as_tensor(t, dtype=torch.int64, device=device).reshape(()).expand(batch)
 
 
-
 def _velocity_from_v(x_t: torch.Tensor, v: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """u = ε̂ − x̂0 = (b − a)·x_t + (a + b)·v for a VP state x_t = a·x0 + b·ε and v = a·ε − b·x0
     (derivation in `CogVideoXDDIM.v_to_velocity`)."""
     return (b - a) * x_t + (a + b) * v
-
 
 
 class VPScheduler:
@@ -222,7 +129,7 @@ class VPScheduler:
         sched = load_scheduler("<weights>/scheduler")          # the class named in scheduler_config.json
         sched.set_timesteps(50)
         for i, t in enumerate(sched.timesteps):
-            v = apply_cfg(transformer(*cfg_inputs(x, emb, neg), timestep=model_timesteps(t, 2 * B)), 6.0)
+            v = apply_guidance(transformer(*guided_inputs(x, emb, neg), timestep=model_timesteps(t, 2 * B)), 6.0)
             x = sched.step(v, t, x, generator=g)              # g: the noise of a stochastic step (DPM)
     """
 
@@ -231,7 +138,7 @@ class VPScheduler:
     init_noise_sigma = 1.0
 
     def __init__(self, config: SchedulerConfig | None = None):
-        cfg = config or SchedulerConfig(**_CLASS_DEFAULTS[self.diffusers_class])
+        cfg = config or SchedulerConfig(**CLASS_DEFAULTS[self.diffusers_class])
         self.config = cfg
         self.betas, self.alphas_cumprod = self._alphas_cumprod(cfg)    # (num_train_timesteps,) each
         self.final_alpha_cumprod = torch.tensor(1.0) if cfg.set_alpha_to_one else self.alphas_cumprod[0]

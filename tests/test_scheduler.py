@@ -8,8 +8,8 @@ import warnings
 import pytest
 import torch
 
-from minicog.scheduler import (DDIM, CogVideoXDDIM, CogVideoXDPM, SchedulerConfig, apply_cfg, cfg_inputs,
-                               dynamic_guidance_scale, load_scheduler, model_timesteps)
+from minicog.scheduler import (DDIM, CogVideoXDDIM, CogVideoXDPM, SchedulerConfig, apply_guidance,
+                               dynamic_guidance_scale, guided_inputs, load_scheduler, model_timesteps)
 
 diffusers = pytest.importorskip("diffusers")
 from diffusers import CogVideoXDDIMScheduler, CogVideoXDPMScheduler, DDIMScheduler  # noqa: E402
@@ -159,7 +159,7 @@ def test_ddim_is_rf_euler_in_rf_variables(steps):
     assert rel_err(z, x) < 1e-6
 
 
-def test_dynamic_cfg_matches_official_pipeline_and_full_loop_parity():
+def test_dynamic_guidance_matches_official_pipeline_and_full_loop_parity():
     """Run diffusers' CogVideoXPipeline (tiny random transformer, dynamic CFG) and rebuild its denoising loop
     from minicog's building blocks: the guidance scales and the final latents must match."""
     from diffusers import CogVideoXPipeline, CogVideoXTransformer3DModel
@@ -185,13 +185,13 @@ def test_dynamic_cfg_matches_official_pipeline_and_full_loop_parity():
     sched.set_timesteps(steps)
     x = torch.randn(ref.shape, generator=torch.Generator().manual_seed(1))
     for i, t in enumerate(sched.timesteps):
-        x_in, e_in = cfg_inputs(x, emb, neg)
+        x_in, e_in = guided_inputs(x, emb, neg)
         with torch.no_grad():
             out = tr(hidden_states=x_in, encoder_hidden_states=e_in, timestep=model_timesteps(t, 2),
                      return_dict=False)[0].float()
         g = dynamic_guidance_scale(6.0, int(t), steps)      # the pipeline plugs in the DDPM timestep
         assert g == pytest.approx(scales[i], abs=1e-12)
-        x = sched.step(apply_cfg(out, g), t, x)
+        x = sched.step(apply_guidance(out, g), t, x)
     assert rel_err(x, ref) < 1e-6
 
 
@@ -201,18 +201,18 @@ def test_dynamic_guidance_by_step_index_anneals_smoothly():
     assert all(a >= b for a, b in zip(g, g[1:])) and g[-1] < 1.01
 
 
-def test_cfg_helpers():
+def test_guidance_helpers():
     x = torch.randn(2, 3)
     c, u = torch.ones(2, 4), torch.zeros(2, 4)
-    xx, ee = cfg_inputs(x, c, u)
+    xx, ee = guided_inputs(x, c, u)
     assert torch.equal(xx, torch.cat([x, x])) and torch.equal(ee[:2], u) and torch.equal(ee[2:], c)
     out = torch.cat([torch.full((2, 3), 1.0), torch.full((2, 3), 3.0)])      # [uncond; cond]
-    assert torch.allclose(apply_cfg(out, 2.0), torch.full((2, 3), 5.0))
+    assert torch.allclose(apply_guidance(out, 2.0), torch.full((2, 3), 5.0))
     assert model_timesteps(torch.tensor(999), 4).tolist() == [999] * 4
     with pytest.raises(ValueError, match="same shape"):
-        cfg_inputs(x, c, torch.zeros(2, 5))
+        guided_inputs(x, c, torch.zeros(2, 5))
     with pytest.raises(ValueError, match="even batch"):
-        apply_cfg(torch.zeros(3, 2), 2.0)
+        apply_guidance(torch.zeros(3, 2), 2.0)
 
 
 def test_from_folder_and_bad_input(tmp_path):
