@@ -28,7 +28,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from minicog import editing, flowdirector as fd, shapes  # noqa: E402
-from minicog.dit import ATTN_MAPS  # noqa: E402
+from minicog.attention import ATTN_MAPS  # noqa: E402
 from minicog.pipeline import load_pipeline  # noqa: E402
 
 

@@ -41,8 +41,8 @@ from typing import Callable, NamedTuple, Sequence
 import torch
 from tqdm.auto import tqdm
 
-from .dit import ATTN_MAPS
-from .rectified_flow import cfg_velocity, interpolate, invert, sample, text_conditioned, timesteps
+from .attention import ATTN_MAPS
+from .rectified_flow import guided_velocity, interpolate, invert, sample, text_conditioned, timesteps
 from .utils import autocast, config_from_dict
 
 METHODS = ("random_noise", "inversion", "flowedit", "flowdirector")
@@ -442,7 +442,7 @@ def editing_ode(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg: 
                 eps = _noise(x_src.shape, generator, x_src.device)
                 z_tar = z + ((1 - t) * x_src + t * eps - x_src)
             g = cfg.tar_guidance
-            v = cfg_velocity(model, z_tar, torch.tensor(t, device=z.device), prompts.select([TAR]),
+            v = guided_velocity(model, z_tar, torch.tensor(t, device=z.device), prompts.select([TAR]),
                              prompts.select([NEG]) if g != 1 else None, g)
             z_tar = z_tar + (t_next - t) * v
             if callback is not None:

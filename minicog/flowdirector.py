@@ -46,7 +46,7 @@ from typing import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from .dit import ATTN_MAPS
+from .attention import ATTN_MAPS
 from .editing import DAG_VERSIONS, SRC, TAR, EditConfig, Prompts, editing_ode, guided_velocities
 from .rectified_flow import interpolate
 from .text_encoder import split_words, token_positions
