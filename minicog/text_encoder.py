@@ -81,8 +81,11 @@ class WordTokenizer:
         unknown = [w for w in words if w not in self.index]
         ids = [self.bos_id] + [self.index.get(w, self.unk_id) for w in words]
         if len(ids) > self.max_length:
-            warnings.warn(f"prompt {prompt!r} has {len(words)} words; keeping the first "
-                          f"{self.max_length - 1} (max_length={self.max_length})", stacklevel=3)
+            n = self.max_length - 1                        # the prompt itself is not repeated
+            dropped = " ".join(words[n:])
+            dropped = dropped if len(dropped) <= 40 else dropped[:37] + "..."
+            warnings.warn(f"a prompt of {len(words)} words: keeping the first {n} (max_length="
+                          f"{self.max_length}), dropping {dropped!r}", stacklevel=3)
             ids = ids[: self.max_length]
         return ids, unknown
 
