@@ -24,10 +24,10 @@ _LAZY = {
     "frame_grid": "video",
     "resolve_device": "utils",
 }
-_SUBMODULES = {"shapes", "video", "utils", "causal_vae", "dit", "rope", "rectified_flow",
-               "frame_pack", "text_encoder", "train", "pipeline", "editing", "flowdirector",
-               "cogvideox", "scheduler", "memory", "generate", "sizes", "edit", "edit_eval", "data",
-               "train_vae", "words"}
+_SUBMODULES = {"shapes", "video", "utils", "causal_vae", "vae_tiling", "dit", "attention", "rope",
+               "rectified_flow", "frame_pack", "text_encoder", "words", "train", "pipeline", "editing",
+               "flowdirector", "cogvideox", "cogvideox_weights", "cogvideox_cli", "offload", "scheduler",
+               "scheduler_config", "memory", "generate", "sizes", "edit", "edit_eval", "data", "train_vae"}
 
 __all__ = sorted(_LAZY) + sorted(_SUBMODULES)
 

@@ -15,7 +15,7 @@ Long clips are processed in frame chunks (the paper's context parallel, Figure 4
 CausalConv3d keeps the last k-1 frames it saw in a *conv cache* and uses them, instead of the
 replicated first frame, as the past padding of the next chunk. The convolutions are then exact;
 GroupNorm statistics are per chunk (see docs/causal_vae.md). Large frames can also be split into
-overlapping spatial tiles (as diffusers' `enable_tiling`).
+overlapping spatial tiles (as diffusers' `enable_tiling`; the arithmetic is in `minicog.vae_tiling`).
 
 Module names are minicog's own; `from_diffusers` renames the diffusers keys (`_RENAMES`).
 """
@@ -37,6 +37,7 @@ from einops import rearrange
 from .sizes import check_frames
 from .utils import (asset_folder, check_state_keys, load_diffusers_folder, load_model_folder,
                     load_state_dict_strict, save_safetensors_atomic, write_json_atomic)
+from .vae_tiling import check_tile_settings, check_tiles_line_up, tiled
 
 
 # ----------------------------------------------------------------------------- config
@@ -408,28 +409,6 @@ def _chunks(n: int, size: int | None) -> list[tuple[int, int]]:
     return [(0, size + extra)] + [(s, s + size) for s in range(size + extra, n, size)]
 
 
-def _tile_fits(px: int, overlap: float, s: int) -> bool:
-    """Whether tiles of `px` pixels with this overlap line up in the tiled encode and decode (ours and
-    diffusers'): the stride of the input tiles equals what is kept of each output tile."""
-    lat = px // s
-    decode_ok = int(lat * (1 - overlap)) * s == px - int(px * overlap)
-    encode_ok = int(px * (1 - overlap)) == (lat - int(lat * overlap)) * s
-    return decode_ok and encode_ok
-
-
-def _blend(a: torch.Tensor, b: torch.Tensor, extent: int, dim: int) -> None:
-    """Cross-fade the start of tile b (in place) with the end of its neighbour a along `dim`."""
-    extent = min(a.shape[dim], b.shape[dim], extent)
-    if extent <= 0:
-        return
-    shape = [1] * b.ndim
-    shape[dim] = extent
-    w = (torch.arange(extent, dtype=torch.float64) / extent).to(b.dtype).to(b.device).view(shape)
-    tail = a.narrow(dim, a.shape[dim] - extent, extent)
-    head = b.narrow(dim, 0, extent)
-    head.copy_(tail * (1 - w) + head * w)
-
-
 class CausalVAE(nn.Module):
     """The CogVideoX causal 3D VAE. Latents are unscaled: multiply by `scaling_factor` before
     diffusion and divide before `decode`."""
@@ -492,19 +471,11 @@ class CausalVAE(nn.Module):
     def enable_tiling(self, tile_height: int | None = None, tile_width: int | None = None,
                       overlap_height: float = 1 / 6, overlap_width: float = 1 / 5) -> None:
         """Encode/decode frames larger than a tile as overlapping tiles (in pixels), cross-faded
-        where they overlap; memory then stays that of one tile whatever the frame size."""
-        s = self.spatial_compression
+        where they overlap; memory then stays that of one tile whatever the frame size
+        (`minicog.vae_tiling`)."""
         tile_height = tile_height or self.tile_sample_height
         tile_width = tile_width or self.tile_sample_width
-        if tile_height % s or tile_width % s or tile_height < 2 * s or tile_width < 2 * s:
-            raise ValueError(f"tile sizes must be multiples of {s} and at least {2 * s}, "
-                             f"got {tile_height}x{tile_width}")
-        if not (0 <= overlap_height < 1 and 0 <= overlap_width < 1):
-            raise ValueError("tile overlaps are fractions in [0, 1)")
-        strides = (int(tile_height * (1 - overlap_height)), int(tile_width * (1 - overlap_width)))
-        if any(st % s or st == 0 for st in strides):
-            raise ValueError(f"tile size x (1 - overlap) gives tile strides {strides} pixels; they must be "
-                             f"positive multiples of {s} so every tile is too (adjust the overlap)")
+        check_tile_settings(self.spatial_compression, tile_height, tile_width, overlap_height, overlap_width)
         self.use_tiling = True
         self.tile_sample_height, self.tile_sample_width = tile_height, tile_width
         self.tile_overlap = (overlap_height, overlap_width)
@@ -514,18 +485,9 @@ class CausalVAE(nn.Module):
 
     def check_tiles_line_up(self, tile_height: int, tile_width: int, overlap_height: float = 1 / 6,
                             overlap_width: float = 1 / 5) -> None:
-        """Refuse tile sizes whose overlap does not fall on whole latent pixels: the tiles would not line
-        up and the video would change size (as in diffusers, whose tiling has the same arithmetic).
+        """Refuse tile sizes whose overlap does not fall on whole latent pixels (`vae_tiling.check_tiles_line_up`):
         `enable_tiling` allows them; the scaled pipeline checks first and suggests sizes that work."""
-        s = self.spatial_compression
-        for name, px, ov in (("tile_height", tile_height, overlap_height), ("tile_width", tile_width, overlap_width)):
-            if px % s == 0 and px >= 2 * s and not _tile_fits(px, ov, s):
-                good = [p for p in range(2 * s, 4 * px + 1, s) if _tile_fits(p, ov, s)]
-                near = sorted(good, key=lambda p: abs(p - px))[:3]
-                raise ValueError(f"{name}={px} px with overlap {ov:.3g} does not tile evenly (after rounding to "
-                                 f"latent pixels the tile stride and the kept part of each tile differ, so the "
-                                 f"tiles would not line up and the video would change size); use e.g. "
-                                 f"{name} in {sorted(near)}")
+        check_tiles_line_up(self.spatial_compression, tile_height, tile_width, overlap_height, overlap_width)
 
     # -------- validation
     def _check_video_dims(self, frames: int, height: int, width: int) -> None:
@@ -558,27 +520,6 @@ class CausalVAE(nn.Module):
             return torch.cat([self.decoder(z[:, :, a:b], first=(a == 0))
                               for a, b in _chunks(z.shape[2], self.chunk_latent_frames)], dim=2)
 
-    def _tiled(self, x: torch.Tensor, fn, tile_in: tuple[int, int], tile_out: tuple[int, int]) -> torch.Tensor:
-        """Run `fn` on overlapping spatial tiles of x (tiles of `tile_in`, giving `tile_out`) and
-        cross-fade the overlaps, as diffusers' tiled_encode/tiled_decode (tiles blend with their
-        already-blended upper and left neighbours)."""
-        ov = self.tile_overlap
-        stride = [int(tile_in[d] * (1 - ov[d])) for d in range(2)]
-        blend = [int(tile_out[d] * ov[d]) for d in range(2)]
-        keep = [tile_out[d] - blend[d] for d in range(2)]
-        H, W = x.shape[-2:]
-        rows = [[fn(x[..., i:i + tile_in[0], j:j + tile_in[1]]) for j in range(0, W, stride[1])]
-                for i in range(0, H, stride[0])]
-        out_rows = []
-        for i, row in enumerate(rows):
-            for j, tile in enumerate(row):
-                if i > 0:
-                    _blend(rows[i - 1][j], tile, blend[0], dim=3)
-                if j > 0:
-                    _blend(row[j - 1], tile, blend[1], dim=4)
-            out_rows.append(torch.cat([t[..., :keep[0], :keep[1]] for t in row], dim=4))
-        return torch.cat(out_rows, dim=3)
-
     # -------- public API
     def encode(self, x: torch.Tensor) -> DiagonalGaussian:
         """x (B, 3, 1+4k, H, W) in [-1, 1] -> posterior over z (B, C_lat, 1+k, H/8, W/8)."""
@@ -587,7 +528,7 @@ class CausalVAE(nn.Module):
         th, tw = self.tile_sample_height, self.tile_sample_width
         if self.use_tiling and (x.shape[-2] > th or x.shape[-1] > tw):
             s = self.spatial_compression
-            moments = self._tiled(x, self.encode_frames, (th, tw), (th // s, tw // s))
+            moments = tiled(x, self.encode_frames, (th, tw), (th // s, tw // s), self.tile_overlap)
         else:
             moments = self.encode_frames(x)
         return DiagonalGaussian(moments)
@@ -604,7 +545,7 @@ class CausalVAE(nn.Module):
         s = self.spatial_compression
         th, tw = self.tile_sample_height // s, self.tile_sample_width // s
         if self.use_tiling and (z.shape[-2] > th or z.shape[-1] > tw):
-            return self._tiled(z, decode_frames, (th, tw), (th * s, tw * s))
+            return tiled(z, decode_frames, (th, tw), (th * s, tw * s), self.tile_overlap)
         return decode_frames(z)
 
     def forward(self, x: torch.Tensor, sample_posterior: bool = True,

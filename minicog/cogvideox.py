@@ -5,7 +5,7 @@
     video = pipe.generate("a panda playing guitar in a bamboo forest", seed=0)   # uint8 (49, 480, 720, 3)
     minicog.save_video(video, "panda.mp4")                               # 8 fps
 
-or `python -m minicog.cogvideox --weights DIR --prompt "..." --out out.mp4`.
+or `python -m minicog.cogvideox --weights DIR --prompt "..." --out out.mp4` (`minicog.cogvideox_cli`).
 
 The folder is the one of the official checkpoints (`huggingface-cli download THUDM/CogVideoX-5b
 --local-dir DIR`): `transformer/` (config.json + sharded safetensors with an index json) → minicog's
@@ -19,20 +19,24 @@ Sampling is the official pipeline's (CogVideoX §3 / diffusers' `CogVideoXPipeli
 tokenized to the transformer's `max_text_seq_length` (226 for the official checkpoints; padded, and the
 transformer attends to all of them), T5's last hidden state conditions the DiT, noise
 (B, C, 1+(F−1)/4, H/8, W/8) is drawn from the seed's generator (which a DPM scheduler keeps drawing its step
-noise from), 50 steps with classifier-free guidance 6 (optionally the "dynamic CFG"), then the VAE decodes
-latents / scaling_factor. `denoise` matches diffusers to < 1e-4 relative error in fp32 (tests).
+noise from), 50 steps with classifier-free guidance 6 (optionally the official "dynamic CFG",
+`dynamic_guidance=True`), then the VAE decodes latents / scaling_factor. `denoise` matches diffusers to
+< 1e-4 relative error in fp32 (tests).
+
+Reading the folder (checks, dtype, the lazily loaded T5) is `minicog.cogvideox_weights`; model CPU
+offload (only the model in use sits on the GPU) is `minicog.offload`.
 
 Memory (docs/scaled_path.md): bf16 weights, the VAE's frame chunking and spatial tiling, and model CPU
-offload (only the model in use sits on the GPU). `estimate_memory` computes the peak GPU memory of a
-setting with `minicog.memory` (parameter counts and a trace of activation sizes on the meta device, no
-memory used); `generate` refuses to start on a GPU that is too small and says which saver to turn on.
+offload. `estimate_memory` computes the peak GPU memory of a setting with `minicog.memory` (parameter
+counts and a trace of activation sizes on the meta device, no memory used); `generate` refuses to start
+on a GPU that is too small and says which saver to turn on.
 
 FlowDirector / RF editing run on this pipeline through `velocity(z, s, embeds)`: the VP v-prediction
-of the pretrained model converted into a rectified-flow velocity (see `minicog.scheduler`).
+of the pretrained model converted into a rectified-flow velocity (see `minicog.scheduler`). Editing takes
+a pipeline: `minicog.edit` is imported only when `CogVideoX.edit` is called.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import warnings
@@ -45,23 +49,16 @@ import torch
 import torch.nn as nn
 from tqdm.auto import tqdm
 
-from .causal_vae import CausalVAE, VAEConfig
-from .dit import DiTConfig, VideoDiT
-from .edit import edit as edit_video
-from .memory import (DTYPES, GPUMemoryError, MemoryEstimate, estimate_memory, saver_advice, t5_dims,
-                     with_margin)
+from .cogvideox_weights import (TEXT_PARTS, check_channels, check_folder, folder_t5, load_models, load_text_encoder,
+                                load_tokenizer, resolve_dtype)
+from .memory import GPUMemoryError, MemoryEstimate, estimate_memory, saver_advice, t5_dims, with_margin
+from .offload import ModelOffload
 from .rectified_flow import text_conditioned
-from .scheduler import apply_cfg, dynamic_guidance_scale, load_scheduler, model_timesteps
+from .scheduler import apply_guidance, dynamic_guidance_scale, model_timesteps
 from .sizes import check_video_size
 from .text_encoder import token_positions
-from .utils import as_batch, read_json, resolve_device
+from .utils import as_batch, resolve_device
 from .video import save_video, to_tensor, to_uint8
-
-REQUIRED_PARTS = ("transformer", "vae", "scheduler")
-TEXT_PARTS = ("text_encoder", "tokenizer")
-TEXT_TO_VIDEO = "CogVideoX-2b, CogVideoX-5b, CogVideoX1.5-5B"
-DOWNLOAD_HINT = ("get the official weights with e.g. `huggingface-cli download THUDM/CogVideoX-2b "
-                 "--local-dir DIR` (or CogVideoX-5b)")
 
 
 # ----------------------------------------------------------------------------- config
@@ -78,7 +75,7 @@ class CogVideoXConfig:
     width: int | None = None
     steps: int = 50
     guidance: float = 6.0
-    dynamic_cfg: bool = False
+    dynamic_guidance: bool = False      # the official "dynamic CFG" (scheduler.dynamic_guidance_scale)
     max_sequence_length: int | None = None
     fps: int = 8
 
@@ -91,63 +88,6 @@ class CogVideoXConfig:
         return cls(**{**dict(num_frames=49, height=480, width=720), **overrides})
 
 
-def resolve_dtype(dtype: torch.dtype | str | None, device: torch.device) -> torch.dtype:
-    """None → bf16 on a CUDA GPU that has it (fp16 on older GPUs), fp32 on CPU. Half precision on the
-    CPU is refused: CPU kernels for bf16/fp16 3D convolutions and attention are missing or very slow,
-    and the parity guarantees are for fp32."""
-    cuda = device.type == "cuda"
-    if dtype is None or dtype == "auto":
-        if cuda:
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.float32
-    if isinstance(dtype, str):
-        if dtype not in DTYPES:
-            raise ValueError(f"unknown dtype {dtype!r}: use one of {sorted(set(DTYPES))} or None (auto)")
-        dtype = DTYPES[dtype]
-    if dtype not in (torch.float32, torch.bfloat16, torch.float16):
-        raise ValueError(f"dtype {dtype} is not supported: use torch.float32, torch.bfloat16 or torch.float16")
-    if device.type == "cpu" and dtype != torch.float32:
-        raise ValueError(f"dtype={dtype} on the CPU is not supported (half-precision 3D convolutions and "
-                         "attention are missing or very slow there): use dtype=torch.float32 on the CPU, "
-                         "or bf16 on a CUDA GPU (device='cuda')")
-    if cuda and dtype == torch.bfloat16 and not torch.cuda.is_bf16_supported():
-        raise ValueError(f"this GPU ({torch.cuda.get_device_name(device)}) has no bfloat16 support: "
-                         "use dtype=torch.float16 (or float32)")
-    return dtype
-
-
-def check_folder(folder: str | os.PathLike) -> Path:
-    """The weights folder must hold transformer/, vae/ and scheduler/ (text_encoder/ and tokenizer/
-    are optional). Raises FileNotFoundError naming what is missing."""
-    folder = Path(folder).expanduser()
-    if not folder.is_dir():
-        raise FileNotFoundError(f"CogVideoX weights folder {str(folder)!r} does not exist; {DOWNLOAD_HINT}")
-    missing = [p for p in REQUIRED_PARTS if not (folder / p).is_dir()]
-    if not missing and not (folder / "scheduler" / "scheduler_config.json").is_file():
-        missing = ["scheduler/scheduler_config.json"]
-    if missing:
-        have = sorted(p.name for p in folder.iterdir())
-        raise FileNotFoundError(
-            f"{str(folder)!r} is not a complete CogVideoX folder: missing {missing} (it holds {have}). "
-            f"A CogVideoX folder has {list(REQUIRED_PARTS)} and optionally {list(TEXT_PARTS)}; {DOWNLOAD_HINT}")
-    index = folder / "model_index.json"
-    if index.is_file():
-        name = read_json(index, "model index").get("_class_name", "")
-        kind = ("image-conditioned (image-to-video)" if "ImageToVideo" in name else
-                "control- or inpaint-conditioned (CogVideoX-Fun)" if "Fun" in name else None)
-        if kind:
-            raise ValueError(f"{str(folder)!r} holds a {name} checkpoint, {kind}: its transformer takes the "
-                             "conditioning latents as extra input channels, which this text-to-video pipeline "
-                             f"does not provide. Use a text-to-video checkpoint ({TEXT_TO_VIDEO})")
-    return folder
-
-
-def _folder_t5(folder: Path | None) -> dict | None:
-    """The T5 dimensions of `folder/text_encoder/config.json` (for the memory estimate), or None."""
-    path = folder / "text_encoder" / "config.json" if folder is not None else None
-    return t5_dims(read_json(path, "text encoder config")) if path is not None and path.is_file() else None
-
-
 # ----------------------------------------------------------------------------- the pipeline
 
 class CogVideoX:
@@ -158,24 +98,13 @@ class CogVideoX:
     The interface mirrors the tiny `minicog.pipeline.Pipeline` (encode_prompt, velocity, encode_video,
     decode_latents, generate), so `minicog.editing` / FlowDirector drive both with the same code."""
 
-    _MODELS = ("text_encoder", "dit", "vae")
-
     def __init__(self, dit: nn.Module, vae: nn.Module, scheduler, text_encoder: nn.Module | None = None,
-                 tokenizer=None, device: str | torch.device = "auto", dtype: torch.dtype | str | None = None,
+                 tokenizer=None, *, device: str | torch.device = "auto", dtype: torch.dtype | str | None = None,
                  config: CogVideoXConfig | None = None, folder: str | os.PathLike | None = None,
                  cpu_offload: bool = False):
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
-        c_in, c_lat = dit.config.in_channels, vae.latent_channels
-        if c_in == 2 * c_lat:
-            raise ValueError(f"the transformer takes {c_in} input channels = the VAE's {c_lat} latent channels + "
-                             f"{c_lat} conditioning channels: an image- or control-conditioned checkpoint "
-                             "(CogVideoX image-to-video, or CogVideoX-Fun control / inpaint), which this "
-                             "text-to-video pipeline cannot condition. Use a text-to-video checkpoint "
-                             f"({TEXT_TO_VIDEO})")
-        if c_in != c_lat:
-            raise ValueError(f"the transformer takes {c_in} input channels but the VAE makes {c_lat}-channel "
-                             "latents: the two do not belong to the same checkpoint")
+        check_channels(dit, vae)
         self.dit = dit.to(dtype=self.dtype).eval()
         self.vae = vae.to(dtype=self.dtype).eval()
         self.scheduler = scheduler
@@ -183,17 +112,16 @@ class CogVideoX:
         self.folder = Path(folder) if folder is not None else None
         self._text_encoder = None if text_encoder is None else text_encoder.to(dtype=self.dtype).eval()
         self._tokenizer = tokenizer
-        self.offload = bool(cpu_offload)
-        self._placement: dict[str, torch.device] = {}
-        for name in self._MODELS:
-            if self._module(name) is not None:
-                self._move(name, torch.device("cpu") if self.offload else self.device)
+        self._offload = ModelOffload(self.device, enabled=cpu_offload)
+        for name, module in self._loaded().items():
+            if module is not None:
+                self._offload.place(name, module)
 
     @classmethod
     def from_pretrained(cls, folder: str | os.PathLike, device: str | torch.device = "auto",
                         dtype: torch.dtype | str | None = None, cpu_offload: bool = False,
                         config: CogVideoXConfig | None = None) -> "CogVideoX":
-        """Read a diffusers-layout CogVideoX folder into minicog's modules.
+        """Read a diffusers-layout CogVideoX folder into minicog's modules (`minicog.cogvideox_weights`).
 
         dtype None → bf16 on a CUDA GPU, fp32 on the CPU. The T5 text encoder and tokenizer load lazily
         (at the first `encode_prompt`) and only if the folder has them. cpu_offload=True: see
@@ -201,9 +129,7 @@ class CogVideoX:
         folder = check_folder(folder)
         dev = resolve_device(device)
         dt = resolve_dtype(dtype, dev)
-        scheduler = load_scheduler(folder / "scheduler")     # refuses classes and fields it does not implement
-        dit = VideoDiT.from_diffusers(folder / "transformer", device="cpu", dtype=dt)   # sharded + index json
-        vae = CausalVAE.from_diffusers(folder / "vae", device="cpu", dtype=dt)
+        dit, vae, scheduler = load_models(folder, dt)
         if config is None:
             s, c = vae.spatial_compression, dit.config
             config = CogVideoXConfig(num_frames=c.sample_frames, height=c.sample_height * s,
@@ -218,21 +144,10 @@ class CogVideoX:
             return True
         return self.folder is not None and all((self.folder / p).is_dir() for p in TEXT_PARTS)
 
-    def _require_text(self, part: str) -> Path:
-        path = self.folder / part if self.folder is not None else None
-        if path is None or not path.is_dir():
-            where = f"{str(self.folder)!r} has no {part}/" if self.folder is not None else f"no {part} was given"
-            raise FileNotFoundError(
-                f"{where}: prompts need the T5 text encoder and tokenizer (text_encoder/ and tokenizer/ of the "
-                "official checkpoint). Without them, encode prompts elsewhere and call "
-                "pipe.denoise(text_embeds, negative_text_embeds, latents)")
-        return path
-
     @property
     def tokenizer(self):
         if self._tokenizer is None:
-            from transformers import AutoTokenizer     # lazy: only the T5 side needs transformers
-            self._tokenizer = AutoTokenizer.from_pretrained(str(self._require_text("tokenizer")))
+            self._tokenizer = load_tokenizer(self.folder)
         return self._tokenizer
 
     @tokenizer.setter
@@ -242,62 +157,44 @@ class CogVideoX:
     @property
     def text_encoder(self) -> nn.Module:
         if self._text_encoder is None:
-            path = self._require_text("text_encoder")
-            from transformers import T5EncoderModel
-            self._text_encoder = T5EncoderModel.from_pretrained(str(path), dtype=self.dtype).eval()
-            self._placement.pop("text_encoder", None)
-            self._move("text_encoder", torch.device("cpu") if self.offload else self.device)
+            self._text_encoder = load_text_encoder(self.folder, self.dtype)
+            self._offload.place("text_encoder", self._text_encoder)
         return self._text_encoder
 
     @text_encoder.setter
     def text_encoder(self, value):
         self._text_encoder = None if value is None else value.to(dtype=self.dtype).eval()
-        self._placement.pop("text_encoder", None)
+        self._offload.placement.pop("text_encoder", None)
         if value is not None:
-            self._move("text_encoder", torch.device("cpu") if self.offload else self.device)
+            self._offload.place("text_encoder", self._text_encoder)
 
-    # ------------------------------------------------------------------ memory savers
-    def _module(self, name: str) -> nn.Module | None:
-        return self._text_encoder if name == "text_encoder" else getattr(self, name)
-
-    def _move(self, name: str, device: torch.device) -> None:
-        """Move one model (skipped when it is already there)."""
-        if self._placement.get(name) == device:
-            return
-        self._module(name).to(device)
-        self._placement[name] = device
-        if device.type == "cpu" and self.device.type == "cuda":
-            torch.cuda.empty_cache()
+    # ------------------------------------------------------------------ memory savers (minicog.offload)
+    def _loaded(self) -> dict[str, nn.Module | None]:
+        """The three models by name, T5 None while it is not loaded (nothing is loaded here)."""
+        return {"text_encoder": self._text_encoder, "dit": self.dit, "vae": self.vae}
 
     def _use(self, name: str) -> nn.Module:
-        """The model `name`, on the compute device. With model CPU offload every other model goes back
-        to the CPU first, so only one of T5 / transformer / VAE occupies the GPU at a time."""
-        module = self.text_encoder if name == "text_encoder" else self._module(name)
-        if self.offload:
-            for other in self._MODELS:
-                if other != name and self._module(other) is not None:
-                    self._move(other, torch.device("cpu"))
-        self._move(name, self.device)
-        return module
+        """The model `name` on the compute device (T5 loaded first if needed). With model CPU offload every
+        other model goes back to the CPU first, so only one of T5 / transformer / VAE occupies the GPU."""
+        t5 = self.text_encoder if name == "text_encoder" else self._text_encoder   # T5 loads at its first use
+        return self._offload.use(name, {"text_encoder": t5, "dit": self.dit, "vae": self.vae})
 
     def _release(self) -> None:
         """After a generation with offload: everything back on the CPU (diffusers' maybe_free_model_hooks)."""
-        if self.offload:
-            for name in self._MODELS:
-                if self._module(name) is not None:
-                    self._move(name, torch.device("cpu"))
+        self._offload.release(self._loaded())
+
+    @property
+    def offload(self) -> bool:
+        """Whether model CPU offload is on."""
+        return self._offload.enabled
 
     def enable_model_cpu_offload(self) -> None:
         """Keep T5, transformer and VAE in CPU memory and move each to the GPU only while it runs
         (peak = the largest model + its activations instead of all three; costs a few s of transfers)."""
-        self.offload = True
-        self._release()
+        self._offload.enable(self._loaded())
 
     def disable_model_cpu_offload(self) -> None:
-        self.offload = False
-        for name in self._MODELS:
-            if self._module(name) is not None:
-                self._move(name, self.device)
+        self._offload.disable(self._loaded())
 
     def enable_vae_tiling(self, tile_height: int | None = None, tile_width: int | None = None,
                           overlap_height: float = 1 / 6, overlap_width: float = 1 / 5) -> None:
@@ -398,8 +295,8 @@ class CogVideoX:
     # ------------------------------------------------------------------ sampling
     @torch.no_grad()
     def denoise(self, text_embeds: torch.Tensor, negative_text_embeds: torch.Tensor | None,
-                latents: torch.Tensor, steps: int | None = None, guidance: float | None = None,
-                dynamic_cfg: bool | None = None, progress: bool = False,
+                latents: torch.Tensor, steps: int | None = None, guidance: float | None = None, *,
+                dynamic_guidance: bool | None = None, progress: bool = False,
                 callback: Callable | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
         """The official denoising loop: the folder's scheduler (DDIM, or DPM for CogVideoX 1.5) over its
         timesteps with classifier-free guidance.
@@ -409,7 +306,7 @@ class CogVideoX:
         generator: where a stochastic scheduler (CogVideoXDPM) draws each step's noise, in the order and
         shapes of CogVideoXPipeline(..., generator=generator) (None: torch's global RNG, as diffusers);
         the DDIM samplers draw nothing.
-        dynamic_cfg: the official "dynamic CFG" g_t = 1 + g·(1 − cos(π((N − t)/N)^5))/2, with t the DDPM
+        dynamic_guidance: the official "dynamic CFG" g_t = 1 + g·(1 − cos(π((N − t)/N)^5))/2, with t the DDPM
         timestep exactly as diffusers/SAT compute it (see scheduler.dynamic_guidance_scale).
         callback(i, t, latents) runs after every step. Returns the final latents (B, C, T, h, w) — the
         quantity of diffusers' `output_type="latent"` (scaled latents; decode_latents divides by the
@@ -417,7 +314,7 @@ class CogVideoX:
         # 1. defaults and input checks
         steps = self.config.steps if steps is None else int(steps)
         guidance = self.config.guidance if guidance is None else float(guidance)
-        dynamic_cfg = self.config.dynamic_cfg if dynamic_cfg is None else dynamic_cfg
+        dynamic_guidance = self.config.dynamic_guidance if dynamic_guidance is None else dynamic_guidance
         if not torch.is_tensor(latents) or latents.ndim != 5:
             raise ValueError("latents must be a (B, C, T, h, w) tensor (minicog's layout; diffusers' pipeline "
                              "uses (B, T, C, h, w): permute(0, 2, 1, 3, 4))")
@@ -427,8 +324,8 @@ class CogVideoX:
                              f"{self.dit.config.in_channels}: pass (B, C, T, h, w), not diffusers' (B, T, C, h, w)")
         if text_embeds.ndim != 3 or text_embeds.shape[0] != B:
             raise ValueError(f"text_embeds must be (B={B}, L, D), got {tuple(text_embeds.shape)}")
-        do_cfg = guidance > 1.0
-        if do_cfg:
+        guided = guidance > 1.0
+        if guided:
             if negative_text_embeds is None:
                 raise ValueError(f"guidance={guidance} > 1 needs negative_text_embeds (e.g. the embedding of the "
                                  "empty prompt: pipe.encode_prompt([''])[0]); or use guidance=1")
@@ -439,18 +336,18 @@ class CogVideoX:
         dit = self._use("dit")
         sched = self.scheduler
         sched.set_timesteps(steps)
-        # 3. text conditioning, batched for CFG as one call per step: [uncond; cond]
+        # 3. text conditioning, batched for guidance as one call per step: [uncond; cond]
         x = latents.to(self.device, self.dtype)                                 # (B, C, T, h, w)
         text = text_embeds.to(self.device, self.dtype)                          # (B, L, D)
-        if do_cfg:
+        if guided:
             text = torch.cat([negative_text_embeds.to(self.device, self.dtype), text])     # (2B, L, D)
         # 4. denoising loop: model output, guidance, one scheduler step
         for i, t in enumerate(tqdm(sched.timesteps, desc="denoise", disable=not progress, leave=False)):
-            x_in = torch.cat([x, x]) if do_cfg else x                           # (2B or B, C, T, h, w)
+            x_in = torch.cat([x, x]) if guided else x                           # (2B or B, C, T, h, w)
             out = dit(x_in, model_timesteps(t, x_in.shape[0], self.device), text).float()
-            g = dynamic_guidance_scale(guidance, int(t), steps) if dynamic_cfg else guidance
-            if do_cfg:
-                out = apply_cfg(out, g)                                         # (B, C, T, h, w)
+            g = dynamic_guidance_scale(guidance, int(t), steps) if dynamic_guidance else guidance
+            if guided:
+                out = apply_guidance(out, g)                                    # (B, C, T, h, w)
             # the step runs in diffusers' (B, T, C, h, w) layout, so DPM's noise has the pipeline's numbers
             x = sched.step(out.transpose(1, 2), t, x.transpose(1, 2), generator=generator)
             x = x.transpose(1, 2).contiguous().to(self.dtype)                   # (B, C, T, h, w)
@@ -460,9 +357,9 @@ class CogVideoX:
 
     @torch.no_grad()
     def generate(self, prompt: str | Sequence[str], negative_prompt: str | Sequence[str] = "",
-                 num_frames: int | None = None, height: int | None = None, width: int | None = None,
+                 num_frames: int | None = None, height: int | None = None, width: int | None = None, *,
                  steps: int | None = None, guidance: float | None = None, seed: int = 0,
-                 dynamic_cfg: bool | None = None, progress: bool = True, callback: Callable | None = None,
+                 dynamic_guidance: bool | None = None, progress: bool = True, callback: Callable | None = None,
                  return_latents: bool = False, check_memory: bool = True, generator: torch.Generator | None = None):
         """Text → uint8 video (T, H, W, 3) (a list of videos for a list of prompts).
 
@@ -482,17 +379,18 @@ class CogVideoX:
             raise ValueError(f"got {len(negs)} negative prompts for {len(prompts)} prompts")
         F, H, W = self._sizes(num_frames, height, width)
         guidance = self.config.guidance if guidance is None else float(guidance)
-        B, do_cfg = len(prompts), guidance > 1.0
+        B, guided = len(prompts), guidance > 1.0
         if check_memory and self.device.type == "cuda":
-            self.check_memory(F, H, W, batch=B, cfg=do_cfg)
-        # 2. encode the prompts (and the negative prompts for CFG) with T5
-        embeds, _ = self.encode_prompt(prompts + (negs if do_cfg else []))    # (B or 2B, L, D)
-        cond, uncond = embeds[:B], (embeds[B:] if do_cfg else None)
+            self.check_memory(F, H, W, batch=B, guided=guided)
+        # 2. encode the prompts (and the negative prompts for guidance) with T5
+        embeds, _ = self.encode_prompt(prompts + (negs if guided else []))    # (B or 2B, L, D)
+        cond, uncond = embeds[:B], (embeds[B:] if guided else None)
         # 3. the seed's noise, as diffusers draws it; the generator goes on to the scheduler (DPM)
         generator = torch.Generator().manual_seed(int(seed)) if generator is None else generator
         latents = self.noise(None, F, H, W, batch=B, generator=generator)     # (B, C, T_pad, h, w)
         # 4. denoising loop
-        z = self.denoise(cond, uncond, latents, steps, guidance, dynamic_cfg, progress, callback, generator)
+        z = self.denoise(cond, uncond, latents, steps, guidance, dynamic_guidance=dynamic_guidance,
+                         progress=progress, callback=callback, generator=generator)
         # 5. drop CogVideoX 1.5's padding frames, decode, unwrap a single prompt's video
         z = z[:, :, self._padding_frames((F - 1) // self.vae.temporal_compression + 1):]   # (B, C, T, h, w)
         videos = self.decode_latents(z)
@@ -557,11 +455,13 @@ class CogVideoX:
         return torch.cat([s.reshape(-1), torch.zeros(1, dtype=torch.float64)])
 
     def edit(self, video, source_prompt: str, target_prompt: str, seed: int = 0,
-             method: str = "flowdirector", **kw):
+             method: str = "flowdirector", **options):
         """Edit a uint8 video from `source_prompt` to `target_prompt` with FlowDirector / FlowEdit /
-        inversion / SDEdit (`minicog.edit.edit`), driving `velocity` exactly as on the tiny model."""
-        return edit_video(self, video, source_prompt=source_prompt, target_prompt=target_prompt,
-                          seed=seed, method=method, **kw)
+        inversion / SDEdit: `minicog.edit.edit(self, video, ...)`, driving `velocity` exactly as on the
+        tiny model. Editing takes a pipeline, so it is imported here, not by the generation path."""
+        from .edit import edit
+        return edit(self, video, source_prompt=source_prompt, target_prompt=target_prompt, seed=seed,
+                    method=method, **options)
 
     def token_indices(self, prompt: str, words: Sequence[str]) -> list[int]:
         """Positions of `words` among the T5 tokens of `prompt` (the text axis of the DiT's attention maps):
@@ -576,28 +476,29 @@ class CogVideoX:
 
     # ------------------------------------------------------------------ memory (minicog.memory)
     def estimate_memory(self, num_frames: int | None = None, height: int | None = None,
-                        width: int | None = None, batch: int = 1, cfg: bool = True, **overrides) -> MemoryEstimate:
+                        width: int | None = None, batch: int = 1, guided: bool = True,
+                        **overrides) -> MemoryEstimate:
         """Computed peak GPU memory of generating with the current settings (or `overrides`: dtype,
         offload, vae_chunking, vae_tiling, attention) — `minicog.memory.estimate_memory` on this
-        pipeline's configs."""
+        pipeline's configs. guided: with classifier-free guidance (the transformer runs a batch of 2B)."""
         F, H, W = self._sizes(num_frames, height, width)
         vae = self.vae
         settings = dict(dtype=self.dtype, offload=self.offload, vae_chunking=vae.chunk_latent_frames is not None,
                         vae_tiling=vae.use_tiling, attention="flash")
         settings.update(overrides)
-        t5 = t5_dims(self._text_encoder.config) if self._text_encoder is not None else _folder_t5(self.folder)
-        return estimate_memory(self.dit.config, vae.config, F, H, W, batch=batch, cfg=cfg, t5=t5,
+        t5 = t5_dims(self._text_encoder.config) if self._text_encoder is not None else folder_t5(self.folder)
+        return estimate_memory(self.dit.config, vae.config, F, H, W, batch=batch, guided=guided, t5=t5,
                                text_len=self.text_length,
                                vae_chunk_latent_frames=vae.chunk_latent_frames or 2,
                                vae_tile=(vae.tile_sample_height, vae.tile_sample_width, *vae.tile_overlap),
                                **settings)
 
     def check_memory(self, num_frames: int | None = None, height: int | None = None, width: int | None = None,
-                     batch: int = 1, cfg: bool = True, available: int | None = None) -> MemoryEstimate:
+                     batch: int = 1, guided: bool = True, available: int | None = None) -> MemoryEstimate:
         """Raise GPUMemoryError when the computed peak (+10 % and 0.5 GiB for the CUDA context and
         fragmentation) exceeds `available` bytes (default: this GPU's free memory plus what this process
         already holds). The message names the cheapest saver(s) that make it fit."""
-        est = self.estimate_memory(num_frames, height, width, batch, cfg)
+        est = self.estimate_memory(num_frames, height, width, batch=batch, guided=guided)
         if available is None:
             if self.device.type != "cuda":
                 return est
@@ -607,8 +508,8 @@ class CogVideoX:
             return est
         current = dict(dtype=self.dtype, offload=self.offload, vae_chunking=self.vae.chunk_latent_frames is not None,
                        vae_tiling=self.vae.use_tiling)
-        advice = saver_advice(lambda **o: self.estimate_memory(num_frames, height, width, batch, cfg, **o),
-                              current, available)
+        advice = saver_advice(lambda **o: self.estimate_memory(num_frames, height, width, batch=batch,
+                                                               guided=guided, **o), current, available)
         gib = lambda n: f"{n / 2**30:.1f} GiB"                                       # noqa: E731
         raise GPUMemoryError(
             f"generating {batch}×{self._sizes(num_frames, height, width)} (frames, height, width) needs about "
@@ -629,76 +530,6 @@ class CogVideoX:
                 f"offload={self.offload}, vae_tiling={self.vae.use_tiling}, scheduler={self.scheduler})")
 
 
-def estimate_memory_for_folder(folder: str | os.PathLike, num_frames: int | None = None,
-                               height: int | None = None, width: int | None = None, **kw) -> MemoryEstimate:
-    """`minicog.memory.estimate_memory` from a weights folder's config files only (no weights are read)."""
-    folder = check_folder(folder)
-    dit_cfg = DiTConfig.from_diffusers_config(read_json(folder / "transformer" / "config.json"))
-    vae_cfg = VAEConfig.from_diffusers_config(read_json(folder / "vae" / "config.json"))
-    s = 2 ** (len(vae_cfg.block_out_channels) - 1)
-    return estimate_memory(dit_cfg, vae_cfg, num_frames or dit_cfg.sample_frames,
-                           height or dit_cfg.sample_height * s, width or dit_cfg.sample_width * s,
-                           t5=_folder_t5(folder), text_len=kw.pop("text_len", dit_cfg.max_text_len), **kw)
-
-
-# ----------------------------------------------------------------------------- command line
-# Here rather than in a module of its own: `python -m minicog.cogvideox` is the documented entry point,
-# and the CLI is a thin reader of flags around `CogVideoX` and `estimate_memory_for_folder`.
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """python -m minicog.cogvideox --weights DIR --prompt "..." --out out.mp4"""
-    ap = argparse.ArgumentParser(prog="python -m minicog.cogvideox",
-                                 description="Text to video with CogVideoX weights on minicog's modules.")
-    ap.add_argument("--weights", required=True, help="CogVideoX folder (transformer/, vae/, scheduler/, "
-                    "text_encoder/, tokenizer/), e.g. from `huggingface-cli download THUDM/CogVideoX-2b`")
-    ap.add_argument("--prompt", help="text prompt (required unless --memory)")
-    ap.add_argument("--negative-prompt", default="")
-    ap.add_argument("--out", default="out.mp4", help="output .mp4 (or .gif), written at --fps")
-    ap.add_argument("--frames", type=int, default=None, help="1 + 4k frames (default: the checkpoint's, 49)")
-    ap.add_argument("--height", type=int, default=None, help="multiple of 16 (default 480)")
-    ap.add_argument("--width", type=int, default=None, help="multiple of 16 (default 720)")
-    ap.add_argument("--steps", type=int, default=50)
-    ap.add_argument("--guidance", type=float, default=6.0)
-    ap.add_argument("--dynamic-cfg", action="store_true", help="the official dynamic CFG schedule")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--device", default="auto")
-    ap.add_argument("--dtype", default="auto", help="auto (bf16 on GPU, fp32 on CPU), bf16, fp16, fp32")
-    ap.add_argument("--offload", action="store_true", help="model CPU offload (one model on the GPU at a time)")
-    ap.add_argument("--vae-tiling", action="store_true", help="decode in overlapping spatial tiles")
-    ap.add_argument("--no-frame-chunking", action="store_true", help="decode the whole clip at once")
-    ap.add_argument("--fps", type=int, default=8)
-    ap.add_argument("--memory", action="store_true", help="print the computed peak GPU memory and exit")
-    args = ap.parse_args(argv)
-    try:
-        if args.memory:
-            if args.dtype != "auto" and args.dtype not in DTYPES:
-                raise ValueError(f"unknown --dtype {args.dtype!r}: use auto, bf16, fp16 or fp32")
-            dt = torch.bfloat16 if args.dtype == "auto" else DTYPES[args.dtype]   # the GPU's dtype
-            print(estimate_memory_for_folder(args.weights, args.frames, args.height, args.width, dtype=dt,
-                                             offload=args.offload, vae_tiling=args.vae_tiling,
-                                             vae_chunking=not args.no_frame_chunking, setting="this setting"))
-            return 0
-        if not args.prompt:
-            ap.error("--prompt is required (or pass --memory)")
-        if Path(args.out).suffix.lower() not in (".mp4", ".gif"):
-            raise ValueError(f"--out must end in .mp4 or .gif, got {args.out!r}")
-        pipe = CogVideoX.from_pretrained(args.weights, device=args.device,
-                                         dtype=None if args.dtype == "auto" else args.dtype,
-                                         cpu_offload=args.offload)
-        if args.vae_tiling:
-            pipe.enable_vae_tiling()
-        if args.no_frame_chunking:
-            pipe.disable_vae_frame_chunking()
-        video = pipe.generate(args.prompt, negative_prompt=args.negative_prompt, num_frames=args.frames,
-                              height=args.height, width=args.width, steps=args.steps, guidance=args.guidance,
-                              seed=args.seed, dynamic_cfg=args.dynamic_cfg, progress=True)
-        path = save_video(video, args.out, fps=args.fps)
-        print(f"wrote {path} ({video.shape[0]} frames, {video.shape[2]}x{video.shape[1]}, {args.fps} fps)")
-        return 0
-    except (ValueError, FileNotFoundError, GPUMemoryError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
+if __name__ == "__main__":            # `python -m minicog.cogvideox ...`: the command line of minicog.cogvideox_cli
+    from minicog.cogvideox_cli import main
     sys.exit(main())

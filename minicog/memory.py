@@ -25,7 +25,9 @@ pipeline's own configs (this module knows nothing of the pipeline).
 """
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 import weakref
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, replace
@@ -257,15 +259,16 @@ class MemoryEstimate:
                           *rows])
 
 
-def estimate_memory(dit_config, vae_config, num_frames: int = 49, height: int = 480, width: int = 720,
-                    dtype: torch.dtype = torch.bfloat16, batch: int = 1, cfg: bool = True,
+def estimate_memory(dit_config, vae_config, num_frames: int = 49, height: int = 480, width: int = 720, *,
+                    dtype: torch.dtype = torch.bfloat16, batch: int = 1, guided: bool = True,
                     t5: dict | None = T5_XXL, text_len: int = 226, offload: bool = False,
                     vae_chunking: bool = True, vae_chunk_latent_frames: int = 2, vae_tiling: bool = False,
                     vae_tile: tuple | None = None, attention: str = "flash", setting: str = "") -> MemoryEstimate:
     """Peak GPU memory of text → video with these configs and savers (computed, not measured).
 
     Weights: parameter counts (the modules built on the meta device; T5 from its config) × bytes.
-    Activations: T5 from `t5_activation_bytes`; the transformer (batch 2B with CFG: [uncond; cond]) and the
+    Activations: T5 from `t5_activation_bytes`; the transformer (batch 2B when `guided`, i.e. with
+    classifier-free guidance: [uncond; cond]) and the
     VAE decoder traced on the meta device at this exact size (`trace_peak_bytes`). attention="flash"
     traces the fused SDPA a GPU runs; "math" materialises the (L+N)² attention matrix."""
     if attention not in ("flash", "math"):
@@ -281,7 +284,7 @@ def estimate_memory(dit_config, vae_config, num_frames: int = 49, height: int = 
     vae_json = _key(replace(vae_config, scaling_factor=1.0))      # the scaling factor changes nothing here
     weights = {"transformer": _model_params("dit", _key(dit_config)) * nbytes,
                "vae": _model_params("vae", vae_json) * nbytes}
-    B = batch * (2 if cfg else 1)
+    B = batch * (2 if guided else 1)
     acts = {"transformer": _dit_activations(_key(dit_config), (C, T_pad, height // s, width // s), text_len, B,
                                             dname, attention)}
     tile = None
@@ -354,5 +357,25 @@ def memory_table(presets: Sequence[str] = ("2b", "5b"), num_frames: int = 49, he
     return "\n".join(lines)
 
 
+def main(argv: Sequence[str] | None = None) -> int:
+    """python -m minicog.memory: print `memory_table` (the table of docs/scaled_path.md)."""
+    ap = argparse.ArgumentParser(prog="python -m minicog.memory", description=(
+        "Print the computed (not measured) peak GPU memory of generating one video with CogVideoX-2B and -5B "
+        "under each memory-saver setting, as a markdown table (the table of docs/scaled_path.md). Nothing is "
+        "downloaded or loaded: the models are traced on the meta device."))
+    ap.add_argument("--frames", type=int, default=49, help="video frames, 1 + 4k (default 49)")
+    ap.add_argument("--height", type=int, default=480, help="video height, a multiple of 16 (default 480)")
+    ap.add_argument("--width", type=int, default=720, help="video width, a multiple of 16 (default 720)")
+    ap.add_argument("--gpu-gib", type=float, default=24.0,
+                    help="the GPU memory the 'fits' column compares against, in GB (default 24)")
+    args = ap.parse_args(argv)
+    try:
+        print(memory_table(num_frames=args.frames, height=args.height, width=args.width, gpu_gib=args.gpu_gib))
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
 if __name__ == "__main__":
-    print(memory_table())
+    sys.exit(main())

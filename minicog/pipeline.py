@@ -24,7 +24,6 @@ from tqdm.auto import tqdm
 
 from .causal_vae import CausalVAE
 from .dit import VideoDiT
-from .edit import edit as edit_video
 from .rectified_flow import sample, text_conditioned, to_model_timestep
 from .shapes import glue_words
 from .sizes import check_frames, check_size
@@ -190,7 +189,7 @@ class Pipeline:
     # ------------------------------------------------------------------ generation
     @torch.no_grad()
     def generate(self, prompt: str | Sequence[str], seed: int | Sequence[int] = 0,
-                 steps: int | None = None, guidance: float | None = None, method: str | None = None,
+                 steps: int | None = None, guidance: float | None = None, *, method: str | None = None,
                  frames: int | None = None, size: int | None = None, negative_prompt: str = "",
                  shift: float | None = None, progress: bool = False, return_latents: bool = False,
                  batch_size: int | None = None, unconditional: bool = False):
@@ -256,13 +255,15 @@ class Pipeline:
         return (out, z) if return_latents else out
 
     def edit(self, video, source_prompt: str, target_prompt: str, seed: int = 0,
-             method: str = "flowdirector", **kw):
-        """Edit a video from `source_prompt` to `target_prompt` (see `minicog.edit.edit`)."""
-        return edit_video(self, video, source_prompt=source_prompt, target_prompt=target_prompt,
-                          seed=seed, method=method, **kw)
+             method: str = "flowdirector", **options):
+        """Edit a video from `source_prompt` to `target_prompt`: `minicog.edit.edit(self, video, ...)`.
+        Editing takes a pipeline, so it is imported here, not by the generation path."""
+        from .edit import edit
+        return edit(self, video, source_prompt=source_prompt, target_prompt=target_prompt, seed=seed,
+                    method=method, **options)
 
     def __repr__(self) -> str:
-        n = lambda m: sum(p.numel() for p in m.parameters())
+        n = lambda m: sum(p.numel() for p in m.parameters())                      # noqa: E731
         return (f"Pipeline(device={self.device}, vae={n(self.vae)/1e6:.2f}M, "
                 f"text_encoder={n(self.text_encoder)/1e6:.2f}M, dit={n(self.dit)/1e6:.2f}M, "
                 f"config={self.config})")

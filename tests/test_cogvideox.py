@@ -15,7 +15,7 @@ from toy_cogvideox import (SAMPLE, build_cogvideox_folder, build_diffusers_test_
 import diffusers  # noqa: E402
 from diffusers import CogVideoXPipeline  # noqa: E402
 
-from minicog import cogvideox, memory  # noqa: E402
+from minicog import cogvideox_cli, memory  # noqa: E402
 from minicog.cogvideox import CogVideoX, GPUMemoryError  # noqa: E402
 
 F, H, W = SAMPLE["frames"], SAMPLE["height"], SAMPLE["width"]   # the toy checkpoints' sample size (9×64×96)
@@ -129,10 +129,10 @@ def test_denoise_parity_with_diffusers(pipes, refs, embeds, variant, steps, batc
         assert rel_err(other, ours) > 100 * err
 
 
-def test_dynamic_cfg_parity(pipes, refs, embeds):
+def test_dynamic_guidance_parity(pipes, refs, embeds):
     pipe, ref = pipes["5b"], refs["5b"]
     noise = torch.randn(1, 4, 3, h // 8, w // 8, generator=torch.Generator().manual_seed(4))
-    ours = pipe.denoise(*embeds, noise, steps=8, guidance=6.0, dynamic_cfg=True)
+    ours = pipe.denoise(*embeds, noise, steps=8, guidance=6.0, dynamic_guidance=True)
     theirs = ref(prompt_embeds=embeds[0], negative_prompt_embeds=embeds[1], latents=noise.permute(0, 2, 1, 3, 4),
                  num_frames=F, height=h, width=w, num_inference_steps=8, guidance_scale=6.0,
                  use_dynamic_cfg=True, output_type="latent").frames.permute(0, 2, 1, 3, 4)
@@ -321,10 +321,11 @@ def test_model_cpu_offload_keeps_one_model_on_the_device(folders, pipes, embeds)
     out = pipe.generate("a red circle", **kw)
     assert np.array_equal(out, pipes["5b"].generate("a red circle", **kw))
     # the placement logic, with a pretend GPU (no tensors move)
-    moves = []
-    pipe._move = lambda name, device: (moves.append((name, str(device))), pipe._placement.__setitem__(name, device))
-    pipe.device = torch.device("cuda")
-    on_gpu = lambda: sorted(n for n, d in pipe._placement.items() if d.type == "cuda")   # noqa: E731
+    moves, offload = [], pipe._offload
+    offload.move = lambda name, module, device: (moves.append((name, str(device))),
+                                                 offload.placement.__setitem__(name, device))
+    offload.device = torch.device("cuda")
+    on_gpu = lambda: sorted(n for n, d in offload.placement.items() if d.type == "cuda")   # noqa: E731
     for name in ("text_encoder", "dit", "dit", "vae"):
         pipe._use(name)
         assert on_gpu() == [name]
@@ -393,16 +394,29 @@ def test_check_memory_names_a_saver(pipes):
 def test_cli_end_to_end(folders, tmp_path, capsys):
     from minicog.video import load_video
     out = tmp_path / "out.mp4"
-    rc = cogvideox.main(["--weights", str(folders["2b"]), "--prompt", "a red circle moving left",
-                         "--out", str(out), "--steps", "3", "--seed", "1", "--height", str(h), "--width", str(w),
-                         "--vae-tiling"])                   # 48×40 px tiles: two tiles across the 48 px width
+    rc = cogvideox_cli.main(["--weights", str(folders["2b"]), "--prompt", "a red circle moving left",
+                             "--out", str(out), "--steps", "3", "--seed", "1", "--height", str(h), "--width", str(w),
+                             "--vae-tiling"])               # 48×40 px tiles: two tiles across the 48 px width
     assert rc == 0 and out.is_file()
     video = load_video(out)
     assert video.shape == (F, h, w, 3) and video.std() > 5
-    assert cogvideox.main(["--weights", str(folders["2b"]), "--prompt", "x", "--frames", "8"]) == 2
+    assert cogvideox_cli.main(["--weights", str(folders["2b"]), "--prompt", "x", "--frames", "8"]) == 2
     assert "1+4k" in capsys.readouterr().err
-    assert cogvideox.main(["--weights", str(folders["2b"]), "--memory"]) == 0
+    assert cogvideox_cli.main(["--weights", str(folders["2b"]), "--memory"]) == 0
     assert "computed, not measured" in capsys.readouterr().out
+
+
+def test_help_says_what_happens(capsys):
+    """`--help` prints argparse's help (python -m minicog.memory printed its table instead), and the scaled
+    CLI says where the default size comes from: the folder's transformer config, not a fixed 480×720."""
+    for main in (memory.main, cogvideox_cli.main):
+        with pytest.raises(SystemExit) as exit_:
+            main(["--help"])
+        assert exit_.value.code == 0
+        out = " ".join(capsys.readouterr().out.split())                   # argparse wraps at the terminal's width
+        assert out.startswith("usage: python -m minicog.") and "| 5B |" not in out
+        if main is cogvideox_cli.main:
+            assert "sample_height × 8" in out and "sample_width × 8" in out and "(default 480)" not in out
 
 
 def test_flowdirector_runs_on_the_scaled_pipeline(pipes):
