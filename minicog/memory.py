@@ -268,9 +268,9 @@ def estimate_memory(dit_config, vae_config, num_frames: int = 49, height: int = 
 
     Weights: parameter counts (the modules built on the meta device; T5 from its config) × bytes.
     Activations: T5 from `t5_activation_bytes`; the transformer (batch 2B when `guided`, i.e. with
-    classifier-free guidance: [uncond; cond]) and the
-    VAE decoder traced on the meta device at this exact size (`trace_peak_bytes`). attention="flash"
-    traces the fused SDPA a GPU runs; "math" materialises the (L+N)² attention matrix."""
+    classifier-free guidance: [uncond; cond]) and the VAE decoder traced on the meta device at this exact
+    size (`trace_peak_bytes`). attention="flash" traces the fused SDPA a GPU runs; "math" materialises
+    the (L+N)² attention matrix."""
     if attention not in ("flash", "math"):
         raise ValueError(f"attention must be 'flash' or 'math', got {attention!r}")
     dtype = DTYPES.get(dtype, dtype) if isinstance(dtype, str) else dtype

@@ -159,7 +159,7 @@ def test_edit_delegates_to_the_editing_module(pipe, monkeypatch):
     def edit(p, video, **kw):
         calls.update(kw, pipe=p, video=video)
         return "edited"
-    monkeypatch.setattr("minicog.pipeline.edit_video", edit)
+    monkeypatch.setattr("minicog.edit.edit", edit)                 # imported when pipe.edit is called
     out = pipe.edit("V", source_prompt="a", target_prompt="b", seed=2, method="flowedit", steps=3)
     assert out == "edited" and calls["pipe"] is pipe and calls["video"] == "V"
     assert calls["source_prompt"] == "a" and calls["target_prompt"] == "b"
