@@ -470,7 +470,7 @@ for tokens in (256, 1024, 4096):
 # * **Path (경로)**: `x_t = (1 − t)·x0 + t·ε` (t = 0 data, t = 1 noise); **target, the velocity
 #   (속도)**: `v = ε − x0`; **loss**: `rf.rf_loss` (uniform or logit-normal t, optional shift and
 #   mask weights) — plain regression.
-# * **Sampling (샘플링)**: `rf.sample(model, noise, cond, uncond, steps, guidance, method="euler"|"heun", shift)`
+# * **Sampling (샘플링)**: `rf.sample(model, noise, cond, uncond, steps=, guidance=, method="euler"|"heun", shift=)`
 #   integrates from t = 1 to 0, with classifier-free guidance batched into one model call per
 #   evaluation, a per-step callback and a progress bar.
 # * **Measured** on two moons: reflowed (straight) paths reach the diffusion baseline's best quality
