@@ -3,7 +3,7 @@ PROMPT ?= a red circle moving left on a black background
 OUT ?= outputs/video.gif
 PY ?= python
 
-.PHONY: install install-dev generate test notebooks train-tiny
+.PHONY: install install-dev generate test notebooks instructor train-tiny
 
 install:
 	$(PY) -m pip install -q -r requirements.txt
@@ -14,9 +14,25 @@ install-dev: install
 generate: install
 	$(PY) -m minicog.generate "$(PROMPT)" --out "$(OUT)"
 
-# unit tests + notebooks (nbval, fast mode), as CI runs them
-test: install-dev
+# unit tests + notebooks (nbval, fast mode), as CI runs them: the student editions top to bottom and
+# the instructor editions' exercise sections (built first, in seconds; docs/notebooks.md "Tests")
+test: install-dev instructor
 	MINICOG_FAST=1 $(PY) -m pytest -q
+
+# The notebooks (docs/notebooks.md). notebooks: the student editions notebooks/NN_*.ipynb, executed in
+# full mode (MINICOG_FAST unset) with their outputs kept, rebuilt where notebooks/src/NN_*.py changed
+# (FORCE=1: all; SRC="notebooks/src/01_dit.py ...": some); NB_CELL_S limits one cell (seconds); a failed
+# week is named at the end and the others are still built. instructor: coursework/instructor/NN_*.ipynb,
+# solutions in, not committed, nothing executed. NB_LANG: the edition's language (en; a notebooks/src/LANG/
+# folder gives notebooks/LANG/).
+SRC ?=
+NB_LANG ?= en
+NB_CELL_S ?= 900
+notebooks: install-dev
+	NB_CELL_S=$(NB_CELL_S) $(PY) tools/nb.py notebooks $(SRC) --lang $(NB_LANG) $(if $(FORCE),--force)
+
+instructor:
+	$(PY) tools/nb.py instructor $(SRC) --lang $(NB_LANG)
 
 # Train the tiny models with the one recipe (docs/training.md): the VAE's decoder fine-tuned on the
 # mixture of one- and two-object scenes, starting from the one-object VAE of commit 7c7c31a (read from
@@ -50,41 +66,22 @@ browser-test: install-dev
 	MINICOG_BROWSER_TEST=1 MINICOG_FAST=1 $(PY) -m pytest -q -p no:cacheprovider -o addopts= tests/browser
 
 # Graded exercises (docs/coursework.md), with nbgrader from requirements-dev.txt (make install-dev).
-# coursework: the student editions coursework/student/NN_*.ipynb, made from the instructor notebooks.
-# grade: grade the exercises of NB (a student's or an instructor's edition; several may be given,
-# e.g. NB="coursework/student/*.ipynb"); prints a table and, last, "score: X/Y".
+# grade: grade the exercises of NB (a student's, the committed student edition or an instructor edition;
+# several may be given, e.g. NB="notebooks/*.ipynb"); prints a table and, last, "score: X/Y".
+# coursework: the same as `make instructor` (the student edition is notebooks/ itself).
 .PHONY: coursework grade
-coursework:
-	$(PY) tools/coursework.py student
+coursework: instructor
 
 grade:
 	@test -n "$(NB)" || { echo 'usage: make grade NB=path/to/NN_name.ipynb'; exit 2; }
 	@$(PY) tools/coursework.py grade $(NB)
 
-# The course as a static book: every week executed in full mode (MINICOG_FAST unset) by nbconvert
-# (`--execute --to html`) into $(BOOK)/NN_name.html, videos inline (base64 GIFs), plus an index.html.
-# One notebook at a time; each cell may run BOOK_CELL_S seconds, each notebook BOOK_NB_S and the
-# whole book BOOK_TOTAL_S, so a stuck cell cannot hang it; a failed week is named at the end and the
-# others are still rendered. WEEKS picks notebooks (e.g. WEEKS=notebooks/06_*.ipynb). docs/book.md.
+# The course as a static book: each committed student edition (already executed: `make notebooks`)
+# exported by nbconvert to $(BOOK)/NN_name.html without running anything, figures and videos inline,
+# plus an index.html; fails if a page lacks a figure or video of its notebook. WEEKS picks notebooks
+# (e.g. WEEKS=notebooks/06_*.ipynb). docs/book.md.
 BOOK ?= outputs/book
 WEEKS ?= notebooks/[0-9][0-9]_*.ipynb
-BOOK_CELL_S ?= 900
-BOOK_NB_S ?= 1800
-BOOK_TOTAL_S ?= 7200
 .PHONY: book
 book: install-dev
-	@mkdir -p $(BOOK); failed=""; deadline=$$(( $$(date +%s) + $(BOOK_TOTAL_S) )); \
-	for nb in $(WEEKS); do \
-	  name=$$(basename $$nb .ipynb); left=$$(( deadline - $$(date +%s) )); \
-	  if [ $$left -le 0 ]; then failed="$$failed $$name(not-run)"; continue; fi; \
-	  limit=$$(( left < $(BOOK_NB_S) ? left : $(BOOK_NB_S) )); start=$$(date +%s); \
-	  env -u MINICOG_FAST timeout -k 30 $$limit $(PY) -m jupyter nbconvert --execute --to html \
-	    --ExecutePreprocessor.timeout=$(BOOK_CELL_S) --output-dir $(BOOK) $$nb || failed="$$failed $$name"; \
-	  echo "book: $$name took $$(( $$(date +%s) - start )) s"; \
-	done; \
-	{ echo '<!doctype html><meta charset="utf-8"><title>minicog</title><h1>minicog: the course</h1><ul>'; \
-	  for f in $(BOOK)/[0-9][0-9]_*.html; do [ -e "$$f" ] || continue; n=$$(basename $$f .html); \
-	    echo "<li><a href=\"$$n.html\">$$(sed -n '2s/^# # //p' notebooks/src/$$n.py)</a></li>"; done; \
-	  echo '</ul>'; } > $(BOOK)/index.html; \
-	echo "book: $(BOOK)/index.html"; \
-	if [ -n "$$failed" ]; then echo "book: failed or timed out:$$failed"; exit 1; fi
+	$(PY) tools/nb.py html $(WEEKS) --out $(BOOK)

@@ -4,8 +4,9 @@ Each week's notebook ends with exercises in which the student writes a piece of 
 (the rectified-flow step, the causal padding, the Frame Pack mask, ...). A check calls the student's
 function on random inputs and edge cases, calls minicog's own implementation on the same inputs, and
 raises AssertionError with a message that says which case, which output and by how much they differ.
-On success it prints one line and returns None (nbgrader would read a returned number as a partial
-score).
+On success it prints one line; on an exercise not attempted yet (the stub still raises
+NotImplementedError) it says so and returns, except under grading, where that scores 0. An answer that
+only calls minicog's own function fails. `minicog.checking` holds what the checks share.
 
     from minicog import coursework as cw
     cw.check_interpolate(interpolate)          # AssertionError: interpolate(x0 (2, 3), ...) ...
@@ -14,149 +15,23 @@ score).
 """
 from __future__ import annotations
 
-import math
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import frame_pack, flowdirector, rope, sizes
+from . import frame_pack, flowdirector, rope, shapes, sizes
 from . import rectified_flow as rf
 from .causal_vae import CausalConv3d
+from .checking import assert_close, call, case, exercise
 from .dit import ExpertAdaLayerNorm
 from .dit import patchify as _patchify
 from .editing import EditConfig, Prompts, editing_velocities
 from .scheduler import CogVideoXDDIM, SchedulerConfig
 
-# ----------------------------------------------------------------------------- shared helpers
-
-
-def _describe(v: Any) -> str:
-    """A short description of an argument for messages: tensors by shape, numbers by value."""
-    if isinstance(v, torch.Tensor):
-        if v.numel() > 4:
-            return f"tensor {tuple(v.shape)}"
-        vals = v.tolist() if v.dtype == torch.bool or not v.is_floating_point() else \
-            torch.round(v.double() * 1e4).div(1e4).tolist()
-        return f"tensor({vals})"
-    if isinstance(v, np.ndarray):
-        return f"array {v.shape} {v.dtype}"
-    if callable(v) and not isinstance(v, (int, float, str)):
-        return getattr(v, "__name__", type(v).__name__)
-    if isinstance(v, float):
-        return f"{v:g}"
-    return repr(v)
-
-
-def case(name: str, *args, **kwargs) -> str:
-    """`name(arg, ..., key=value)` with arguments described briefly: the case a message refers to."""
-    parts = [_describe(a) for a in args] + [f"{k}={_describe(v)}" for k, v in kwargs.items()]
-    return f"{name}({', '.join(parts)})"
-
-
-def _copy(v: Any) -> Any:
-    """Inputs are copied before the student's function sees them, so an in-place edit cannot change
-    what minicog's reference is given."""
-    if isinstance(v, (torch.Tensor, np.ndarray)):
-        return v.copy() if isinstance(v, np.ndarray) else v.clone()
-    return v
-
-
-def call(fn: Callable, where: str, *args, **kwargs) -> Any:
-    """Call the student's function; an exception becomes an AssertionError that names the case."""
-    try:
-        return fn(*[_copy(a) for a in args], **{k: _copy(v) for k, v in kwargs.items()})
-    except NotImplementedError:
-        raise AssertionError(f"{where}: not written yet (it raises NotImplementedError) — replace the "
-                             "`raise NotImplementedError()` line with your code") from None
-    except AssertionError:
-        raise
-    except Exception as e:                                          # noqa: BLE001 (reported, not hidden)
-        raise AssertionError(f"{where} raised {type(e).__name__}: {e}") from None
-
-
-def assert_close(got: Any, want: Any, where: str, what: str = "the result",
-                 atol: float = 1e-5, rtol: float = 1e-5) -> None:
-    """Compare a student's output with minicog's: type, length, shape, then values (the largest
-    difference, where it is and both values there). Tensors, arrays, numbers, strings, tuples, dicts."""
-    if isinstance(want, (tuple, list)):
-        if not isinstance(got, (tuple, list)) or len(got) != len(want):
-            n = len(got) if isinstance(got, (tuple, list)) else None
-            raise AssertionError(f"{where}: {what} should be a tuple of {len(want)} values, got "
-                                 + (f"{n} values" if n is not None else f"a {type(got).__name__}"))
-        for i, (g, w) in enumerate(zip(got, want)):
-            assert_close(g, w, where, f"{what}[{i}]", atol, rtol)
-        return
-    if isinstance(want, dict):
-        if not isinstance(got, dict):
-            raise AssertionError(f"{where}: {what} should be a dict like {want}, got {got!r}")
-        wrong = {k: (got.get(k, "<missing>"), v) for k, v in want.items() if got.get(k, "<missing>") != v}
-        extra = sorted(set(got) - set(want))
-        if wrong or extra:
-            detail = "; ".join(f"{k}: got {g!r}, expected {w!r}" for k, (g, w) in wrong.items())
-            if extra:
-                detail += ("; " if detail else "") + f"unexpected keys {extra}"
-            raise AssertionError(f"{where}: {what} is wrong — {detail}")
-        return
-    if isinstance(want, (torch.Tensor, np.ndarray)):
-        _assert_array_close(got, want, where, what, atol, rtol)
-        return
-    if isinstance(want, (int, float)) and not isinstance(want, bool):
-        if isinstance(got, torch.Tensor) and got.numel() == 1:
-            got = got.item()
-        if not isinstance(got, (int, float, np.number)) or isinstance(got, bool):
-            raise AssertionError(f"{where}: {what} should be a number ({want!r}), got {got!r}")
-        if not math.isclose(float(got), float(want), rel_tol=rtol, abs_tol=atol):
-            raise AssertionError(f"{where}: {what} is {got!r}, expected {want!r} "
-                                 f"(off by {float(got) - float(want):+.3g})")
-        return
-    if got != want:
-        raise AssertionError(f"{where}: {what} is {got!r}, expected {want!r}")
-
-
-def _assert_array_close(got, want, where, what, atol, rtol):
-    is_np = isinstance(want, np.ndarray)
-    kind = "numpy array" if is_np else "torch tensor"
-    if not isinstance(got, np.ndarray if is_np else torch.Tensor):
-        raise AssertionError(f"{where}: {what} should be a {kind} of shape {tuple(want.shape)}, "
-                             f"got {type(got).__name__}")
-    if tuple(got.shape) != tuple(want.shape):
-        raise AssertionError(f"{where}: {what} has shape {tuple(got.shape)}, expected {tuple(want.shape)}")
-    g = torch.as_tensor(np.asarray(got)) if is_np else got.detach().cpu()
-    w = torch.as_tensor(np.asarray(want)) if is_np else want.detach().cpu()
-    if w.dtype == torch.bool:
-        if g.dtype != torch.bool:
-            raise AssertionError(f"{where}: {what} should be a boolean mask (dtype bool), got {g.dtype}")
-        bad = g != w
-        if bad.any():
-            idx = tuple(int(i) for i in bad.nonzero()[0])
-            raise AssertionError(f"{where}: {what} differs in {int(bad.sum())} of {w.numel()} entries; "
-                                 f"first at index {idx}: got {bool(g[idx])}, expected {bool(w[idx])}")
-        return
-    if g.dtype == torch.bool or g.is_complex() != w.is_complex():
-        raise AssertionError(f"{where}: {what} has dtype {g.dtype}, expected {w.dtype}")
-    g, w = g.double(), w.double()
-    if w.numel() == 0:
-        return
-    if torch.isnan(g).any() and not torch.isnan(w).any():
-        idx = tuple(int(i) for i in torch.isnan(g).nonzero()[0])
-        raise AssertionError(f"{where}: {what} contains NaN (first at index {idx})")
-    diff = (g - w).abs().nan_to_num(0.0)
-    bad = diff > atol + rtol * w.abs()
-    if bad.any():
-        flat = int((diff * bad).flatten().argmax())
-        idx = tuple(int(i) for i in np.unravel_index(flat, tuple(w.shape)))
-        raise AssertionError(
-            f"{where}: {what} differs from minicog's in {int(bad.sum())} of {w.numel()} entries; "
-            f"largest difference {float(diff.max()):.3g} at index {idx}: got {float(g[idx]):.6g}, "
-            f"expected {float(w[idx]):.6g} (tolerance {atol:g} + {rtol:g}·|expected|)")
-
-
-def passed(name: str, n: int, reference: str) -> None:
-    print(f"✓ {name}: {n} cases agree with {reference}")
-
+__all__ = ["assert_close", "call", "case"]        # re-exported for the notebooks' own checks
 
 def _gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
@@ -182,10 +57,10 @@ def _toy_velocity(seed: int = 0) -> Callable[[torch.Tensor, float | torch.Tensor
 
 # ----------------------------------------------------------------------------- week 0: Shapes world
 
-def check_parse_caption(parse_caption: Callable[[str], dict]) -> None:
+@exercise("parse_caption", "minicog.shapes.parse_caption", forbid=(shapes.parse_caption,))
+def check_parse_caption(parse_caption: Callable[[str], dict]) -> int:
     """parse_caption(text) -> {"color", "shape", "direction", "background"} of a one-object English
     caption, canonical or paraphrased, vs `shapes.parse_caption(text).attributes`."""
-    from . import shapes
     combos = shapes.all_combinations()
     n = 0
     for i, combo in enumerate(combos):
@@ -198,12 +73,12 @@ def check_parse_caption(parse_caption: Callable[[str], dict]) -> None:
     where = case("parse_caption", text)
     assert_close(call(parse_caption, where, text), shapes.parse_caption(text).attributes, where,
                  "the result (captions may use capitals and end with a full stop)")
-    return passed("parse_caption", n + 1, "minicog.shapes.parse_caption")
+    return n + 1
 
 
-def check_object_mask(object_mask: Callable[[np.ndarray, float], np.ndarray]) -> None:
+@exercise("object_mask", "minicog.shapes.object_mask", forbid=(shapes.object_mask,))
+def check_object_mask(object_mask: Callable[[np.ndarray, float], np.ndarray]) -> int:
     """object_mask(video, threshold) -> (T, H, W) bool, vs `shapes.object_mask`."""
-    from . import shapes
     videos = [shapes.render("red", "circle", "right", "black", frames=5, size=32, rng=0),
               shapes.render("blue", "triangle", "up", "white", frames=5, size=32, rng=1),
               shapes.render("yellow", "square", "left", "gray", frames=5, size=(32, 48), rng=2)]
@@ -216,12 +91,13 @@ def check_object_mask(object_mask: Callable[[np.ndarray, float], np.ndarray]) ->
             where = case("object_mask", video, threshold)
             assert_close(call(object_mask, where, video, threshold), shapes.object_mask(video, threshold), where)
             n += 1
-    return passed("object_mask", n, "minicog.shapes.object_mask")
+    return n
 
 
 # ----------------------------------------------------------------------------- week 1: DiT
 
-def check_patchify(patchify: Callable) -> None:
+@exercise("patchify", "minicog.dit.patchify", forbid=(_patchify,))
+def check_patchify(patchify: Callable) -> int:
     """patchify(x (B, C, T, H, W), p, p_t) -> (B, N, C·p_t·p·p), vs `minicog.dit.patchify`."""
     n = 0
     for shape, p, p_t in [((2, 3, 4, 8, 6), 2, 1), ((1, 4, 4, 4, 4), 2, 2), ((1, 2, 3, 5, 7), 1, 1),
@@ -230,10 +106,11 @@ def check_patchify(patchify: Callable) -> None:
         where = case("patchify", x, p=p, p_t=p_t)
         assert_close(call(patchify, where, x, p=p, p_t=p_t), _patchify(x, p, p_t), where, atol=0, rtol=0)
         n += 1
-    return passed("patchify", n, "minicog.dit.patchify")
+    return n
 
 
-def check_timestep_embedding(timestep_embedding: Callable) -> None:
+@exercise("timestep_embedding", "minicog.rope.timestep_embedding", forbid=(rope.timestep_embedding,))
+def check_timestep_embedding(timestep_embedding: Callable) -> int:
     """timestep_embedding(t (B,), dim) -> (B, dim), cos half first, vs `rope.timestep_embedding`."""
     n = 0
     for t, dim in [(torch.tensor([0.0, 1.0, 500.0, 999.0]), 8), (torch.tensor([250.5]), 64),
@@ -242,10 +119,11 @@ def check_timestep_embedding(timestep_embedding: Callable) -> None:
         assert_close(call(timestep_embedding, where, t, dim), rope.timestep_embedding(t, dim), where,
                      atol=1e-4, rtol=1e-4)
         n += 1
-    return passed("timestep_embedding", n, "minicog.rope.timestep_embedding")
+    return n
 
 
-def check_adaln_zero(adaln_zero: Callable) -> None:
+@exercise("adaln_zero", "minicog.dit.ExpertAdaLayerNorm + gated residual", forbid=(ExpertAdaLayerNorm.forward,))
+def check_adaln_zero(adaln_zero: Callable) -> int:
     """adaln_zero(x, c, ada, norm, branch) -> x + α ⊙ branch(LN(x)(1 + γ) + β) with (β, γ, α) the
     three chunks of ada(silu(c)), vs minicog's `ExpertAdaLayerNorm` (video expert) and a gated
     residual; also: zero `ada` ⇒ the identity."""
@@ -271,12 +149,13 @@ def check_adaln_zero(adaln_zero: Callable) -> None:
             assert_close(call(adaln_zero, where, x, c, ada, eln.norm, branch), x, where,
                          "the result with a zero-initialised ada (adaLN-Zero: the identity)")
         n += 1
-    return passed("adaln_zero", n, "minicog.dit.ExpertAdaLayerNorm + gated residual")
+    return n
 
 
 # ----------------------------------------------------------------------------- week 2: rectified flow
 
-def check_interpolate(interpolate: Callable) -> None:
+@exercise("interpolate", "minicog.rectified_flow.interpolate", forbid=(rf.interpolate,))
+def check_interpolate(interpolate: Callable) -> int:
     """interpolate(x0, noise, t) -> x_t = (1 − t)·x0 + t·ε; t a float or a (B,) tensor."""
     n = 0
     x0, eps = _randn(4, 2, seed=0), _randn(4, 2, seed=1)
@@ -289,10 +168,11 @@ def check_interpolate(interpolate: Callable) -> None:
     where = case("interpolate", x0, eps, t)
     assert_close(call(interpolate, where, x0, eps, t), rf.interpolate(x0, eps, t), where,
                  "the result (a (B,) t must broadcast over all of x's other dimensions)")
-    return passed("interpolate", n + 1, "minicog.rectified_flow.interpolate")
+    return n + 1
 
 
-def check_velocity_target(velocity_target: Callable) -> None:
+@exercise("velocity_target", "minicog.rectified_flow.velocity_target", forbid=(rf.velocity_target,))
+def check_velocity_target(velocity_target: Callable) -> int:
     """velocity_target(x0, noise) -> v = ε − x0."""
     n = 0
     for shape in [(4, 2), (2, 4, 3, 2, 2)]:
@@ -300,10 +180,10 @@ def check_velocity_target(velocity_target: Callable) -> None:
         where = case("velocity_target", x0, eps)
         assert_close(call(velocity_target, where, x0, eps), rf.velocity_target(x0, eps), where)
         n += 1
-    return passed("velocity_target", n, "minicog.rectified_flow.velocity_target")
+    return n
 
 
-def _check_step(step: Callable, name: str, method: str) -> None:
+def _check_step(step: Callable, name: str, method: str) -> int:
     n = 0
     velocity = _toy_velocity(0)
     for shape, t, t_next in [((4, 2), 1.0, 0.75), ((2, 3, 2, 2), 0.5, 0.0), ((3, 2), 0.0, 0.1)]:
@@ -313,22 +193,25 @@ def _check_step(step: Callable, name: str, method: str) -> None:
         assert_close(call(step, where, velocity, x, t, t_next), want, where,
                      "the next state" + (" (this case integrates upwards, t → t_next > t)" if t_next > t else ""))
         n += 1
-    return passed(name, n, f"minicog.rectified_flow.ode_step(method={method!r})")
+    return n
 
 
-def check_euler_step(euler_step: Callable) -> None:
+@exercise("euler_step", "minicog.rectified_flow.ode_step(method='euler')", forbid=(rf.ode_step,))
+def check_euler_step(euler_step: Callable) -> int:
     """euler_step(velocity, x, t, t_next) -> x + (t_next − t)·v(x, t)."""
     return _check_step(euler_step, "euler_step", "euler")
 
 
-def check_heun_step(heun_step: Callable) -> None:
+@exercise("heun_step", "minicog.rectified_flow.ode_step(method='heun')", forbid=(rf.ode_step,))
+def check_heun_step(heun_step: Callable) -> int:
     """heun_step(velocity, x, t, t_next): Euler predictor, then the average of the two slopes."""
     return _check_step(heun_step, "heun_step", "heun")
 
 
 # ----------------------------------------------------------------------------- week 3: causal VAE
 
-def check_causal_conv3d(causal_conv3d: Callable) -> None:
+@exercise("causal_conv3d", "minicog.causal_vae.CausalConv3d", forbid=(CausalConv3d.forward,))
+def check_causal_conv3d(causal_conv3d: Callable) -> int:
     """causal_conv3d(conv, x): pad time with k − 1 copies of the first frame in front, then `conv`
     (an nn.Conv3d that pads only space), vs minicog's `CausalConv3d` with the same weights."""
     n = 0
@@ -343,28 +226,31 @@ def check_causal_conv3d(causal_conv3d: Callable) -> None:
             where = case("causal_conv3d", f"Conv3d(kernel={k})", x)
             assert_close(call(causal_conv3d, where, conv, x), ref(x), where, atol=1e-5, rtol=1e-4)
         n += 1
-    return passed("causal_conv3d", n, "minicog.causal_vae.CausalConv3d")
+    return n
 
 
-def check_valid_length(valid_length: Callable[[int], int]) -> None:
+@exercise("valid_length", "minicog.sizes.valid_length", forbid=(sizes.valid_length,))
+def check_valid_length(valid_length: Callable[[int], int]) -> int:
     """valid_length(frames) -> the largest 1 + 4k ≤ frames, vs `sizes.valid_length`."""
     for frames in range(1, 60):
         where = case("valid_length", frames)
         assert_close(call(valid_length, where, frames), sizes.valid_length(frames), where)
-    return passed("valid_length", 59, "minicog.sizes.valid_length")
+    return 59
 
 
-def check_latent_length(latent_length: Callable[[int], int]) -> None:
+@exercise("latent_length", "minicog.sizes.latent_length", forbid=(sizes.latent_length,))
+def check_latent_length(latent_length: Callable[[int], int]) -> int:
     """latent_length(frames) -> latent frames 1 + k of the (cut to 1 + 4k) clip, vs `sizes.latent_length`."""
     for frames in range(1, 60):
         where = case("latent_length", frames)
         assert_close(call(latent_length, where, frames), sizes.latent_length(frames), where)
-    return passed("latent_length", 59, "minicog.sizes.latent_length")
+    return 59
 
 
 # ----------------------------------------------------------------------------- week 4: expert transformer
 
-def check_expert_adaln(expert_adaln: Callable) -> None:
+@exercise("expert_adaln", "minicog.dit.ExpertAdaLayerNorm", forbid=(ExpertAdaLayerNorm.forward,))
+def check_expert_adaln(expert_adaln: Callable) -> int:
     """expert_adaln(text, video, cond, norm, linear) -> ([text | video] modulated, (gate_t, gate_v)),
     vs `minicog.dit.ExpertAdaLayerNorm`."""
     n = 0
@@ -377,20 +263,22 @@ def check_expert_adaln(expert_adaln: Callable) -> None:
             assert_close(call(expert_adaln, where, text, video, cond, eln.norm, eln.linear),
                          eln(text, video, cond), where, "(h, (gate_t, gate_v))")
         n += 1
-    return passed("expert_adaln", n, "minicog.dit.ExpertAdaLayerNorm")
+    return n
 
 
-def check_rope_axis_dims(rope_axis_dims: Callable[[int], tuple]) -> None:
+@exercise("rope_axis_dims", "minicog.rope.rope_axis_dims", forbid=(rope.rope_axis_dims,))
+def check_rope_axis_dims(rope_axis_dims: Callable[[int], tuple]) -> int:
     """rope_axis_dims(head_dim) -> (t, h, w) channels: d/4, 3d/8, 3d/8."""
     dims = list(range(8, 129, 8))
     for d in dims:
         where = case("rope_axis_dims", d)
         got = call(rope_axis_dims, where, d)
         assert_close(tuple(got) if isinstance(got, list) else got, rope.rope_axis_dims(d), where)
-    return passed("rope_axis_dims", len(dims), "minicog.rope.rope_axis_dims")
+    return len(dims)
 
 
-def check_rope_1d(rope_1d: Callable) -> None:
+@exercise("rope_1d", "minicog.rope.rope_1d", forbid=(rope.rope_1d,))
+def check_rope_1d(rope_1d: Callable) -> int:
     """rope_1d(dim, pos, theta) -> (cos, sin) tables (len(pos), dim), each frequency repeated for its
     channel pair, vs `minicog.rope.rope_1d`."""
     n = 0
@@ -400,10 +288,11 @@ def check_rope_1d(rope_1d: Callable) -> None:
         assert_close(call(rope_1d, where, dim, pos, theta=theta), rope.rope_1d(dim, pos, theta), where,
                      "(cos, sin)", atol=1e-5, rtol=1e-4)
         n += 1
-    return passed("rope_1d", n, "minicog.rope.rope_1d")
+    return n
 
 
-def check_apply_rope(apply_rope: Callable) -> None:
+@exercise("apply_rope", "minicog.rope.apply_rope_real", forbid=(rope.apply_rope_real, rope.apply_rope))
+def check_apply_rope(apply_rope: Callable) -> int:
     """apply_rope(x (..., S, d), cos, sin) -> x·cos + rotate_pairs(x)·sin, vs `rope.apply_rope_real`."""
     n = 0
     for shape, d in [((3, 4), 4), ((2, 2, 6, 8), 8), ((1, 1, 5, 16), 16)]:
@@ -412,12 +301,13 @@ def check_apply_rope(apply_rope: Callable) -> None:
         where = case("apply_rope", x, cos, sin)
         assert_close(call(apply_rope, where, x, cos, sin), rope.apply_rope_real(x, cos, sin), where)
         n += 1
-    return passed("apply_rope", n, "minicog.rope.apply_rope_real")
+    return n
 
 
 # ----------------------------------------------------------------------------- week 5: Frame Pack
 
-def check_frame_pack_mask(frame_pack_mask: Callable) -> None:
+@exercise("frame_pack_mask", "minicog.frame_pack.attention_mask", forbid=(frame_pack.attention_mask,))
+def check_frame_pack_mask(frame_pack_mask: Callable) -> int:
     """frame_pack_mask(text_mask (B, L), video_mask (B, T), tokens_per_frame) -> (B, N, N) bool,
     vs `minicog.frame_pack.attention_mask`."""
     n = 0
@@ -432,10 +322,11 @@ def check_frame_pack_mask(frame_pack_mask: Callable) -> None:
         assert_close(call(frame_pack_mask, where, text_mask, video_mask, tpf),
                      frame_pack.attention_mask(text_mask, video_mask, tpf), where)
         n += 1
-    return passed("frame_pack_mask", n, "minicog.frame_pack.attention_mask")
+    return n
 
 
-def check_block_diagonal_mask(block_diagonal_mask: Callable) -> None:
+@exercise("block_diagonal_mask", "minicog.frame_pack.block_diagonal_mask", forbid=(frame_pack.block_diagonal_mask,))
+def check_block_diagonal_mask(block_diagonal_mask: Callable) -> int:
     """block_diagonal_mask(segment_ids (R, T), tokens_per_frame) -> (R, N, N) bool, vs
     `minicog.frame_pack.block_diagonal_mask`."""
     n = 0
@@ -446,7 +337,7 @@ def check_block_diagonal_mask(block_diagonal_mask: Callable) -> None:
         where = case("block_diagonal_mask", seg, tpf)
         assert_close(call(block_diagonal_mask, where, seg, tpf), frame_pack.block_diagonal_mask(seg, tpf), where)
         n += 1
-    return passed("block_diagonal_mask", n, "minicog.frame_pack.block_diagonal_mask")
+    return n
 
 
 # ----------------------------------------------------------------------------- week 6: sampling and guidance
@@ -461,7 +352,8 @@ def _toy_model(seed: int = 0):
     return model
 
 
-def check_guided_velocity(guided_velocity: Callable) -> None:
+@exercise("guided_velocity", "minicog.rectified_flow.guided_velocity", forbid=(rf.guided_velocity,))
+def check_guided_velocity(guided_velocity: Callable) -> int:
     """guided_velocity(model, x, t, cond, uncond, guidance) -> v_u + g·(v_c − v_u) (g = 1: v_c alone,
     `uncond` may be None), vs `minicog.rectified_flow.guided_velocity`."""
     model = _toy_model(0)
@@ -474,10 +366,11 @@ def check_guided_velocity(guided_velocity: Callable) -> None:
         assert_close(call(guided_velocity, where, model, x, t, cond, u, g),
                      rf.guided_velocity(model, x, t, cond, u, g), where)
         n += 1
-    return passed("guided_velocity", n, "minicog.rectified_flow.guided_velocity")
+    return n
 
 
-def check_time_grid(time_grid: Callable) -> None:
+@exercise("time_grid", "minicog.rectified_flow.timesteps", forbid=(rf.timesteps,))
+def check_time_grid(time_grid: Callable) -> int:
     """time_grid(steps, shift) -> (steps + 1,) times from 1 to 0, equal steps in the unshifted time
     mapped through t' = s·t / (1 + (s − 1)·t), vs `minicog.rectified_flow.timesteps`."""
     n = 0
@@ -486,10 +379,11 @@ def check_time_grid(time_grid: Callable) -> None:
         assert_close(call(time_grid, where, steps, shift), rf.timesteps(steps, shift), where,
                      "the grid", atol=1e-6, rtol=1e-6)
         n += 1
-    return passed("time_grid", n, "minicog.rectified_flow.timesteps")
+    return n
 
 
-def check_euler_sample(euler_sample: Callable) -> None:
+@exercise("euler_sample", "minicog.rectified_flow.sample", forbid=(rf.sample,))
+def check_euler_sample(euler_sample: Callable) -> int:
     """euler_sample(model, noise, cond, uncond, steps, guidance) -> x at t = 0, Euler with CFG on
     the uniform grid from 1 to 0, vs `minicog.rectified_flow.sample(method="euler")`."""
     model = _toy_model(1)
@@ -501,7 +395,7 @@ def check_euler_sample(euler_sample: Callable) -> None:
         assert_close(call(euler_sample, where, model, noise, cond, uncond, steps, g), want, where,
                      "the sample", atol=1e-4, rtol=1e-4)
         n += 1
-    return passed("euler_sample", n, "minicog.rectified_flow.sample")
+    return n
 
 
 # ----------------------------------------------------------------------------- week 7: editing
@@ -520,7 +414,8 @@ def _edit_setup(seed: int, N: int):
     return velocity, prompts, x_src, noise
 
 
-def check_flowedit_step(flowedit_step: Callable) -> None:
+@exercise("flowedit_step", "minicog.editing.editing_velocities + an Euler step", forbid=(editing_velocities,))
+def check_flowedit_step(flowedit_step: Callable) -> int:
     """flowedit_step(velocity_src, velocity_tar, x_src, z_edit, t, t_next, noise) -> the next Z_edit:
     Z_src = (1 − t)·X_src + t·ε_k, Z_tar = Z_src + Z_edit − X_src, V = mean_k [v_tar(Z_tar) − v_src(Z_src)],
     Z_edit + (t_next − t)·V; vs `minicog.editing.editing_velocities` (guidance 1)."""
@@ -542,10 +437,11 @@ def check_flowedit_step(flowedit_step: Callable) -> None:
         assert_close(call(flowedit_step, where, v_src, v_tar, x_src, z_edit, t, t_next, noise), want, where,
                      "the next Z_edit", atol=1e-5, rtol=1e-4)
         n += 1
-    return passed("flowedit_step", n, "minicog.editing.editing_velocities + an Euler step")
+    return n
 
 
-def check_invert(invert: Callable) -> None:
+@exercise("invert", "minicog.rectified_flow.invert", forbid=(rf.invert,))
+def check_invert(invert: Callable) -> int:
     """invert(velocity, x0, steps) -> x at t = 1: Euler upwards on the uniform grid 0 → 1, vs
     `minicog.rectified_flow.invert`."""
     velocity = _toy_velocity(3)
@@ -557,7 +453,7 @@ def check_invert(invert: Callable) -> None:
         assert_close(call(invert, where, velocity, x0, steps), want, where, "the inverted latents",
                      atol=1e-4, rtol=1e-4)
         n += 1
-    return passed("invert", n, "minicog.rectified_flow.invert")
+    return n
 
 
 # ----------------------------------------------------------------------------- week 8: FlowDirector
@@ -571,7 +467,8 @@ def _word_maps(R, T, H, W, seed):
     return maps
 
 
-def check_safc_mask(safc_mask: Callable) -> None:
+@exercise("safc_mask", "minicog.flowdirector.attention_mask", forbid=(flowdirector.attention_mask,))
+def check_safc_mask(safc_mask: Callable) -> int:
     """safc_mask(word_maps (R, T', H', W'), size (T, h, w), kernel) -> the binary union (T, h, w) float:
     nearest upsampling, min–max normalisation per map, a kernel×kernel box filter, > the map's mean,
     union over maps; vs `flowdirector.attention_mask(..., return_parts=True)[1]["union"]`."""
@@ -588,10 +485,11 @@ def check_safc_mask(safc_mask: Callable) -> None:
     where = case("safc_mask", "constant maps", (2, 4, 4), 3)
     assert_close(call(safc_mask, where, flat, (2, 4, 4), 3), want, where,
                  "the mask of a constant map (no contrast: all ones)")
-    return passed("safc_mask", n + 1, "minicog.flowdirector.attention_mask")
+    return n + 1
 
 
-def check_soften_edges(soften_edges: Callable) -> None:
+@exercise("soften_edges", "minicog.flowdirector.soften_edges", forbid=(flowdirector.soften_edges,))
+def check_soften_edges(soften_edges: Callable) -> int:
     """soften_edges(binary (T, h, w), decay) -> exp(−decay·d), d the chessboard distance to the mask
     within the frame (frames with no mask: 0), vs `minicog.flowdirector.soften_edges`."""
     n = 0
@@ -604,10 +502,11 @@ def check_soften_edges(soften_edges: Callable) -> None:
         assert_close(call(soften_edges, where, binary, decay), flowdirector.soften_edges(binary, decay), where,
                      "the soft mask")
         n += 1
-    return passed("soften_edges", n, "minicog.flowdirector.soften_edges")
+    return n
 
 
-def check_dag(dag: Callable) -> None:
+@exercise("dag", "minicog.flowdirector.differential_averaging (v1)", forbid=(flowdirector.differential_averaging,))
+def check_dag(dag: Callable) -> int:
     """dag(candidates (N, ...), n_worse, omega) -> V = V_better + (ω − 1)·(V_better − V_worse), V_better
     the mean of all N, V_worse the mean of the first n_worse (v1), vs `differential_averaging`."""
     n = 0
@@ -617,7 +516,7 @@ def check_dag(dag: Callable) -> None:
         where = case("dag", cands, n_worse, omega)
         assert_close(call(dag, where, cands, n_worse, omega), want, where, "V")
         n += 1
-    return passed("dag", n, "minicog.flowdirector.differential_averaging (v1)")
+    return n
 
 
 # ----------------------------------------------------------------------------- week 9: scaling up
@@ -630,27 +529,30 @@ def _vp_cases():
         yield sched, t, sched.alphas_cumprod[t].double(), x_t, v
 
 
-def check_rf_time(rf_time: Callable) -> None:
+@exercise("rf_time", "minicog.scheduler.CogVideoXDDIM.rf_time", forbid=(CogVideoXDDIM.rf_time,))
+def check_rf_time(rf_time: Callable) -> int:
     """rf_time(alpha_bar) -> s = b / (a + b), a = √ᾱ, b = √(1 − ᾱ), vs `VPScheduler.rf_time`."""
     n = 0
     for sched, t, ab, _, _ in _vp_cases():
         where = case("rf_time", ab) + f"  [ᾱ of DDPM timestep {t}]"
         assert_close(call(rf_time, where, ab), sched.rf_time(t), where, "s", atol=1e-6, rtol=1e-6)
         n += 1
-    return passed("rf_time", n, "minicog.scheduler.CogVideoXDDIM.rf_time")
+    return n
 
 
-def check_vp_to_rf(vp_to_rf: Callable) -> None:
+@exercise("vp_to_rf", "minicog.scheduler.CogVideoXDDIM.vp_to_rf", forbid=(CogVideoXDDIM.vp_to_rf,))
+def check_vp_to_rf(vp_to_rf: Callable) -> int:
     """vp_to_rf(x_t, alpha_bar) -> z = x_t / (a + b), the rectified-flow state, vs `VPScheduler.vp_to_rf`."""
     n = 0
     for sched, t, ab, x_t, _ in _vp_cases():
         where = case("vp_to_rf", x_t, ab) + f"  [ᾱ of DDPM timestep {t}]"
         assert_close(call(vp_to_rf, where, x_t, ab), sched.vp_to_rf(x_t, t)[0], where, "z", atol=1e-6, rtol=1e-6)
         n += 1
-    return passed("vp_to_rf", n, "minicog.scheduler.CogVideoXDDIM.vp_to_rf")
+    return n
 
 
-def check_v_to_velocity(v_to_velocity: Callable) -> None:
+@exercise("v_to_velocity", "minicog.scheduler.CogVideoXDDIM.v_to_velocity", forbid=(CogVideoXDDIM.v_to_velocity,))
+def check_v_to_velocity(v_to_velocity: Callable) -> int:
     """v_to_velocity(v, x_t, alpha_bar) -> u = (b − a)·x_t + (a + b)·v, vs `VPScheduler.v_to_velocity`."""
     n = 0
     for sched, t, ab, x_t, v in _vp_cases():
@@ -658,4 +560,4 @@ def check_v_to_velocity(v_to_velocity: Callable) -> None:
         assert_close(call(v_to_velocity, where, v, x_t, ab), sched.v_to_velocity(v, x_t, t), where,
                      "the velocity", atol=1e-6, rtol=1e-6)
         n += 1
-    return passed("v_to_velocity", n, "minicog.scheduler.CogVideoXDDIM.v_to_velocity")
+    return n

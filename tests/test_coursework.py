@@ -1,7 +1,9 @@
 """The graded exercises (docs/coursework.md): every instructor edition scores full marks, every
 untouched student edition scores 0 (so every check can fail), and a student edition with one exercise
-solved scores exactly that exercise — graded by nbgrader through tools/coursework.py, as
-`make grade` does. Also: the checks' messages, and tools/nb.py's nbgrader markers."""
+solved scores exactly that exercise — graded by nbgrader through tools/coursework.py, as `make grade`
+does. Also the checks themselves: their messages, an exercise not attempted yet (a note, or 0 points
+under grading), an answer that only calls minicog's own function (rejected), and the grader's table
+(messages whole)."""
 import importlib.util
 import re
 import sys
@@ -25,9 +27,10 @@ def _load(name: str):
     return module
 
 
-tool = _load("coursework")
 nb_tool = _load("nb")
-INSTRUCTOR = tool.instructor_notebooks()
+tool = _load("coursework")
+SOURCES = nb_tool.sources()
+CHECKS = sorted(n for n in dir(cw) if n.startswith("check_"))
 
 
 def _ids(nb, kind):
@@ -36,50 +39,54 @@ def _ids(nb, kind):
 
 
 @pytest.fixture(scope="module")
-def student_editions(tmp_path_factory):
-    return tool.make_student(INSTRUCTOR, tmp_path_factory.mktemp("student"))
+def editions(tmp_path_factory):
+    """Both editions of every week, built from notebooks/src as `make instructor` and `make notebooks`
+    build them (the student editions not executed: grading clears outputs anyway)."""
+    out = tmp_path_factory.mktemp("editions")
+    instructor = nb_tool.make_instructor(SOURCES, out / "instructor", "en")
+    student = []
+    for src in SOURCES:
+        path = out / "student" / f"{src.stem}.ipynb"
+        path.parent.mkdir(exist_ok=True)
+        nbformat.write(nb_tool.student_edition(nb_tool.parse_percent(src.read_text())), path)
+        student.append(path)
+    return instructor, student
 
 
 def test_every_week_has_graded_exercises():
-    assert [p.name[:2] for p in INSTRUCTOR] == [f"{i:02d}" for i in range(10)]
-    counts = {p.name: len(_ids(nbformat.read(p, as_version=4), "grade")) for p in INSTRUCTOR}
+    assert [p.name[:2] for p in SOURCES] == [f"{i:02d}" for i in range(10)]
+    counts = {p.name: len(_ids(nb_tool.parse_percent(p.read_text()), "grade")) for p in SOURCES}
     assert all(n >= 2 for n in counts.values()), counts
     assert sum(counts.values()) >= 25, counts
 
 
-def test_student_editions_have_stubs_not_solutions(student_editions):
-    for path in student_editions:
-        text = path.read_text()
-        assert "BEGIN SOLUTION" not in text, path
-        nb = nbformat.read(path, as_version=4)
-        stubs = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
-        assert stubs and all("raise NotImplementedError()" in c.source for c in stubs), path
-
-
-def test_instructor_full_marks_and_student_zero(student_editions):
-    """One grading run over all twenty editions, as `make grade NB="notebooks/*.ipynb ..."` does."""
-    results = tool.grade(INSTRUCTOR + student_editions)
-    for r in results[: len(INSTRUCTOR)]:
+def test_instructor_full_marks_and_student_zero(editions):
+    """One grading run over all twenty editions, as `make grade NB="coursework/instructor/*.ipynb
+    notebooks/*.ipynb"` does; an unattempted exercise scores 0 and says so."""
+    instructor, student = editions
+    results = tool.grade(instructor + student)
+    for r in results[: len(instructor)]:
         failed = [(e.name, e.message) for e in r.exercises if not e.passed]
         assert r.points > 0 and r.score == r.points, (r.notebook, failed)
-    for r in results[len(INSTRUCTOR):]:
+    for r in results[len(instructor):]:
         assert r.points > 0 and r.score == 0, (r.notebook, [e.name for e in r.exercises if e.passed])
-        assert all("not written yet" in e.message for e in r.exercises), r.notebook
+        assert all("not attempted" in e.message for e in r.exercises), r.notebook
 
 
-def test_one_exercise_solved_scores_exactly_it(student_editions, tmp_path, capsys):
+def test_one_exercise_solved_scores_exactly_it(editions, tmp_path, capsys):
     """Inject the instructor's solution of one exercise into a student edition; `make grade`'s table
     shows it passed, the rest failed, and its last line is the score."""
+    instructor, student = editions
     name = "02_rectified_flow.ipynb"
-    solution = nbformat.read(ROOT / "notebooks" / name, as_version=4)
-    student = nbformat.read(next(p for p in student_editions if p.name == name), as_version=4)
+    solution = nbformat.read(next(p for p in instructor if p.name == name), as_version=4)
+    nb = nbformat.read(next(p for p in student if p.name == name), as_version=4)
     solved = "heun_step"
     src = next(c.source for c in solution.cells if c.metadata.get("nbgrader", {}).get("grade_id") == solved)
-    for c in student.cells:
+    for c in nb.cells:
         if c.metadata.get("nbgrader", {}).get("grade_id") == solved:
             c.source = src
     path = tmp_path / name
-    nbformat.write(student, path)
+    nbformat.write(nb, path)
     assert tool.main(["grade", str(path)]) == 0
     out = capsys.readouterr().out.strip().splitlines()
     rows = {line.split()[0]: line.split() for line in out if re.match(r"\s+\w+\s+\d+/\d+", line)}
@@ -95,27 +102,81 @@ def test_check_messages_name_the_case_and_the_difference():
         cw.check_frame_pack_mask(lambda text_mask, video_mask, tpf: torch.ones(1, 2, 2, dtype=torch.bool))
     with pytest.raises(AssertionError, match=r"latent_length\(1\): the result is 0, expected 1"):
         cw.check_latent_length(lambda frames: (frames - 1) // 4)
-    with pytest.raises(AssertionError, match="not written yet"):
-        cw.check_dag(lambda *a: (_ for _ in ()).throw(NotImplementedError()))
     with pytest.raises(AssertionError, match=r"raised ZeroDivisionError"):
         cw.check_rope_axis_dims(lambda d: 1 / 0)
 
 
-def test_nb_markers_become_nbgrader_metadata():
-    nb = nb_tool.parse_percent("# %% [markdown] [nbgrader locked id=exercises]\n# ## Ex\n"
-                               "# %% [nbgrader solution id=f]\ndef f():\n    return 1\n"
-                               "# %% [nbgrader check id=check_f points=2]\nassert f() == 1\n# %%\nx = 1\n")
-    meta = [c.metadata.get("nbgrader") for c in nb.cells]
-    assert meta[0]["locked"] and not meta[0]["grade"] and meta[0]["grade_id"] == "exercises"
-    assert meta[1]["solution"] and meta[1]["grade_id"] == "f"
-    assert meta[2]["grade"] and meta[2]["points"] == 2 and meta[2]["locked"]
-    assert meta[3] is None
-    with pytest.raises(ValueError, match="unknown nbgrader cell kind"):
-        nb_tool.parse_percent("# %% [nbgrader answer id=f]\nx = 1\n")
+def _stub(*args, **kwargs):
+    raise NotImplementedError()
+
+
+def test_not_attempted_is_a_note_and_under_grading_zero(capsys, monkeypatch):
+    """The stub raises NotImplementedError on the first case: outside grading the check prints that
+    the exercise is not attempted yet and returns (the notebook runs on); under grading it fails."""
+    monkeypatch.delenv("MINICOG_GRADING", raising=False)
+    assert cw.check_dag(_stub) is None
+    assert "dag: not attempted yet" in capsys.readouterr().out
+    monkeypatch.setenv("MINICOG_GRADING", "1")
+    with pytest.raises(AssertionError, match=r"dag: not attempted \(the function still raises NotImplementedError\)"):
+        cw.check_dag(_stub)
+
+
+def test_not_implemented_on_a_later_case_is_an_error(monkeypatch):
+    monkeypatch.delenv("MINICOG_GRADING", raising=False)
+
+    def partial(frames):
+        if frames > 3:
+            raise NotImplementedError()
+        return 1
+    with pytest.raises(AssertionError, match=r"valid_length\(4\): raised NotImplementedError"):
+        cw.check_valid_length(partial)
+
+
+def _forbidden_owner(fn):
+    owner = sys.modules[fn.__module__]
+    for part in fn.__qualname__.split(".")[:-1]:
+        owner = getattr(owner, part)
+    return owner, fn.__name__
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_an_answer_that_calls_minicog_is_rejected(name):
+    """Every check forbids minicog's own function: reached through its module (or class), imported
+    into the answer's globals, or handed over as the answer itself."""
+    check = getattr(cw, name)
+    assert check.forbid, f"{name} forbids nothing"
+    owner, attr = _forbidden_owner(check.forbid[0])
+
+    def via_module(*args, **kwargs):
+        return getattr(owner, attr)(*args, **kwargs)
+    with pytest.raises(AssertionError, match="write it yourself, not call minicog's version"):
+        check(via_module)
+    imported = check.forbid[0]
+    globs = {"imported": imported}
+    via_global = eval("lambda *a, **k: imported(*a, **k)", globs)        # as `from minicog.x import f` makes it
+    with pytest.raises(AssertionError, match="write it yourself"):
+        check(via_global)
+    assert globs["imported"] is imported                                 # put back afterwards
+    if not isinstance(owner, type):                                      # a plain function: itself as the answer
+        with pytest.raises(AssertionError, match="is minicog's own"):
+            check(imported)
+    assert getattr(owner, attr) is imported
+
+
+def test_grader_messages_are_shown_whole():
+    """A check's message ends with the expected value; the table keeps all of it."""
+    msg = ("interpolate(tensor (3, 4, 5, 2, 2), tensor (3, 4, 5, 2, 2), tensor([0.1, 0.6, 0.9])): the result "
+           "(a (B,) t must broadcast over all of x's other dimensions) differs from minicog's in 240 of 240 "
+           "entries; largest difference 2.24 at index (1, 0, 0, 0, 0): got 0.0616773, expected -2.17879 "
+           "(tolerance 1e-05 + 1e-05·|expected|)")
+    assert len(msg) > 300
+    table = tool.report([tool.Graded(Path("02.ipynb"), [tool.Exercise("interpolate", 0, 1, msg)])])
+    assert msg in table and "expected -2.17879" in table
+    assert table.splitlines()[-1] == "score: 0/1"
 
 
 def test_exercise_section_is_the_end_of_the_notebook():
-    nb = nbformat.read(INSTRUCTOR[2], as_version=4)
+    nb = nb_tool.parse_percent(SOURCES[2].read_text())
     section = tool.exercise_section(nb)
     assert section.cells[0].metadata["nbgrader"]["grade_id"] == "exercises"
     assert len(section.cells) < len(nb.cells) and section.cells[-1].source == nb.cells[-1].source

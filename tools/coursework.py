@@ -1,20 +1,19 @@
-"""Student editions and grading of the notebooks' graded exercises, with nbgrader doing the work.
+"""Grading of the notebooks' graded exercises, with nbgrader doing the work.
 
-    python tools/coursework.py student [NB.ipynb ...] [--out coursework/student]   # make coursework
-    python tools/coursework.py grade NB.ipynb [NB.ipynb ...]                        # make grade NB=...
+    python tools/coursework.py grade NB.ipynb [NB.ipynb ...]        # make grade NB=...
 
-`student`: nbgrader's `generate_assignment` on each instructor notebook (notebooks/NN_*.ipynb): every
-solution becomes `raise NotImplementedError()`, outputs are cleared, the check cells are locked.
-
-`grade`: nbgrader's `autograde`, on the *exercise section* of each notebook only (from the cell with
-grade_id "exercises" to the end; the section imports what it needs, so it runs alone in seconds and
-the lecture above it is not re-run). The instructor notebook of the same name (or the same week
-number) is the source: its check cells replace the submission's, as nbgrader always does. Prints one
-table per notebook (exercise, points, pass/fail, the check's message on failure) and, as its last
-line, `score: X/Y` over all the notebooks given.
+nbgrader's `autograde`, on the *exercise section* of each notebook only (from the cell with grade_id
+"exercises" to the end; the section imports what it needs, so it runs alone in seconds and the lecture
+above it is not re-run). The assignment's source is the instructor edition built from the notebook's
+source, `notebooks/src/NAME.py` (same name, else the same week number): its check cells replace the
+submission's, as nbgrader always does, so a student cannot edit a check into passing. Grading sets
+MINICOG_GRADING=1, under which a check whose exercise is not attempted yet raises (0 points) instead
+of only saying so. Prints one table per notebook (exercise, points, pass/FAIL, the check's whole
+message on failure) and, as its last line, `score: X/Y` over all the notebooks given.
 
 Everything happens in a temporary nbgrader course folder (its own gradebook database), so nothing
-here needs an nbgrader course set up. `docs/coursework.md` says why nbgrader.
+here needs an nbgrader course set up. The editions themselves are built by tools/nb.py
+(`make notebooks`, `make instructor`); `docs/coursework.md` says why nbgrader.
 """
 from __future__ import annotations
 
@@ -22,8 +21,6 @@ import argparse
 import contextlib
 import logging
 import os
-import re
-import shutil
 import sys
 import tempfile
 import warnings
@@ -33,26 +30,19 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = ROOT / "notebooks"
-SECTION_ID = "exercises"                 # grade_id of the section's first (locked markdown) cell
+sys.path.insert(0, str(ROOT / "tools"))
+import nb as nbtool  # noqa: E402  (tools/nb.py: reads the sources, builds the editions)
+
+SECTION_ID = nbtool.SECTION_ID           # grade_id of the section's first (locked markdown) cell
 TIMEOUT = 300                            # seconds per cell when grading
+GRADING_ENV = "MINICOG_GRADING"          # minicog.checking: a not-attempted exercise raises
 
 
-def instructor_notebooks() -> list[Path]:
-    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
-
-
-def instructor_for(path: Path) -> Path:
-    """The instructor edition a submission is graded against: same file name, else same week number."""
-    same = NOTEBOOKS / path.name
-    if same.exists():
-        return same
-    m = re.match(r"(\d\d)", path.name)
-    found = sorted(NOTEBOOKS.glob(f"{m.group(1)}_*.ipynb")) if m else []
-    if len(found) != 1:
-        raise SystemExit(f"{path}: cannot tell which week's notebook this is; name it like "
-                         f"notebooks/NN_name.ipynb (e.g. {instructor_notebooks()[0].name})")
-    return found[0]
+def instructor_source(path: Path) -> nbformat.NotebookNode:
+    """The instructor edition a submission is graded against, built from notebooks/src/NAME.py (same
+    name, else the same week number)."""
+    src = nbtool.source_for(path.stem)
+    return nbtool.instructor_edition(nbtool.parse_percent(src.read_text()))
 
 
 def _grade_id(cell) -> str | None:
@@ -81,6 +71,16 @@ def _api(root: Path):
 
 
 @contextlib.contextmanager
+def _env(key: str, value: str):
+    saved = os.environ.get(key)
+    os.environ[key] = value
+    try:
+        yield
+    finally:
+        os.environ.pop(key) if saved is None else os.environ.__setitem__(key, saved)
+
+
+@contextlib.contextmanager
 def _quiet():
     """Keep the kernels' and the database's chatter (written straight to file descriptor 2) out of
     the report; shown again if nbgrader fails."""
@@ -99,27 +99,6 @@ def _quiet():
 def _check(result: dict, what: str) -> None:
     if not result.get("success"):
         raise RuntimeError(f"nbgrader {what} failed:\n{result.get('error') or ''}\n{result.get('log') or ''}")
-
-
-# ----------------------------------------------------------------------------- student editions
-
-def make_student(notebooks: list[Path], out: Path) -> list[Path]:
-    """nbgrader generate_assignment on each instructor notebook -> out/NAME.ipynb."""
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    with tempfile.TemporaryDirectory() as tmp, _quiet():
-        root = Path(tmp)
-        api = _api(root)
-        for nb_path in notebooks:
-            name = nb_path.stem
-            (root / "source" / name).mkdir(parents=True)
-            shutil.copy(nb_path, root / "source" / name / nb_path.name)
-            _check(api.generate_assignment(name), f"generate_assignment {nb_path}")
-            dst = out / nb_path.name
-            shutil.copy(root / "release" / name / nb_path.name, dst)
-            dst.chmod(0o644)
-            written.append(dst)
-    return written
 
 
 # ----------------------------------------------------------------------------- grading
@@ -170,17 +149,17 @@ def grade(submissions: list[Path]) -> list[Graded]:
         root = Path(tmp)
         api = _api(root)
         for k, sub in enumerate(submissions):
-            src = instructor_for(sub)
-            assignment, student, fname = src.stem, f"s{k}", src.name
+            src = nbtool.source_for(sub.stem)
+            assignment, student, fname = src.stem, f"s{k}", f"{src.stem}.ipynb"
             if not (root / "source" / assignment).exists():
                 (root / "source" / assignment).mkdir(parents=True)
-                nbformat.write(exercise_section(nbformat.read(src, as_version=4)),
-                               root / "source" / assignment / fname)
+                nbformat.write(exercise_section(instructor_source(sub)), root / "source" / assignment / fname)
                 _check(api.generate_assignment(assignment), f"generate_assignment {src}")
             folder = root / "submitted" / student / assignment
             folder.mkdir(parents=True)
             nbformat.write(exercise_section(nbformat.read(sub, as_version=4)), folder / fname)
-            _check(api.autograde(assignment, student), f"autograde {sub}")
+            with _env(GRADING_ENV, "1"):              # the kernels inherit it
+                _check(api.autograde(assignment, student), f"autograde {sub}")
             graded_nb = nbformat.read(root / "autograded" / student / assignment / fname, as_version=4)
             messages = {_grade_id(c): _message(c) for c in graded_nb.cells if _grade_id(c)}
             order = [_grade_id(c) for c in nbformat.read(root / "source" / assignment / fname, as_version=4).cells]
@@ -202,7 +181,9 @@ def _num(x: float) -> str:
     return f"{x:g}"
 
 
-def report(results: list[Graded], width: int = 160) -> str:
+def report(results: list[Graded]) -> str:
+    """One table per notebook; a failed check's message is shown whole (it ends with the expected
+    value), on the exercise's row."""
     lines = []
     for r in results:
         lines.append(f"{r.notebook}  ({_num(r.score)}/{_num(r.points)})")
@@ -210,7 +191,6 @@ def report(results: list[Graded], width: int = 160) -> str:
         lines.append(f"  {'exercise':<{w}}  points  result  message")
         for e in r.exercises:
             msg = " ".join(e.message.split())
-            msg = msg if len(msg) <= width else msg[: width - 1] + "…"
             lines.append(f"  {e.name:<{w}}  {_num(e.score):>2}/{_num(e.points):<3}  "
                          f"{'pass' if e.passed else 'FAIL':<6}  {msg}")
     lines.append(f"score: {_num(sum(r.score for r in results))}/{_num(sum(r.points for r in results))}")
@@ -220,21 +200,13 @@ def report(results: list[Graded], width: int = 160) -> str:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
-    s = sub.add_parser("student", help="write the student editions")
-    s.add_argument("notebooks", nargs="*", type=Path, help="instructor notebooks (default: all)")
-    s.add_argument("--out", type=Path, default=ROOT / "coursework" / "student")
     g = sub.add_parser("grade", help="grade notebooks' exercises")
     g.add_argument("notebooks", nargs="+", type=Path)
-    g.add_argument("--width", type=int, default=160, help="longest message shown per exercise")
     a = p.parse_args(argv)
-    if a.cmd == "student":
-        for path in make_student(a.notebooks or instructor_notebooks(), a.out):
-            print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
-        return 0
     missing = [str(n) for n in a.notebooks if not n.exists()]
     if missing:
         p.error(f"no such notebook: {', '.join(missing)}")
-    print(report(grade(a.notebooks), a.width))
+    print(report(grade(a.notebooks)))
     return 0
 
 
