@@ -34,27 +34,34 @@ notebooks: install-dev
 instructor:
 	$(PY) tools/nb.py instructor $(SRC) --lang $(NB_LANG)
 
-# Train the tiny models with the one recipe (docs/training.md): the VAE's decoder fine-tuned on the
-# mixture of one- and two-object scenes, starting from the one-object VAE of commit 7c7c31a (read from
-# git, so a second run starts from the same weights; its encoder, and so the latent space, is kept),
-# then the text-to-video model in one run from random weights. Both write to $(RELEASE); assets/tiny
-# is replaced only at the end, in one step, so a stop half-way never pairs a new VAE with the old DiT.
-# Re-running resumes.
+# Train the tiny models from random weights with the one recipe (docs/training.md, docs/causal_vae.md),
+# three stages, each resumable (a rerun continues a stopped stage from its last checkpoint; a
+# finished stage is not rerun — delete its folder to redo it):
+# 1. the causal VAE, whole, on one-object clips: 2500 steps (the shipped encoder's recipe) → $(VAE_BASE)
+# 2. its decoder fine-tuned on the mixture of one- and two-object clips, 300 steps; the encoder, and
+#    so the latent space, kept → $(VAE_MIX) (rebuilt when the Shapes world or the VAE trainer changed)
+# 3. the text-to-video model, `--preset tiny`, 40000 steps on that VAE's latents → $(DIT_RUN), exported
+#    to $(RELEASE)
+# $(TINY) (assets/tiny) is replaced only at the end, in one step, so a stop half-way never pairs a new
+# VAE with the old DiT. The step counts and VAE_ARGS/DIT_ARGS (extra flags) exist for a small dry
+# run of the chain (tests/test_train.py); DIT_STEPS empty is the preset's schedule.
 RELEASE ?= runs/release
 VAE_BASE ?= runs/vae_one_object
 VAE_MIX ?= runs/vae_mix
+DIT_RUN ?= runs/tiny
+TINY ?= assets/tiny
+VAE_STEPS ?= 2500
+DECODER_STEPS ?= 300
+DIT_STEPS ?=
+VAE_ARGS ?=
+DIT_ARGS ?=
 $(VAE_BASE)/model.safetensors:
-	mkdir -p $(VAE_BASE)
-	git show 7c7c31a:assets/tiny/vae/config.json > $(VAE_BASE)/config.json
-	git show 7c7c31a:assets/tiny/vae/model.safetensors > $(VAE_BASE)/model.safetensors.part
-	mv $(VAE_BASE)/model.safetensors.part $(VAE_BASE)/model.safetensors
-# rebuilt when the world or the VAE trainer changed since (a runs/vae_mix of an older checkout, e.g.
-# one fine-tuned on smaller two-object shapes, is not reused)
+	$(PY) -m minicog.train_vae --steps $(VAE_STEPS) --decoder-steps 0 --two-objects 0 --out $(VAE_BASE) $(VAE_ARGS)
 $(VAE_MIX)/model.safetensors: $(VAE_BASE)/model.safetensors minicog/shapes/world.py minicog/shapes/drawing.py minicog/shapes/dataset.py minicog/train_vae.py
-	$(PY) -m minicog.train_vae --init $(VAE_BASE) --steps 0 --two-objects 0.5 --out $(VAE_MIX)
+	$(PY) -m minicog.train_vae --init $(VAE_BASE) --steps 0 --decoder-steps $(DECODER_STEPS) --two-objects 0.5 --out $(VAE_MIX) $(VAE_ARGS)
 train-tiny: install $(VAE_MIX)/model.safetensors
-	$(PY) -m minicog.train --preset tiny --out runs/tiny --export $(RELEASE) --set vae='"$(VAE_MIX)"'
-	$(PY) -m minicog.utils replace-folder $(RELEASE) assets/tiny
+	$(PY) -m minicog.train --preset tiny $(if $(DIT_STEPS),--steps $(DIT_STEPS)) --out $(DIT_RUN) --export $(RELEASE) --set vae='"$(VAE_MIX)"' $(DIT_ARGS)
+	$(PY) -m minicog.utils replace-folder $(RELEASE) $(TINY)
 
 # The live demos (every ipywidgets slider/button of the course) driven in headless Chromium through
 # JupyterLab; screenshots and response times in outputs/browser/. Needs Debian's chromium

@@ -31,7 +31,6 @@ import argparse
 import copy
 import json
 import statistics
-import sys
 import tempfile
 import time
 from contextlib import nullcontext
@@ -40,12 +39,10 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from minicog import shapes  # noqa: E402
-from minicog.data import LatentCache  # noqa: E402
-from minicog.train import (TrainConfig, batch_loss, build_model, configure_optimizer, ema_update,  # noqa: E402
-                           load_vae, make_batch)
+from minicog import shapes
+from minicog.data import LatentCache
+from minicog.train import batch_loss, build_model, configure_optimizer, ema_update, load_vae, make_batch
+from minicog.train_config import TrainConfig
 
 BUDGET_S = 2 * 3600
 

@@ -14,12 +14,9 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from minicog.train import TrainConfig  # noqa: E402
+from minicog.train_config import TrainConfig
 
 
 def read_log(path: Path) -> list[dict]:
@@ -85,7 +82,7 @@ def main(argv=None) -> int:
                 break
             b = min(b, last["step"] + 1)                 # only the steps this log covers
             mine = [r["loss"] for r in rows if a <= r["step"] < b]
-            theirs = [l for s, l in curve if a < s <= b]
+            theirs = [loss for s, loss in curve if a < s <= b]
             if mine and theirs:
                 m, t = statistics.mean(mine), statistics.mean(theirs)
                 print(f"    steps {a:>5}–{b:<5} this log {m:.4f}  theirs {t:.4f}  ({100 * (m / t - 1):+.1f} %)")

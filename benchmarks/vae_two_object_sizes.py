@@ -14,17 +14,13 @@ This is the measurement behind the choice of two-object sizes (docs/shapes_world
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from minicog import shapes  # noqa: E402
-from minicog.causal_vae import CausalVAE  # noqa: E402
-from minicog.train_vae import oracle_accuracy  # noqa: E402
-from minicog.video import to_tensor  # noqa: E402
+from minicog import shapes
+from minicog.causal_vae import CausalVAE
+from minicog.train_vae import oracle_accuracy
+from minicog.video import to_tensor
 
 
 def scenes_at(size_range: tuple[float, float], n: int, seed: int, frames: int = 17, size: int = 64):

@@ -11,8 +11,10 @@ itself trains on pixels, on Shapes clips rendered fresh by DataLoader workers.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import os
 import time
 from pathlib import Path
 
@@ -42,8 +44,14 @@ def holdout_captions(every: int = 9) -> list[str]:
 
 def two_object_holdout_captions() -> list[str]:
     """The 720 two-object scenes of `shapes.compositional_holdout()` as captions (the form
-    `TrainConfig.holdout` takes): pairs of coloured shapes never seen together in training."""
-    return [s.caption() for s in shapes.compositional_holdout()]
+    `TrainConfig.holdout` takes, and its default): pairs of coloured shapes never seen together in
+    training."""
+    return list(_two_object_holdout())
+
+
+@functools.lru_cache(maxsize=1)
+def _two_object_holdout() -> tuple[str, ...]:
+    return tuple(s.caption() for s in shapes.compositional_holdout())   # half a second: computed once
 
 
 def shapes_clips(n: int, seed: int = EVAL_SEED, frames: int = 17, size: int = 64) -> torch.Tensor:
@@ -54,16 +62,17 @@ def shapes_clips(n: int, seed: int = EVAL_SEED, frames: int = 17, size: int = 64
 
 class ShapesClips(torch.utils.data.Dataset):
     """Shapes clips of one length, rendered on the fly (by DataLoader workers); `two_objects` is
-    the share of two-object scenes."""
+    the share of two-object scenes; item i is clip `first + i` of the seed's endless sequence."""
 
-    def __init__(self, frames: int, size: int, seed: int, two_objects: float = 0.0):
+    def __init__(self, frames: int, size: int, seed: int, two_objects: float = 0.0, first: int = 0):
         self.ds = shapes.ShapesDataset(10**8, frames=frames, size=size, seed=seed, two_objects=two_objects)
+        self.first = first
 
     def __len__(self) -> int:
-        return len(self.ds)
+        return len(self.ds) - self.first
 
     def __getitem__(self, i: int) -> torch.Tensor:
-        return self.ds[i]["video"]
+        return self.ds[self.first + i]["video"]
 
 
 WORKER_START = "spawn"
@@ -79,9 +88,11 @@ def worker_context(workers: int) -> str | None:
 
 
 def shapes_batches(frames: int, size: int, seed: int, batch_size: int, workers: int,
-                   two_objects: float = 0.0):
-    """An endless iterator of (batch_size, 3, frames, size, size) Shapes batches, in order."""
-    loader = torch.utils.data.DataLoader(ShapesClips(frames, size, seed, two_objects), batch_size=batch_size,
+                   two_objects: float = 0.0, *, skip: int = 0):
+    """An endless iterator of (batch_size, 3, frames, size, size) Shapes batches, in order, from the
+    `skip`-th batch on (a resumed run continues the same sequence of clips)."""
+    clips = ShapesClips(frames, size, seed, two_objects, first=skip * batch_size)
+    loader = torch.utils.data.DataLoader(clips, batch_size=batch_size,
                                          shuffle=False, num_workers=workers, persistent_workers=workers > 0,
                                          prefetch_factor=4 if workers else None,
                                          multiprocessing_context=worker_context(workers))
@@ -181,7 +192,7 @@ class ClipFolder:
 class LatentCache:
     """Frozen-VAE latents of the training clips, per (size, duration), computed on first use.
 
-    `config` is a `minicog.train.TrainConfig`; its data settings (`data`, `num_clips`, `data_seed`,
+    `config` is a `minicog.train_config.TrainConfig`; its data settings (`data`, `num_clips`, `data_seed`,
     `holdout`, `paraphrase`, and `two_objects` and `korean` where it has them (the Shapes mixture),
     `latent_dir`, `out_dir`) say which clips and where to keep them.
     With `config.latent_dir` they are also written to disk (one safetensors file per size and
@@ -199,7 +210,6 @@ class LatentCache:
         if workers is None:
             workers = getattr(config, "cache_workers", -1)
         if workers < 0:
-            import os
             workers = 0 if torch.device(device).type == "cpu" else min(8, max(1, (os.cpu_count() or 2) - 1))
         self.workers = workers
         self.store: dict[tuple[int, int], list[torch.Tensor]] = {}

@@ -19,6 +19,9 @@ What happens (CogVideoX §3.2 "mixed-duration training" and "progressive trainin
    randomness is derived from (seed, step), so a resumed run continues the same run.
 4. With `torchrun`, each process takes a slice of the global batch and DistributedDataParallel
    averages the gradients; rank 0 writes checkpoints, samples and the exported pipeline.
+
+The settings (`TrainConfig`, `Stage`, the presets) live in `minicog.train_config`, the learning-rate
+schedule in `minicog.lr_schedule`, the checkpoint format in `minicog.checkpoint`.
 """
 from __future__ import annotations
 
@@ -31,7 +34,7 @@ import shlex
 import sys
 import time
 import warnings
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -39,234 +42,26 @@ import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn as nn
-from safetensors import safe_open
 from tqdm.auto import tqdm
 
 from . import shapes
 from .causal_vae import CausalVAE
-from .data import LatentCache, holdout_captions, two_object_holdout_captions
+from .checkpoint import load_training_state, save_training_state
+from .data import LatentCache
 from .dit import DiTConfig, VideoDiT
 from .frame_pack import pack
+from .lr_schedule import lr_at
 from .pipeline import Pipeline, PipelineConfig
 from .rectified_flow import TimestepSampler, rf_loss, to_model_timestep
-from .sizes import check_frames, check_size, latent_length
+from .sizes import latent_length
 from .text_encoder import TextEncoderConfig, TinyTextEncoder, WordTokenizer
-from .utils import (ASSETS, asset_folder, autocast, config_from_dict, load_safetensors,
-                    load_state_dict_strict, read_json, resolve_device, save_safetensors_atomic,
-                    write_json_atomic)
+from .train_config import PRESETS, Stage, TrainConfig
+from .utils import ASSETS, asset_folder, autocast, read_json, resolve_device, write_json_atomic
 from .video import save_video
 
-SAMPLE_PROMPTS = ("a red circle moving left on a black background",
-                  "a blue square moving up on a white background",
-                  "a yellow triangle moving right on a gray background",
-                  "a purple circle moving down on a white background")
-MIXTURE_PROMPTS = ("a red circle moving left and a blue square moving up on a white background",
-                   "회색 배경 위에서 오른쪽으로 움직이는 노란 삼각형")
-
-
-# ----------------------------------------------------------------------------- config
-
-@dataclass
-class Stage:
-    """One stage of the progressive schedule: train until global step `until` at `size`×`size`
-    pixels on clips of the durations `frames` (1 = still images), drawn with probabilities `mix`,
-    from the first `clips[i]` clips of the dataset for duration `frames[i]` (default: all);
-    `objects=1` draws only the one-object clips of a Shapes mixture (a curriculum: simple scenes
-    first), None all of them. `lr` restarts the learning rate at the stage's first step (a warm
-    restart, SGDR): warm-up to `lr`, then a cosine decay to `lr·min_lr_ratio` at the end of the
-    stage (or of the next restart); the steps before it keep their own schedule unchanged."""
-    until: int
-    size: int = 64
-    frames: tuple[int, ...] = (17,)
-    mix: tuple[float, ...] | None = None
-    clips: tuple[int, ...] | None = None
-    objects: int | None = None
-    lr: float | None = None
-
-    def __post_init__(self):
-        self.frames = tuple(check_frames(int(f)) for f in self.frames)
-        check_size(self.size)
-        for name in ("mix", "clips"):
-            v = getattr(self, name)
-            if v is None:
-                continue
-            v = tuple(float(m) if name == "mix" else int(m) for m in v)
-            setattr(self, name, v)
-            if len(v) != len(self.frames) or min(v) < 0 or sum(v) <= 0:
-                raise ValueError(f"Stage {name}={v} must give one non-negative value per duration "
-                                 f"in frames={self.frames}")
-        if self.objects not in (None, 1):
-            raise ValueError(f"Stage objects={self.objects!r}: use 1 (one-object clips only) or None (all clips)")
-        if self.lr is not None and not self.lr > 0:
-            raise ValueError(f"Stage lr={self.lr!r}: a restart's peak learning rate must be > 0 (or None: no restart)")
-
-    @property
-    def probs(self) -> torch.Tensor:
-        m = torch.tensor(self.mix if self.mix is not None else [1.0] * len(self.frames))
-        return m / m.sum()
-
-    def num_clips(self, i: int, available: int) -> int:
-        """How many clips duration `frames[i]` draws from."""
-        return available if self.clips is None else max(1, min(available, self.clips[i]))
-
-
-@dataclass
-class TrainConfig:
-    out_dir: str = "runs/tiny"
-    data: str = "shapes"                 # "shapes" or a folder of clips + captions (see data.ClipFolder)
-    vae: str = "assets/tiny/vae"         # CausalVAE folder (frozen)
-    dit: str = "tiny"                    # DiTConfig preset name
-    dit_overrides: dict = field(default_factory=dict)
-    text_depth: int = 2
-    text_heads: int = 4
-    num_clips: int = 4096                # clips cached per (size, duration)
-    data_seed: int = 0
-    holdout: list = field(default_factory=list)   # Shapes combinations never shown (captions)
-    paraphrase: bool = False             # Shapes captions drawn from shapes.PARAPHRASES
-    two_objects: float = 0.0             # share of two-object Shapes scenes
-    korean: float = 0.0                  # share of Korean Shapes captions
-    stages: list = field(default_factory=lambda: [Stage(until=1000)])
-    batch_size: int = 32                 # global batch (split across DDP processes)
-    lr: float = 1e-3
-    min_lr_ratio: float = 0.1            # cosine decay to lr·min_lr_ratio at the last step
-    warmup: int = 100
-    weight_decay: float = 0.01
-    decay_by: str = "dim"                # "dim": matrices decay (nanoGPT); "name": the old name rule
-    zero_init: bool = True               # adaLN-Zero (VideoDiT.initialize_weights) for a new model; `tiny` turns it off
-    betas: tuple = (0.9, 0.99)
-    ema_decay: float = 0.999
-    grad_clip: float = 1.0
-    caption_dropout: float = 0.1
-    timesteps: str = "logit_normal"      # training-time distribution (rectified_flow.TimestepSampler)
-    time_shift: float = 1.0
-    init: str | None = None              # start from this pipeline folder's weights (fine-tuning)
-    latent_dir: str | None = ""          # VAE latents kept on disk: "" = <out_dir>/latents, None = RAM only
-    cache_workers: int = -1              # processes rendering clips for the latent cache (-1: 0 on CPU, up to 8 on GPU)
-    sample_every: int = 0                # 0: one sample GIF at the end only
-    sample_prompts: list = field(default_factory=lambda: list(SAMPLE_PROMPTS))
-    sample_steps: int = 20               # also the exported pipeline's default steps
-    guidance: float = 4.0                # the exported pipeline's default guidance
-    sample_shift: float = 1.0            # ... and its default timestep shift (rectified_flow.shift_time)
-    save_every: int = 500
-    log_every: int = 10
-    seed: int = 0
-    device: str = "auto"
-    bf16: bool = True
-    threads: int = 0                     # CPU threads for torch (0 = torch's default)
-    progress: bool = True
-
-    def __post_init__(self):
-        self.stages = [s if isinstance(s, Stage) else Stage(**s) for s in self.stages]
-        if not self.stages:
-            raise ValueError("TrainConfig.stages is empty; give at least one Stage(until=steps)")
-        ends = [s.until for s in self.stages]
-        if ends != sorted(ends) or len(set(ends)) != len(ends) or ends[0] <= 0:
-            raise ValueError(f"stage ends must be positive and strictly increasing, got {ends}")
-        self.betas = tuple(self.betas)
-        if self.decay_by not in ("dim", "name"):
-            raise ValueError(f"decay_by must be 'dim' or 'name', got {self.decay_by!r}")
-        if not 0 <= self.caption_dropout < 1:
-            raise ValueError(f"caption_dropout must be in [0, 1), got {self.caption_dropout}")
-
-    @property
-    def steps(self) -> int:
-        return self.stages[-1].until
-
-    def steps_per_size(self) -> dict[int, int]:
-        """How many steps the schedule spends at each resolution, {size: steps} (low → high)."""
-        out, start = {}, 0
-        for s in self.stages:
-            out[s.size] = out.get(s.size, 0) + s.until - start
-            start = s.until
-        return out
-
-    def stage_at(self, step: int) -> Stage:
-        return next((s for s in self.stages if step < s.until), self.stages[-1])
-
-    def with_steps(self, steps: int) -> "TrainConfig":
-        """The same schedule stretched or shrunk to `steps` total steps."""
-        f = steps / self.steps
-        ends = [max(i + 1, round(s.until * f)) for i, s in enumerate(self.stages)]
-        ends[-1] = steps
-        stages = [replace(s, until=e) for s, e in zip(self.stages, ends)]
-        return replace(self, stages=stages, warmup=min(self.warmup, max(1, steps // 10)))
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
-        """The inverse of `to_dict` (e.g. a run's train_config.json); unknown keys are an error
-        (`utils.config_from_dict`, the package's one policy)."""
-        return config_from_dict(cls, d, "TrainConfig")
-
-    # ------------------------------------------------------------------ presets
-    # Each preset spells out its whole recipe; `**kw` overrides any field. `tiny` is the one recipe
-    # for the tiny model, one run from random weights, and assets/tiny is its export; the runs and
-    # 32-px ablations that shaped this version are in docs/training.md.
-    @classmethod
-    def tiny(cls, **kw) -> "TrainConfig":
-        """The tiny model's recipe in one run: the Shapes mixture (half the clips two-object scenes,
-        a quarter of the captions Korean, the 720 two-object pairs of `shapes.compositional_holdout`
-        never shown) after a one-object curriculum (`tiny_stages`), progressive 32 px → 64 px with
-        images + 9- and 17-frame clips, one warm-up + cosine schedule from 1e-3 down to 2e-5, weight
-        decay on every matrix. PyTorch's default init, not adaLN-Zero: measured, adaLN-Zero delays the
-        direction word by thousands of steps in a model this small (docs/training.md). Sampling
-        defaults of the export: CFG 2.5 with timestep shift 2, picked after training on tuning seeds
-        (docs/training.md, "Sampling defaults")."""
-        return cls.from_dict({**dict(out_dir="runs/tiny", stages=tiny_stages(), num_clips=6144,
-                                     two_objects=0.5, korean=0.25, holdout=two_object_holdout_captions(),
-                                     batch_size=32, lr=1e-3, min_lr_ratio=0.02, warmup=200, zero_init=False,
-                                     ema_decay=0.999, sample_every=2000, save_every=250, guidance=2.5,
-                                     sample_shift=2.0,
-                                     sample_prompts=list(SAMPLE_PROMPTS[:2]) + list(MIXTURE_PROMPTS)), **kw})
-
-    @classmethod
-    def fast(cls, **kw) -> "TrainConfig":
-        """A short run for notebooks and CI: a few dozen steps, the same stages in small."""
-        stages = [Stage(until=10, size=32, frames=(1, 9), mix=(0.3, 0.7)),
-                  Stage(until=30, size=64, frames=(1, 9, 17), mix=(0.1, 0.3, 0.6))]
-        return cls.from_dict({**dict(out_dir="runs/fast", stages=stages, num_clips=64, batch_size=8,
-                                     warmup=5, ema_decay=0.9, sample_every=0, save_every=30, log_every=1,
-                                     sample_steps=4, sample_prompts=list(SAMPLE_PROMPTS[:2])), **kw})
-
-    @classmethod
-    def holdout_experiment(cls, **kw) -> "TrainConfig":
-        """The `tiny` recipe with, in addition, 24 of the 216 one-object combinations never shown
-        (compositional generalisation of one-object prompts)."""
-        return cls.tiny(**{**dict(out_dir="runs/holdout",
-                                  holdout=holdout_captions() + two_object_holdout_captions()), **kw})
-
-    @classmethod
-    def folder(cls, data: str = "clips", **kw) -> "TrainConfig":
-        """Real clips from a folder (see data.ClipFolder) with the `tiny` recipe; no sample prompts."""
-        return cls.from_dict({**dict(out_dir="runs/folder", data=data, sample_prompts=[],
-                                     stages=progressive_stages(), num_clips=4096, batch_size=32, lr=1e-3,
-                                     warmup=100, sample_every=500, save_every=250), **kw})
-
-
-def tiny_stages() -> list[Stage]:
-    """The `tiny` schedule: 3000 steps at 32 px on the one-object clips of the mixture only (the
-    direction word is learned there, between steps 2000 and 3000 in the ablations), 3000 more at
-    32 px on all of it, 64 px to step 12000 (the end of the first cosine), then a warm restart at
-    lr 3e-4 for 14000 more steps at 64 px (the cool-down that teaches squares), a second, lower
-    one at lr 1e-4 for 7000 steps, and a third at lr 1e-4 for 7000 more (docs/training.md)."""
-    small = dict(size=32, frames=(1, 9, 17), mix=(0.2, 0.3, 0.5))
-    large = dict(size=64, frames=(1, 9, 17), mix=(0.1, 0.2, 0.7))
-    return [Stage(until=3000, objects=1, **small), Stage(until=6000, **small),
-            Stage(until=12000, **large), Stage(until=26000, lr=3e-4, **large),
-            Stage(until=33000, lr=1e-4, **large), Stage(until=40000, lr=1e-4, **large)]
-
-
-def progressive_stages() -> list[Stage]:
-    """The `folder` schedule (CogVideoX's progressive training): 1000 steps at 32 px, then 64 px to
-    step 6500; images and 9- and 17-frame clips mixed, more long clips at 64 px."""
-    return [Stage(until=1000, size=32, frames=(1, 9, 17), mix=(0.2, 0.3, 0.5)),
-            Stage(until=6500, size=64, frames=(1, 9, 17), mix=(0.1, 0.2, 0.7))]
-
-
-PRESETS = {"tiny": TrainConfig.tiny, "fast": TrainConfig.fast,
-           "holdout": TrainConfig.holdout_experiment, "folder": TrainConfig.folder}
+__all__ = ["PRESETS", "Stage", "TrainConfig", "TrainResult", "TextToVideo", "batch_loss", "build_model",
+           "configure_optimizer", "ema_update", "init_model", "load_vae", "lr_at", "main", "make_batch",
+           "train"]
 
 
 # ----------------------------------------------------------------------------- model
@@ -355,49 +150,16 @@ def vocabulary(config: TrainConfig, cache: LatentCache) -> list[str]:
 def configure_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.AdamW:
     """AdamW with weight decay grouped by tensor dimension, as nanoGPT's `configure_optimizers`:
     every matrix (linear weights, adaLN modulation, token embeddings) decays, vectors (biases,
-    LayerNorm affines) do not. `config.decay_by="name"` restores the old grouping by name, which
-    also exempted every tensor named *emb* or *norm* — among them all adaLN modulation matrices."""
+    LayerNorm affines) do not — decay shrinks weights that mix features, not offsets and scales."""
     decay, no_decay = [], []
-    for n, p in model.named_parameters():
-        by_name = config.decay_by == "name" and ("emb" in n or "norm" in n)
-        (no_decay if p.ndim < 2 or by_name else decay).append(p)
+    for p in model.parameters():
+        (decay if p.ndim >= 2 else no_decay).append(p)
     return torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
                               {"params": no_decay, "weight_decay": 0.0}],
                              lr=config.lr, betas=config.betas)
 
 
-# ----------------------------------------------------------------------------- schedule helpers
-
-def warmup_cosine(step: int, total: int, lr: float, warmup: int, min_ratio: float,
-                  decay_start: int | None = None) -> float:
-    """The learning rate of `step` (of `total`): linear warm-up over the first `warmup` steps, held
-    at `lr` until `decay_start` (default: the end of warm-up), then a cosine decay to
-    `lr·min_ratio` at the last step. The one LR schedule of both trainers (train, train_vae)."""
-    if step < warmup:
-        return lr * (step + 1) / warmup
-    start = warmup if decay_start is None else decay_start
-    if step < start:
-        return lr
-    p = (step - start) / max(1, total - start)
-    return lr * (min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * p)))
-
-
-def lr_at(config: TrainConfig, step: int) -> float:
-    """Linear warm-up to `lr`, then cosine decay to `lr·min_lr_ratio` at the last step; a stage with
-    its own `lr` starts a new cycle of the same form (warm restart) that ends where the next one
-    starts or at the last step."""
-    starts, peaks, begin = [0], [config.lr], 0
-    for s in config.stages:
-        if s.lr is not None and begin == 0:
-            peaks[0] = s.lr
-        elif s.lr is not None:
-            starts.append(begin)
-            peaks.append(s.lr)
-        begin = s.until
-    c = max(i for i, b in enumerate(starts) if step >= b)
-    end = starts[c + 1] if c + 1 < len(starts) else config.steps
-    return warmup_cosine(step - starts[c], end - starts[c], peaks[c], config.warmup, config.min_lr_ratio)
-
+# ----------------------------------------------------------------------------- the step
 
 @torch.no_grad()
 def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
@@ -456,36 +218,20 @@ def batch_loss(tokenizer, velocity, batch, captions: list[str], t: torch.Tensor,
 
 def save_checkpoint(path: Path, model: nn.Module, ema: nn.Module, opt: torch.optim.Optimizer,
                     step: int, config: TrainConfig, seconds: float = 0.0) -> None:
-    tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
-    tensors.update({f"ema.{k}": v for k, v in ema.state_dict().items()})
-    osd = opt.state_dict()
-    for pid, st in osd["state"].items():
-        for k, v in st.items():
-            tensors[f"optim.{pid}.{k}"] = v if torch.is_tensor(v) else torch.tensor(v)
-    meta = dict(step=str(step), seconds=f"{seconds:.1f}", config=json.dumps(config.to_dict()),
-                param_groups=json.dumps(osd["param_groups"]))
-    save_safetensors_atomic(tensors, path, metadata=meta)
+    """The run's resumable state: weights, EMA, optimizer, the config and the seconds trained."""
+    save_training_state(path, {"model": model, "ema": ema}, opt, step,
+                        metadata=dict(seconds=f"{seconds:.1f}", config=json.dumps(config.to_dict())))
 
 
 def load_checkpoint(path: Path, model: nn.Module, ema: nn.Module, opt: torch.optim.Optimizer
                     ) -> tuple[int, dict]:
     """Load a checkpoint into model, EMA and optimizer; returns (step, the config it was written
     with, as a dict; its "seconds" key is the training time up to it, when recorded)."""
-    with safe_open(str(path), "pt") as f:
-        meta = f.metadata()
-    tensors = load_safetensors(path)
-    pick = lambda p: {k[len(p):]: v for k, v in tensors.items() if k.startswith(p)}
-    load_state_dict_strict(model, pick("model."), what=f"checkpoint {path} (model)")
-    load_state_dict_strict(ema, pick("ema."), what=f"checkpoint {path} (ema)")
-    state: dict[int, dict] = {}
-    for k, v in pick("optim.").items():
-        pid, name = k.split(".", 1)
-        state.setdefault(int(pid), {})[name] = v
-    opt.load_state_dict({"state": state, "param_groups": json.loads(meta["param_groups"])})
+    step, meta, _ = load_training_state(path, {"model": model, "ema": ema}, opt)
     config = json.loads(meta["config"])
     if "seconds" in meta:
         config["seconds"] = float(meta["seconds"])
-    return int(meta["step"]), config
+    return step, config
 
 
 def resume(out_dir: Path, model: nn.Module, ema: nn.Module, opt: torch.optim.Optimizer,
@@ -557,7 +303,7 @@ def loss_curve(history: Sequence[tuple[int, float]], window: int = 100) -> list[
     return [[(k + 1) * window, round(float(np.mean(v)), 5)] for k, v in sorted(out.items())]
 
 
-def export_run(out_dir: Path, ema: TextToVideo, vae, config: TrainConfig, export: str | Path | None,
+def export_run(out_dir: Path, ema: TextToVideo, vae, config: TrainConfig, *, export: str | Path | None,
                init_info: dict | None, step: int, seconds: float, history=()) -> None:
     """A finished run: the EMA weights as a pipeline folder in `out_dir`, and — half-size float16,
     with train_info.json recording what trained it and its loss curve — in `export` when given
@@ -716,7 +462,8 @@ def train(config: TrainConfig, vae=None, export: str | Path | None = None,
     seconds = before + time.time() - t0                 # this run's training time, resumes included
     # 5. a finished run: export the EMA weights and draw the last samples
     if rank == 0 and step >= config.steps:
-        export_run(out_dir, ema, vae, config, export, init_info, step, seconds, history)
+        export_run(out_dir, ema, vae, config, export=export, init_info=init_info, step=step,
+                   seconds=seconds, history=history)
         save_samples(out_dir / "samples" / f"step_{step:06d}.gif", ema, vae, config, device)
     if world > 1:
         dist.barrier()
@@ -741,8 +488,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--steps", type=int, help="total steps (the stage schedule is stretched to fit)")
     p.add_argument("--device", help="auto, cpu, cuda, cuda:N")
     p.add_argument("--export", help="also write the final pipeline here (e.g. assets/tiny)")
-    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
-                   help="override config fields, values as JSON (e.g. lr=5e-4 batch_size=64)")
+    p.add_argument("--set", nargs="*", default=[], action="extend", metavar="KEY=VALUE",
+                   help="override config fields, values as JSON (e.g. lr=5e-4 batch_size=64); may be repeated")
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
     kw = {}
@@ -772,7 +519,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             dist.destroy_process_group()
     if _dist()[0] == 0:
         print(f"done: {res.step} steps in {res.seconds / 60:.1f} min, final loss "
-              f"{np.mean([l for _, l in res.history[-50:]]):.4f}; pipeline in {res.out_dir}"
+              f"{np.mean([loss for _, loss in res.history[-50:]]):.4f}; pipeline in {res.out_dir}"
               + (f" and {args.export}" if args.export else ""))
     return 0
 

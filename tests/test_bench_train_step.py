@@ -9,7 +9,8 @@ import torch
 
 from minicog import shapes
 from minicog.data import LatentCache
-from minicog.train import TrainConfig, build_model, load_vae, make_batch
+from minicog.train import build_model, load_vae, make_batch
+from minicog.train_config import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("bench_train_step", ROOT / "benchmarks" / "bench_train_step.py")

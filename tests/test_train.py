@@ -1,9 +1,12 @@
 """Trainer: loss goes down on mixed-duration Frame Pack batches, exact resume, NaN stop, exports,
 real-clip folders, the CLI, and DistributedDataParallel with 2 gloo processes on the CPU."""
 import json
-from dataclasses import replace
 import os
+import shlex
 import socket
+import subprocess
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,8 +17,10 @@ from minicog.causal_vae import CausalVAE, VAEConfig
 from minicog.data import ClipFolder, LatentCache, export_shapes_folder, two_object_holdout_captions
 from minicog import shapes
 from minicog.shapes import vocabulary
-from minicog.train import (PRESETS, configure_optimizer, progressive_stages, Stage, TrainConfig, build_model, init_model, lr_at, main, make_batch,
-                           train, warmup_cosine)
+from minicog.lr_schedule import lr_at, warmup_cosine
+from minicog.pipeline import Pipeline
+from minicog.train import build_model, configure_optimizer, init_model, main, make_batch, train
+from minicog.train_config import PRESETS, Stage, TrainConfig, progressive_stages
 from minicog.utils import load_safetensors
 
 PROMPT = "a red circle moving left on a black background"
@@ -31,8 +36,10 @@ def vae_dir(tmp_path_factory):
 
 
 def micro(out_dir, vae_dir, **kw):
-    """A model and schedule small enough for a few seconds of CPU: 32 px, 1-, 5- and 9-frame clips."""
-    base = dict(out_dir=str(out_dir), vae=str(vae_dir), num_clips=8, batch_size=4,
+    """A model and schedule small enough for a few seconds of CPU: 32 px, 1-, 5- and 9-frame clips;
+    one-object English clips, adaLN-Zero, a decay to 10 % (the trainer's mechanics, not the recipe)."""
+    base = dict(out_dir=str(out_dir), vae=str(vae_dir), num_clips=8, holdout=[], two_objects=0.0, korean=0.0,
+                batch_size=4, min_lr_ratio=0.1, zero_init=True, sample_every=0, guidance=4.0, sample_shift=1.0,
                 dit_overrides=dict(num_layers=1, num_heads=2, head_dim=16, time_embed_dim=32,
                                    text_embed_dim=32),
                 text_depth=1, text_heads=2,
@@ -78,9 +85,11 @@ def test_config_schedule_and_validation(tmp_path, vae_dir):
 
 
 def test_presets_are_flat_and_complete():
-    """Every preset builds alone; there is one recipe for the shipped model, no chain."""
+    """Every preset builds alone; there is one recipe for the shipped model, no chain; the
+    defaults are that recipe."""
     configs = {name: make() for name, make in PRESETS.items()}
     assert set(configs) == {"tiny", "fast", "holdout", "folder"}
+    assert TrainConfig() == configs["tiny"]                          # the defaults are the recipe
     assert configs["tiny"].steps == 40000 and configs["fast"].steps == 30
     assert all(c.init is None for c in configs.values())
     assert configs["holdout"].stages == configs["tiny"].stages
@@ -88,7 +97,7 @@ def test_presets_are_flat_and_complete():
     # the one recipe: a one-object curriculum at 32 px, then the whole mixture; default init
     tiny = configs["tiny"]
     assert tiny.stages[0].objects == 1 and all(s.objects is None for s in tiny.stages[1:])
-    assert not tiny.zero_init and tiny.decay_by == "dim"
+    assert not tiny.zero_init and configs["fast"].zero_init
     assert len(configs["holdout"].holdout) == 24 + len(configs["tiny"].holdout)
     assert configs["folder"].sample_prompts == []
     assert TrainConfig.folder("mine").data == "mine" and TrainConfig.tiny(seed=7).seed == 7
@@ -112,18 +121,15 @@ def test_new_model_starts_as_adaln_zero():
 
 def test_weight_decay_is_grouped_by_tensor_dimension():
     """nanoGPT's rule: every matrix decays — the adaLN modulation and embedding matrices included —
-    and no vector does; the old name rule exempted the modulation matrices."""
+    and no vector does."""
     model = build_model(TrainConfig.fast(), vocabulary())
     names = {id(p): n for n, p in model.named_parameters()}
-    for by, exempt in (("dim", False), ("name", True)):
-        opt = configure_optimizer(model, TrainConfig.fast(decay_by=by))
-        decayed = {names[id(p)] for g in opt.param_groups if g["weight_decay"] > 0 for p in g["params"]}
-        assert all(model.get_parameter(n).ndim >= 2 for n in decayed)
-        assert ("dit.blocks.0.norm1.linear.weight" not in decayed) == exempt
-        if by == "dim":
-            assert decayed == {n for n, p in model.named_parameters() if p.ndim >= 2}
-    with pytest.raises(ValueError, match="decay_by"):
-        TrainConfig.fast(decay_by="size")
+    opt = configure_optimizer(model, TrainConfig.fast())
+    decayed = {names[id(p)] for g in opt.param_groups if g["weight_decay"] > 0 for p in g["params"]}
+    assert decayed == {n for n, p in model.named_parameters() if p.ndim >= 2}
+    assert "dit.blocks.0.norm1.linear.weight" in decayed and "dit.blocks.0.norm1.linear.bias" not in decayed
+    with pytest.raises(ValueError, match="unknown TrainConfig fields \\['decay_by'\\]"):
+        TrainConfig.fast(decay_by="name")                   # the ablation's option left with it
 
 
 def test_one_lr_schedule_for_both_trainers():
@@ -179,7 +185,8 @@ def test_a_one_object_stage_draws_only_one_object_clips_of_the_mixture(tmp_path,
                         Stage(until=40, size=32, frames=(1, 5))])
     cache = LatentCache(cfg, CausalVAE.from_pretrained(vae_dir), torch.device("cpu"), progress=False)
     assert 0 < cache.objects.count(2) < 24                                  # a real mixture
-    n_objects = lambda caps: {len(shapes.parse_caption(c).objects) for c in caps}
+    def n_objects(caps):
+        return {len(shapes.parse_caption(c).objects) for c in caps}
     early = [c for step in range(4) for c in make_batch(cfg, cache, step)[1]]
     late = [c for step in range(4, 40) for c in make_batch(cfg, cache, step)[1]]
     assert n_objects(early) == {1} and n_objects(late) == {1, 2}
@@ -194,7 +201,7 @@ def test_training_lowers_the_loss_and_exports_a_pipeline(tmp_path, vae_dir):
                         Stage(until=40, size=32, frames=(1, 5, 9), mix=(1, 1, 2))],
                 caption_dropout=0.0, sample_every=20)
     res = train(cfg)
-    losses = [l for _, l in res.history]
+    losses = [loss for _, loss in res.history]
     assert len(losses) == 40 and all(np.isfinite(losses))
     assert np.mean(losses[-8:]) < 0.75 * np.mean(losses[:8]), (losses[:8], losses[-8:])
     out = tmp_path / "run"
@@ -203,7 +210,7 @@ def test_training_lowers_the_loss_and_exports_a_pipeline(tmp_path, vae_dir):
     assert any(k.startswith("model.") for k in ckpt) and any(k.startswith("ema.") for k in ckpt)
     assert any(k.startswith("optim.") for k in ckpt)
     assert not list(out.glob(".*.tmp"))                                       # atomic writes
-    log = [json.loads(l) for l in (out / "log.jsonl").read_text().splitlines()]
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == list(range(40))
     # the export holds the EMA weights and generates
     pipe = res.pipeline()
@@ -224,7 +231,7 @@ def test_resume_continues_the_same_run(tmp_path, vae_dir):
     rest = train(cfg_b)                                                       # resumes from step 4
     assert rest.step == 6
     assert [s for s, _ in rest.history] == list(range(6))
-    np.testing.assert_allclose([l for _, l in rest.history], [l for _, l in full.history], rtol=1e-5)
+    np.testing.assert_allclose([x for _, x in rest.history], [x for _, x in full.history], rtol=1e-5)
     a, b = weights(tmp_path / "a" / "checkpoint.safetensors"), weights(tmp_path / "b" / "checkpoint.safetensors")
     assert set(a) == set(b)
     for k in a:
@@ -265,7 +272,7 @@ def test_fine_tuning_starts_from_a_finished_run(tmp_path, vae_dir):
     cfg = micro(tmp_path / "ft", vae_dir, init=str(tmp_path / "base"), lr=0.0, weight_decay=0.0,
                 stages=[Stage(until=2, size=32, frames=(1, 5))])
     res = train(cfg, export=tmp_path / "shipped")
-    assert all(np.isfinite(l) for _, l in res.history)
+    assert all(np.isfinite(loss) for _, loss in res.history)
     info = json.loads((tmp_path / "shipped" / "train_info.json").read_text())
     assert info["steps"] == 2 and info["init"]["steps"] == 6                  # the chain is recorded
     a, b = weights(tmp_path / "base" / "dit" / "model.safetensors"), weights(tmp_path / "ft" / "dit" / "model.safetensors")
@@ -366,3 +373,58 @@ def test_ddp_two_gloo_processes_match_one_process(tmp_path, vae_dir):
         torch.testing.assert_close(r0[k], single[k], rtol=1e-3, atol=1e-4)
     moved = max((single[k] - init[k]).abs().max().item() for k in single)
     assert moved > 3e-3
+
+
+# ----------------------------------------------------------------------------- the recipe (make train-tiny)
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL_DIT = {"num_layers": 1, "num_heads": 2, "head_dim": 16, "time_embed_dim": 32, "text_embed_dim": 32}
+
+
+def recipe_commands(**knobs) -> list[list[str]]:
+    """The commands `make train-tiny` runs (make -n, the install step left out), split as the shell
+    splits them."""
+    out = subprocess.run(["make", "-s", "-n", "-o", "install", "train-tiny", "PY=python",
+                          *[f"{k}={v}" for k, v in knobs.items()]],
+                         cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return [shlex.split(line) for line in out.splitlines() if line.strip()]
+
+
+def test_the_recipe_trains_everything_from_random_weights_without_git_history():
+    """`make train-tiny` needs no git history (it works from `git clone --depth 1` or an archive):
+    the VAE from random weights, its decoder on the mixture, the DiT on its latents, then the
+    install — in that order."""
+    makefile = (ROOT / "Makefile").read_text()
+    section = makefile[makefile.index("# Train the tiny models"):makefile.index("# The live demos")]
+    assert "git " not in section and "7c7c31a" not in section
+    cmds = recipe_commands()
+    assert [c[:3] for c in cmds] == [["python", "-m", "minicog.train_vae"]] * 2 + [
+        ["python", "-m", "minicog.train"], ["python", "-m", "minicog.utils"]]
+    vae, decoder, dit, install = cmds
+    assert "--init" not in vae and vae[vae.index("--steps") + 1] == "2500" and "--decoder-steps" in vae
+    assert decoder[decoder.index("--init") + 1] == vae[vae.index("--out") + 1]
+    assert decoder[decoder.index("--steps") + 1] == "0" and decoder[decoder.index("--decoder-steps") + 1] == "300"
+    assert dit[dit.index("--preset") + 1] == "tiny" and "--steps" not in dit
+    assert f'vae="{decoder[decoder.index("--out") + 1]}"' in dit
+    assert install[3:] == ["replace-folder", dit[dit.index("--export") + 1], "assets/tiny"]
+
+
+def test_a_small_dry_run_of_the_recipe_chain(tmp_path):
+    """The chain as the Makefile writes it, each command's `main` run here with a few steps and
+    small models: every stage reads what the one before wrote, and the installed folder generates."""
+    import importlib
+    small = dict(VAE_STEPS=2, DECODER_STEPS=1, DIT_STEPS=6, VAE_BASE=tmp_path / "vae", VAE_MIX=tmp_path / "mix",
+                 DIT_RUN=tmp_path / "dit", RELEASE=tmp_path / "release", TINY=tmp_path / "installed",
+                 VAE_ARGS="--channels 8 8 16 16 --groups 4 --size 32 --frames 1 --batch-size 1 --workers 0 "
+                          "--eval-every 0 --eval-clips 1 --eval-two-object-clips 1",
+                 DIT_ARGS="--no-progress --set num_clips=8 batch_size=2 'sample_prompts=[]' text_depth=1 "
+                          f"text_heads=2 'dit_overrides={json.dumps(SMALL_DIT)}'")
+    for cmd in recipe_commands(**small):
+        assert importlib.import_module(cmd[2]).main(cmd[3:]) == 0, cmd
+    assert CausalVAE.from_pretrained(tmp_path / "mix").config.block_out_channels == (8, 8, 16, 16)
+    assert not list((tmp_path / "mix").glob("*checkpoint*"))              # the stages' checkpoints removed
+    info = json.loads((tmp_path / "installed" / "train_info.json").read_text())
+    assert info["steps"] == 6 and info["config"]["vae"] == str(tmp_path / "mix")
+    assert not (tmp_path / "release").exists()                            # moved, not copied
+    video = Pipeline.from_pretrained(tmp_path / "installed").generate(PROMPT, seed=0, steps=1, size=32, frames=1)
+    assert video.shape == (1, 32, 32, 3)

@@ -1,13 +1,16 @@
 """VAE trainer: the recipe as a config (one unknown-key policy, keyword overrides), the LR schedule's
-shape, a few steps on small Shapes clips that lower the loss and write a loadable checkpoint, and
-the same run twice giving the same numbers."""
+shape, a few steps on small Shapes clips that lower the loss and write a loadable checkpoint, the
+same run twice giving the same numbers, and an interrupted stage (whole VAE or decoder) resumed to
+exactly the uninterrupted run."""
 import json
 
 import pytest
 import torch
 
 from minicog.causal_vae import CausalVAE, VAEConfig
-from minicog.train_vae import VAETrainConfig, reconstruction_loss, train_vae, vae_lr_at
+from minicog.lr_schedule import vae_lr_at
+from minicog.train_vae import (DecoderFinetuneConfig, VAETrainConfig, finetune_decoder, reconstruction_loss,
+                               train_vae)
 
 
 def small_vae() -> VAEConfig:
@@ -71,8 +74,9 @@ def test_a_few_steps_lower_the_loss_and_write_a_checkpoint(tmp_path):
     first, last = sum(losses[:4]) / 4, sum(losses[-4:]) / 4
     assert last < 0.85 * first, (first, last)
     assert m["steps"] == 10 and m["frames"] == [1] and m["scaling_factor"] > 0
-    # the final checkpoint (written atomically: no temp file left) holds the measured scaling factor
-    assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.safetensors"]
+    # the VAE (written atomically: no temp file left) holds the measured scaling factor; beside it
+    # the resumable checkpoint of the last step
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.safetensors", "config.json", "model.safetensors"]
     back = CausalVAE.from_pretrained(out)
     assert back.scaling_factor == pytest.approx(m["scaling_factor"])
     for k, v in vae.state_dict().items():
@@ -86,3 +90,48 @@ def test_config_and_keywords_give_the_same_run():
     b = train_vae(small_vae(), steps=2, frames=(1, 5), log=quiet, **SMALL)[1]
     assert [h["frames"] for h in a["history"]] == [1, 5]                  # lengths in turn
     assert a["history"] == b["history"] and a["scaling_factor"] == b["scaling_factor"]
+
+
+def _same_weights(a, b):
+    for k, v in a.state_dict().items():
+        torch.testing.assert_close(b.state_dict()[k], v, rtol=0, atol=0)
+
+
+def test_an_interrupted_vae_run_resumes_exactly(tmp_path):
+    """Stopped at step 3 and resumed, the run continues the same clips, posterior samples and
+    optimizer state: the history and the weights equal those of one uninterrupted run."""
+    config = VAETrainConfig(steps=5, frames=(1, 5), save_every=2, **SMALL)
+    full_vae, full = train_vae(small_vae(), tmp_path / "a", config, log=quiet)
+    part_vae, part = train_vae(small_vae(), tmp_path / "b", config, stop_after=3, log=quiet)
+    assert part["stopped_at"] == 3 and not (tmp_path / "b" / "model.safetensors").exists()
+    lines = []
+    with pytest.warns(UserWarning, match=r"changed settings: \['lr'\]"):       # a changed recipe is named
+        train_vae(small_vae(), tmp_path / "c", config, stop_after=1, log=quiet)
+        train_vae(small_vae(), tmp_path / "c", config, stop_after=2, log=quiet, lr=1e-3)
+    resumed_vae, resumed = train_vae(small_vae(), tmp_path / "b", config, log=lines.append)
+    assert any("resuming" in line and "at step 3 of 5" in line for line in lines)
+    assert resumed["history"] == full["history"] and resumed["scaling_factor"] == full["scaling_factor"]
+    _same_weights(full_vae, resumed_vae)
+
+
+def test_decoder_finetune_keeps_the_encoder_and_resumes_exactly(tmp_path):
+    torch.manual_seed(0)
+    base = CausalVAE(small_vae())
+    tune = DecoderFinetuneConfig(steps=4, batch_size=1, frames=5, size=32, workers=0, save_every=2, progress=False)
+    with pytest.raises(ValueError, match="unknown DecoderFinetuneConfig fields"):
+        finetune_decoder(base, tune, stpes=3)
+    full_vae = CausalVAE(small_vae())
+    full_vae.load_state_dict(base.state_dict())
+    full = finetune_decoder(full_vae, tune, out_dir=tmp_path / "a", log=quiet)
+    assert full["decoder_steps"] == 4 and len(full["decoder_history"]) == 4
+    for k, v in base.encoder.state_dict().items():                         # the latent space is kept
+        torch.testing.assert_close(full_vae.encoder.state_dict()[k], v, rtol=0, atol=0)
+    assert any(not torch.equal(full_vae.decoder.state_dict()[k], v) for k, v in base.decoder.state_dict().items())
+    part_vae = CausalVAE(small_vae())
+    part_vae.load_state_dict(base.state_dict())
+    finetune_decoder(part_vae, tune, out_dir=tmp_path / "b", stop_after=1, log=quiet)
+    resumed_vae = CausalVAE(small_vae())
+    resumed_vae.load_state_dict(base.state_dict())
+    resumed = finetune_decoder(resumed_vae, tune, out_dir=tmp_path / "b", log=quiet)
+    assert resumed["decoder_history"] == full["decoder_history"]
+    _same_weights(full_vae, resumed_vae)
