@@ -16,7 +16,6 @@ architecture too), stage by stage, next to `minicog.memory.estimate_memory`'s co
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,7 +30,15 @@ from minicog.dit import DiTConfig, VideoDiT
 from minicog.scheduler import CogVideoXDDIM, SchedulerConfig
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "notebooks"))        # toy_cogvideox.py, the random-folder builder
+
+
+def _toy_cogvideox():
+    """notebooks/toy_cogvideox.py (the random-folder builder of week 9), loaded from its file."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("toy_cogvideox", ROOT / "notebooks" / "toy_cogvideox.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def rel_err(a, b):
@@ -41,7 +48,7 @@ def rel_err(a, b):
 
 def cpu_part(steps: int = 50, repeats: int = 1):
     # lazy: the oracle (diffusers) and the fixtures that build folders with it are optional
-    from toy_cogvideox import build_cogvideox_folder
+    build_cogvideox_folder = _toy_cogvideox().build_cogvideox_folder
     from diffusers import CogVideoXPipeline
 
     h, w = 32, 48

@@ -15,16 +15,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 import types
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from minicog.dit import DiTConfig, VideoDiT  # noqa: E402
 from minicog.utils import autocast, resolve_device, seed_everything  # noqa: E402
@@ -127,10 +124,10 @@ def bench_speed(device, reps: int, cases: list[str] | None = None) -> list[dict]
         t = torch.linspace(10, 990, B, device=device)
         rope = _diffusers_rope(ref, T, H, W, device)
 
-        def run_ref():
+        def run_ref(ref=ref):
             return ref(x_ref, text, t, image_rotary_emb=rope, return_dict=False)[0]
 
-        def run_ours():
+        def run_ours(ours=ours):
             return ours(x, t, text)
 
         print(f"{name}: forward")

@@ -10,13 +10,10 @@ same prompts and seeds, alternating, after a warm-up.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from minicog import shapes  # noqa: E402
 from minicog.pipeline import load_pipeline  # noqa: E402

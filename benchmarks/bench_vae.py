@@ -25,7 +25,6 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from minicog.causal_vae import CausalVAE, minicog_to_diffusers  # noqa: E402
 

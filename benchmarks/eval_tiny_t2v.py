@@ -30,7 +30,6 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from minicog import shapes  # noqa: E402
 from minicog.pipeline import load_pipeline  # noqa: E402

@@ -16,12 +16,9 @@ On 24 rendered square clips (their own prompts, seeds never used in training), t
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from minicog import shapes  # noqa: E402
 from minicog.pipeline import load_pipeline  # noqa: E402
@@ -43,10 +40,12 @@ def main(argv=None):
     squares = [shapes.caption(**c) for c in shapes.all_combinations() if c["shape"] == "square"][::3]
     circles = [p.replace("square", "circle") for p in squares]
     recolour = [p.replace(p.split()[1], "green" if p.split()[1] != "green" else "orange") for p in squares]
-    render = lambda ps: torch.cat([pipe.encode_video(shapes.render_caption(p, rng=3000 + i))
-                                   for i, p in enumerate(ps)])
+    def render(ps):
+        return torch.cat([pipe.encode_video(shapes.render_caption(p, rng=3000 + i)) for i, p in enumerate(ps)])
+
     z_sq, z_ci = render(squares), render(circles)                 # same motion, other shape
-    square_rate = lambda z: shapes.evaluate(pipe.decode_latents(z), squares).per_attribute["shape"]
+    def square_rate(z):
+        return shapes.evaluate(pipe.decode_latents(z), squares).per_attribute["shape"]
     g = torch.Generator().manual_seed(0)
 
     print(f"{len(squares)} square clips; latent std {z_sq.std():.3f}, "
