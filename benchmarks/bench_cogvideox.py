@@ -165,7 +165,7 @@ def gpu_part(preset: str, frames: int, height: int, width: int, dry_run: bool = 
             print(f"{name:40s} {cells}", flush=True)
         except torch.cuda.OutOfMemoryError:
             print(f"{name:40s} out of GPU memory (computed peak {est.peak / 2**30:.1f} GiB)", flush=True)
-        del pipe
+        pipe = None                                  # free the GPU memory before the next setting
         if cuda:
             torch.cuda.empty_cache()
         for m in (dit, vae, te):
