@@ -7,13 +7,13 @@
 #
 # **In this lecture / 이번 강의에서 배울 것**
 # 1. **패치화 (patchify) / unpatchify** — a video `(C, T, H, W)` becomes a sequence of 토큰 (tokens)
-#    and back;
+#    and back, and what the sequence's length costs;
 # 2. **타임스텝 임베딩 (timestep embedding)** — how the network knows the noise level `t ∈ [0, 1000]`;
 # 3. **adaLN-Zero 블록 (adaLN-Zero block)** — the timestep *modulates* the 적응형 레이어 정규화
 #    (adaptive LayerNorm: scale, shift) and *gates* each residual branch; written from scratch and
 #    checked equal to the package's block;
 # 4. **어텐션 맵 (attention maps) on a frame** — which tokens a token looks at, in 3D 전체 어텐션
-#    (3D full attention).
+#    (3D full attention), measured on the trained tiny model.
 
 # %%
 import matplotlib.pyplot as plt
@@ -32,11 +32,45 @@ seed_everything(0)
 print("fast mode:", FAST)
 
 # %% [markdown]
+# ## A minute of live demo
+# The course's trained tiny DiT, one forward pass at a time. We encode a clip to latents, mix in
+# noise — `x_t = (1 − t)·x₀ + t·ε` at t = 0.5 (half noise), 0.8 and 1.0 (only noise) — and give the
+# transformer `x_t`, `t` and the caption. It answers with a velocity `v`, and `x_t − t·v` is its
+# estimate of the clean clip (week 2 explains why). Rows: what the DiT is given (the noisy latents,
+# decoded) and its estimate. Look at the estimates and at the oracle's reading of each, printed below
+# the figure: from half noise the transformer restores the clip, and even from pure noise the caption
+# alone gives it the colour, the background and the motion — only the outline stays a blurred guess.
+
+# %%
+pipe = minicog.load_pipeline("tiny", device="cpu")
+demo_caption = "a red circle moving right on a white background"
+z0 = pipe.encode_video(shapes.render_caption(demo_caption, rng=0))      # latents (1, 8, 5, 8, 8)
+noise = pipe.noise(seed=0)
+text, text_mask = pipe.encode_prompt([demo_caption])
+ts = torch.tensor([0.5, 0.8, 1.0])
+t_ = ts[:, None, None, None, None]
+z_t = (1 - t_) * z0 + t_ * noise                                          # (3, 8, 5, 8, 8)
+v = pipe.velocity(z_t, ts, text.expand(3, -1, -1), text_mask.expand(3, -1))
+z0_hat = z_t - t_ * v                                                     # one pass: the clean-clip estimate
+decoded = pipe.decode_latents(torch.cat([z_t, z0_hat]))                   # 6 uint8 videos
+rows, labels = [], []
+for i, t in enumerate(ts.tolist()):
+    rows += [decoded[i], decoded[3 + i]]
+    labels += [f"given, t = {t:.1f}", "estimate"]
+fig = minicog.video.frame_grid(rows, labels, max_frames=5, scale=0.8)
+plt.show()
+readings = [shapes.read_attributes(decoded[3 + i]) for i in range(len(ts))]
+for t, r in zip(ts.tolist(), readings):
+    print(f"t = {t:.1f}: the oracle reads the estimate as {r}")
+assert readings[0] == shapes.parse_caption(demo_caption).attributes
+assert all(r["color"] == "red" and r["background"] == "white" and r["direction"] == "right" for r in readings)
+
+# %% [markdown]
 # ## 1. Patchify: a video as a sequence of tokens
 # A transformer eats a sequence of vectors. DiT cuts the input into non-overlapping `p × p` patches
 # (CogVideoX 1.5 also groups `p_t` frames) and flattens each patch into one vector. In CogVideoX the
-# input is the VAE *latent* `(16, 13, 60, 90)` and `p = 2`, giving 13·30·45 = 17 550 video tokens.
-# Here we patchify a Shapes clip directly in pixels with big 16×16 patches, so we can see them.
+# input is the VAE *latent* `(16, 13, 60, 90)` and `p = 2` (we count its tokens below). Here we
+# patchify a Shapes clip directly in pixels with big 16×16 patches, so we can see them.
 
 # %%
 clip = shapes.render("red", "circle", "right", "white", frames=17, size=64, rng=0)   # uint8 (T, H, W, 3)
@@ -78,6 +112,29 @@ plt.show()
 # features are ordered `(c, p_h, p_w)` — the same order as diffusers' patch convolution weights, so the
 # official checkpoints load into `minicog`'s linear patch embedding with a plain reshape.
 #
+# How long is the sequence? Attention compares every token with every other, so its cost grows with
+# the *square* of the token count. Counted for our pixel example, the tiny model's latents and
+# CogVideoX-2b's latents:
+
+# %%
+def n_tokens(c, t, h, w, p):
+    return patchify(torch.zeros(1, c, t, h, w), p).shape[1]
+
+
+cases = {"Shapes clip in pixels, p = 16": (3, 17, 64, 64, 16),
+         "tiny model's latents, p = 2": (*pipe.latent_shape(), pipe.dit.config.patch_size),
+         "CogVideoX-2b latents, p = 2": (16, 13, 60, 90, 2)}
+counts = {name: n_tokens(*shape_p) for name, shape_p in cases.items()}
+for name, n in counts.items():
+    print(f"{name:32s} {n:>6} tokens, {n * n:>12,} attention scores per head")
+ratio = counts["CogVideoX-2b latents, p = 2"] / counts["tiny model's latents, p = 2"]
+print(f"CogVideoX-2b has {ratio:.0f}× the tiny model's tokens, so {ratio ** 2:,.0f}× its attention scores")
+
+# %% [markdown]
+# Patchifying is a plain reshape, exactly invertible, and the sequence length it produces decides the
+# cost of everything after it: this is why CogVideoX runs its transformer on VAE latents (week 3),
+# never on pixels, and why a longer or larger video costs quadratically more attention.
+#
 # ## 2. Timestep embedding
 # The denoiser must know how noisy its input is. DiT maps `t` to sinusoids of geometrically spaced
 # frequencies (like transformer position encodings), then an MLP:
@@ -107,9 +164,16 @@ axes[1].set_title("cosine similarity between timesteps")
 plt.tight_layout()
 plt.show()
 
+gaps = [5, 50, 500, 1000]                                       # |Δt|; the grid above has steps of 5
+by_gap = [sim.diagonal(g // 5) for g in gaps]                   # every pair of timesteps that far apart
+print("cosine similarity at |Δt| = " + ", ".join(f"{g}: {d.mean():.2f}" for g, d in zip(gaps, by_gap)))
+assert all(d.max() - d.min() < 1e-4 for d in by_gap)            # it depends only on the distance ...
+assert all(a.mean() > b.mean() for a, b in zip(by_gap, by_gap[1:]))   # ... and falls as it grows
+
 # %% [markdown]
-# Nearby timesteps get similar embeddings, far ones different: the MLP after it turns this into
-# the conditioning vector `c` that drives every block.
+# The similarity of two embeddings depends only on how far apart the timesteps are, and falls as they
+# move apart: nearby noise levels look alike to the network, distant ones do not. The MLP after it
+# turns this into the conditioning vector `c` that drives every block.
 #
 # ## 3. An adaLN-Zero block from scratch
 # A DiT block is a pre-norm transformer block whose LayerNorms are *adaptive*: from `c`, a linear
@@ -173,11 +237,13 @@ layout = TokenLayout(n_text=0, grid=(5, 4, 4), rope=None, key_mask=None)
 with torch.no_grad():
     ours = scratch(x_tok, c)
     _, theirs = block(x_tok[:, :0], x_tok, F.silu(c), layout)        # (text stream, video stream)
-print("max |scratch - package|:", (ours - theirs).abs().max().item())
+print(f"max |scratch − package| = {(ours - theirs).abs().max().item():.1e}: the same block, up to float rounding")
 assert torch.allclose(ours, theirs, atol=1e-5)
 
 # %% [markdown]
 # And the "Zero" in adaLN-Zero: with the modulation layer at zero, the block is exactly the identity.
+# That does not freeze it: the gate's gradient is the branch's output, so the first training step
+# already moves the modulation layer (while the attention weights, behind a closed gate, wait).
 
 # %%
 with torch.no_grad():
@@ -185,41 +251,48 @@ with torch.no_grad():
     nn.init.zeros_(scratch.ada.bias)
     assert torch.equal(scratch(x_tok, c), x_tok)
 print("zero-initialised adaLN block = identity")
+scratch.zero_grad()
+((scratch(x_tok, c) - torch.randn_like(x_tok)) ** 2).mean().backward()
+g_ada, g_qkv = scratch.ada.weight.grad.norm().item(), scratch.qkv.weight.grad.norm().item()
+print(f"first gradient: modulation layer {g_ada:.3f}, attention's qkv {g_qkv:.3f}")
+assert g_ada > 0 and g_qkv == 0
 
 # %% [markdown]
+# The package zeroes the same layers in a whole model — every block's modulation, the final
+# modulation and the output projection (`VideoDiT.initialize_weights`, what the trainer calls on a new
+# model) — so an untrained DiT starts as the identity inside and predicts exactly zero velocity:
+
+# %%
+fresh = VideoDiT(DiTConfig.tiny()).initialize_weights().eval()
+with torch.no_grad():
+    v0 = fresh(torch.randn(1, 8, 5, 8, 8), torch.tensor([500.0]), torch.randn(1, 10, 128))
+print(f"a freshly initialised DiT predicts max |v| = {v0.abs().max().item()}")
+assert torch.equal(v0, torch.zeros_like(v0))
+
+# %% [markdown]
+# The block written from scratch is the package's block, and "Zero" is literal: a new DiT is a stack
+# of identities whose modulation layers open during training, a stable start for a deep network.
+#
 # ## 4. Attention maps on a frame
 # `VideoDiT.record_attention(layers=...)` records the softmax attention of chosen layers — computed
 # from the same queries and keys the layer uses, so the map is exactly what the model attended with.
-# Below: the tiny text-to-video model if it has been trained (`assets/tiny`), otherwise a randomly
-# initialised one (then the maps show only the positional structure that RoPE imposes).
-# We pick one video token — the centre of the middle frame — and show where it looks, frame by frame.
+# We give the trained tiny model from the demo the clip of §1, half noised (t = 0.5), with its
+# caption, pick one video token — the centre of the middle frame — and show where it looks, frame by
+# frame.
 
 # %%
-from pathlib import Path
-
+model = pipe.dit
 prompt = "a red circle moving right on a white background"
-if (Path(minicog.__file__).parent.parent / "assets" / "tiny" / "pipeline.json").is_file():
-    pipe = minicog.load_pipeline("tiny", device="cpu")
-    model = pipe.dit
-    latents = pipe.encode_video(clip)
-    text, text_mask = pipe.encode_prompt([prompt])
-    source = "trained tiny model"
-else:
-    torch.manual_seed(0)
-    model = VideoDiT(DiTConfig.tiny()).eval()
-    latents = torch.randn(1, 8, 5, 8, 8)
-    text, text_mask = torch.randn(1, 10, 128), torch.ones(1, 10, dtype=torch.bool)
-    source = "random model (train the tiny model for meaningful maps)"
-
+latents = 0.5 * pipe.encode_video(clip) + 0.5 * noise                # x_t at t = 0.5
+text, text_mask = pipe.encode_prompt([prompt])
 layer = model.config.num_layers // 2
 with torch.no_grad(), model.record_attention(layers=[layer], video_to_video=True, reduce_heads="mean") as rec:
-    model(latents, torch.tensor([500.0]), text, text_mask=text_mask)
+    pipe.velocity(latents, 0.5, text, text_mask)
 T_, H_, W_ = rec.grid
 v2v = rec.maps[layer]["video_to_video"][0, 0]                         # (N, N), mean over heads
 query = (T_ // 2) * H_ * W_ + (H_ // 2) * W_ + W_ // 2                # centre token of the middle frame
 att = v2v[query].reshape(T_, H_, W_)
-print(source, "| layer", layer, "| token grid", rec.grid, "| attention to video tokens sums to",
-      round(att.sum().item(), 3), "(the rest goes to text tokens)")
+print("layer", layer, "| token grid", rec.grid)
 assert att.min() >= 0 and att.sum() <= 1 + 1e-5
 
 fig, axes = plt.subplots(1, T_, figsize=(2.2 * T_, 2.4))
@@ -231,9 +304,20 @@ axes[T_ // 2].scatter([W_ // 2], [H_ // 2], marker="x", color="cyan")
 plt.suptitle(f"where the centre token attends, layer {layer}")
 plt.show()
 
+frame_of = torch.arange(T_ * H_ * W_) // (H_ * W_)                    # each video token's frame
+same_frame = (frame_of[:, None] == frame_of[None]).float()
+own_share = ((v2v * same_frame).sum(1) / v2v.sum(1)).mean().item()   # averaged over every query token
+print(f"the centre token: {1 - att.sum().item():.0%} of its attention on the caption's tokens, "
+      f"{1 - att[T_ // 2].sum().item() / att.sum().item():.0%} of the rest on other frames")
+print(f"all {T_ * H_ * W_} video tokens: on average {1 - own_share:.0%} of their video attention crosses "
+      f"to other frames (a token that ignored its position would send {1 - 1 / T_:.0%})")
+assert 1 - own_share > 0.3
+
 # %% [markdown]
-# Every token sees every token of every frame at once: this is CogVideoX's **3D full attention**
-# (week 4 compares it with separated spatial / temporal attention).
+# Every token sees every token of every frame, and the caption's tokens, in one softmax: this is
+# CogVideoX's **3D full attention** (week 4 compares it with separated spatial / temporal attention).
+# The trained model uses that freedom: a large share of a token's attention goes to *other* frames,
+# where the information about motion is.
 #
 # ## Summary / 요약
 # * **Patchify (패치화)**: a `(B, C, T, H, W)` tensor becomes `T·(H/p)·(W/p)` tokens of `C·p·p`
@@ -241,10 +325,14 @@ plt.show()
 # * **Timestep embedding (타임스텝 임베딩)**: sinusoids of geometrically spaced frequencies, then an
 #   MLP, give the conditioning vector `c`; nearby timesteps get similar embeddings.
 # * **adaLN-Zero**: `c` predicts a shift β, scale γ and gate α for each branch; zero-initialising
-#   that layer makes every block start as the identity. The from-scratch block equals the package's
+#   that layer makes every block start as the identity (and a new DiT predict zero velocity), while
+#   the gradient still reaches the modulation layer. The from-scratch block equals the package's
 #   `ExpertBlock` (which adds a second expert for text tokens, week 4).
+# * **Sequence length**: attention's cost grows with the square of the token count, which is why the
+#   DiT runs on VAE latents with 2×2 patches.
 # * **Attention maps (어텐션 맵)**: `VideoDiT.record_attention` records exactly the softmax weights
-#   the layer used; every video token can attend to every token of every frame.
+#   the layer used; every video token can attend to every token of every frame, and the trained model
+#   sends much of its attention across frames.
 # * Next week the diffusion objective, rectified flow (정류 흐름), trains this network to predict the
 #   velocity from noise to video.
 
