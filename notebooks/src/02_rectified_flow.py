@@ -20,28 +20,67 @@
 #    with 1, 2, 4, 32 steps;
 # 3. a **확산 (diffusion, DDPM / VP)** baseline with the same network, and **리플로우 (reflow)** — the
 #    "rectified" in the name;
-# 4. **measured**: how many Euler steps each needs for the same sample quality, and **휜 (Heun)**, a
-#    second-order step;
+# 4. **measured**: how many Euler steps each needs for the same sample quality, and
+#    **Heun 방법 (Heun's method)**, a second-order step;
 # 5. **역변환 (inversion)**: data → noise → data, and the SD3/FLUX **시간 이동 (time shift)**, which
 #    the video models use.
 
 # %%
 import math
-import time
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from minicog import rectified_flow as rf
 from minicog.utils import FAST, seed_everything
 
 seed_everything(0)
-torch.set_num_threads(1)          # tiny MLPs: one thread is faster than several (and CI has 2 cores)
+torch.set_num_threads(1)          # tiny MLPs: one thread is faster than several
 ITERS = 1500 if FAST else 4000    # training iterations per model
 N_EVAL = 1000 if FAST else 3000   # samples per quality measurement
 print("fast mode:", FAST)
+
+# %% [markdown]
+# ## A minute of live demo
+# Generating is integrating a velocity field from noise (t = 1) to data (t = 0). For a small set of
+# data points the best possible field has a closed form — at a point `x` and time `t`, head away from
+# the average data point that could have produced `x` on a straight line:
+# `v(x, t) = (x − E[x₀ | x_t = x]) / t` — so we can sample without training anything: 1000 noise
+# points follow it through 20 Euler steps of `rf.sample`. Look at the snapshots: the cloud first
+# shrinks towards the middle, then splits, and every point lands on one of the eight clusters. The
+# rest of the week trains a network to approximate this field where no closed form exists.
+
+# %%
+centres = 2 * torch.tensor([[math.cos(k * math.pi / 4), math.sin(k * math.pi / 4)] for k in range(8)])
+demo_data = centres.repeat_interleave(50, 0) + 0.15 * torch.randn(400, 2, generator=torch.Generator().manual_seed(1))
+
+
+def ideal_velocity(x, t, cond=None):
+    """E[ε − x0 | x_t = x] on the straight path x_t = (1 − t)·x0 + t·ε, x0 one of demo_data's points."""
+    t = t[:, None]                                                               # (N, 1)
+    d2 = ((x[:, None] - (1 - t[:, :, None]) * demo_data) ** 2).sum(-1)           # (N, points)
+    x0_mean = (-d2 / (2 * t ** 2)).softmax(-1) @ demo_data                       # E[x0 | x_t = x]
+    return (x - x0_mean) / t
+
+
+snaps = [torch.randn(1000, 2, generator=torch.Generator().manual_seed(2))]
+rf.sample(ideal_velocity, snaps[0], steps=20, progress=False, callback=lambda i, t, x, v: snaps.append(x))
+fig, axs = plt.subplots(1, 6, figsize=(16, 2.9), sharex=True, sharey=True)
+for ax, i in zip(axs, (0, 4, 8, 12, 16, 20)):
+    ax.scatter(*demo_data.T, s=1, c="lightgray")
+    ax.scatter(*snaps[i].T, s=1, c="C0")
+    ax.set_title(f"step {i}: t = {1 - i / 20:.1f}")
+    ax.set_aspect("equal")
+    ax.set_xlim(-3.5, 3.5)
+    ax.set_ylim(-3.5, 3.5)
+plt.show()
+spread = [x.std(0).mean().item() for x in snaps]
+landed = (torch.cdist(snaps[-1], centres).min(1).values < 3 * 0.15).float().mean().item()
+print(f"the cloud's spread: {spread[0]:.2f} at t = 1, {min(spread):.2f} at its narrowest, {spread[-1]:.2f} "
+      f"at t = 0; {landed:.1%} of the points end within 3σ of a cluster centre")
+assert min(spread) < spread[0] < spread[-1] and landed > 0.95
 
 # %% [markdown]
 # ## 1. The data: two moons
@@ -65,8 +104,12 @@ ax.scatter(*target.T, s=2)
 ax.set_title("target: two moons")
 ax.set_aspect("equal")
 print("data std per axis:", target.std(0).numpy().round(2))
+assert ((target.std(0) > 0.6) & (target.std(0) < 1.4)).all()
 
 # %% [markdown]
+# The data have about the noise's spread on each axis, so noise and data live on the same scale and
+# the straight lines between them are neither very long nor very short.
+#
 # ## 2. The path and its velocity, from scratch
 # Pick a data point and a noise point and walk the straight line between them. Its derivative in t
 # is the constant `ε − x0`: that is the regression target. For comparison we also draw the path of
@@ -93,8 +136,24 @@ for ax, path, name in zip(axs, (x_t, x_vp), ("rectified flow: straight", "diffus
     ax.scatter(*eps.T, c="C3", label="noise ε (t=1)")
     ax.set_title(name)
 axs[0].legend(fontsize=7)
+plt.show()
+
+
+def straightness(path):
+    """Median over paths of (length along the path) / (distance between its ends); 1 = a straight line."""
+    length = (path[1:] - path[:-1]).norm(dim=-1).sum(0)
+    return (length / (path[-1] - path[0]).norm(dim=-1)).median().item()
+
+
+print(f"straightness (path length / end-to-end distance): rectified flow {straightness(x_t):.3f}, "
+      f"VP {straightness(x_vp):.3f}")
+assert abs(straightness(x_t) - 1) < 1e-4 and straightness(x_vp) > 1.01
 
 # %% [markdown]
+# Rectified flow's path from a data point to its noise is exactly straight, so its velocity is one
+# constant vector — the easiest possible regression target; the VP path between the same two points
+# is an arc, with a velocity that changes along the way.
+#
 # ## 3. The loss, from scratch and with the package
 # `loss = ‖f(x_t, t) − (ε − x0)‖²` averaged over data, noise and t. The network is a small MLP that
 # also sees a few sinusoidal features of t.
@@ -148,18 +207,21 @@ def train(loss_fn, iters=ITERS, init=None, lr=3e-3, desc="train"):
     return net.eval().requires_grad_(False), losses
 
 
-t0 = time.time()
 rf_model, rf_losses = train(lambda net: rf.rf_loss(net, two_moons(512, gen), generator=gen), desc="rectified flow")
-print(f"trained {ITERS} steps in {time.time() - t0:.1f} s")
-assert np.mean(rf_losses[-100:]) < 0.8 * np.mean(rf_losses[:100])     # it learned something
 fig, ax = plt.subplots(figsize=(5, 2.5))
 ax.plot(np.convolve(rf_losses, np.ones(50) / 50, mode="valid"))
-ax.set_xlabel("step"); ax.set_ylabel("loss (running mean)")
+ax.set_xlabel("step")
+ax.set_ylabel("loss (running mean)")
+plt.show()
+first, last = np.mean(rf_losses[:100]), np.mean(rf_losses[-100:])
+print(f"{ITERS} steps: the loss fell from {first:.2f} to {last:.2f} (means of the first and last 100 steps)")
+assert last < 0.8 * first                                             # it learned something
 
 # %% [markdown]
-# Why doesn't the loss go to zero? Many straight lines pass through the same point `x_t` (different
-# `x0`, `ε` pairs); the best the network can do is predict their *average* direction
-# `E[ε − x0 | x_t]`. That average field is what we integrate.
+# The loss falls quickly and then levels off well above zero. Why doesn't it go to zero? Many
+# straight lines pass through the same point `x_t` (different `x0`, `ε` pairs); the best the network
+# can do is predict their *average* direction `E[ε − x0 | x_t]`. That average field is what we
+# integrate.
 
 # %% [markdown]
 # ## 4. Sampling = integrating the ODE (Euler), from scratch and with the package
@@ -177,13 +239,17 @@ assert torch.allclose(x, x_pkg, atol=1e-5)
 fig, ax = plt.subplots(figsize=(4, 3))
 ax.scatter(*target.T, s=1, c="lightgray", label="target")
 ax.scatter(*x_pkg.T, s=1, label=f"{steps} Euler steps")
-ax.legend(markerscale=5, fontsize=7); ax.set_aspect("equal")
+ax.legend(markerscale=5, fontsize=7)
+ax.set_aspect("equal")
+plt.show()
 
 # %% [markdown]
+# The sampler is a three-line loop, the same numbers as `rf.sample` (asserted): eight Euler steps
+# through the learned field carry the noise onto the two moons. §9 measures how close.
+#
 # ## 5. The learned velocity field
-# Arrows show `v(x, t)`; since we integrate towards t = 0, samples move *against* the arrows.
-# At t = 1 every point heads (backwards) towards the data mean; as t → 0 the field splits the
-# mass onto the two moons.
+# The arrows and stream lines show `−v(x, t)`, the direction a sample moves in as we integrate
+# towards t = 0, at four times.
 
 # %%
 gx, gy = torch.meshgrid(torch.linspace(-3, 3, 21), torch.linspace(-2.5, 2.5, 17), indexing="xy")
@@ -198,7 +264,9 @@ def plot_field(t, ax=None, net=rf_model):
                   v[:, 1].reshape(gx.shape).numpy(), color="C1", density=0.7, linewidth=0.6)
     ax.scatter(*target[:400].T, s=1, c="gray")
     ax.set_title(f"−v(x, t) at t = {float(t):.2f}")
-    ax.set_xlim(-3, 3); ax.set_ylim(-2.5, 2.5); ax.set_aspect("equal")
+    ax.set_xlim(-3, 3)
+    ax.set_ylim(-2.5, 2.5)
+    ax.set_aspect("equal")
 
 
 fig, axs = plt.subplots(1, 4, figsize=(16, 3.5))
@@ -206,35 +274,29 @@ for ax, tt in zip(axs, (1.0, 0.6, 0.3, 0.05)):
     plot_field(tt, ax)
 
 # %% [markdown]
-# Drag the slider to move through time (in a live notebook; the static panels above show four slices).
+# Drag the slider to move through time (in a live notebook; the figure shows t = 0.5 until you do).
 
 # %%
 import ipywidgets as widgets
 from IPython.display import display
-from IPython.utils.capture import capture_output
 
 
-def show_in(out, draw, *args):
-    """Run draw(*args) and put what it displays into the Output widget `out`, from the kernel side.
-    (Not `with out:` / `interact`: a headless runner such as nbconvert answers such captured output
-    with messages to the kernel while the cell runs, which can leave the run hanging.)"""
-    with capture_output() as cap:
-        draw(*args)
-        plt.show()
-    out.outputs = tuple({"output_type": "display_data", "data": o.data, "metadata": o.metadata}
-                        for o in cap.outputs)
-
-
-def _show(t):
+def field_figure(t):
     fig, ax = plt.subplots(figsize=(5, 4))
     plot_field(t, ax)
+    plt.close(fig)                      # displayed through the handle below, not by the inline backend
+    return fig
 
 
 t_slider = widgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="t")
-field_out = widgets.Output()
-t_slider.observe(lambda change: show_in(field_out, _show, change["new"]), "value")
-show_in(field_out, _show, t_slider.value)                     # drawn once now; the slider redraws
-display(widgets.VBox([t_slider, field_out]))
+display(t_slider)
+field = display(field_figure(t_slider.value), display_id=True)     # an ordinary output: the slider redraws it
+t_slider.observe(lambda change: field.update(field_figure(change["new"])), "value")
+
+# %% [markdown]
+# The learned field is a *time-dependent* map: near t = 1 it points every sample back towards the
+# data's middle, and only as t approaches 0 does it split the samples between the moons — the same
+# shrink-then-split the live demo showed with the ideal field.
 
 # %% [markdown]
 # ## 6. Euler with 1, 2, 4 and 32 steps
@@ -252,14 +314,27 @@ def trajectories(model_fn, z, steps, **kw):
 
 z_show = noise[:300]
 fig, axs = plt.subplots(1, 4, figsize=(16, 4), sharex=True, sharey=True)
+ends = {}
 for ax, n in zip(axs, (1, 2, 4, 32)):
-    path, out = trajectories(rf_model, z_show, n)
+    path, ends[n] = trajectories(rf_model, z_show, n)
     ax.plot(path[..., 0], path[..., 1], c="gray", lw=0.4, alpha=0.6)
     ax.scatter(*z_show.T, s=2, c="C3")
-    ax.scatter(*out.T, s=3, c="C0")
+    ax.scatter(*ends[n].T, s=3, c="C0")
     ax.set_title(f"Euler, {n} step{'s' * (n > 1)}")
-    ax.set_xlim(-3.2, 3.2); ax.set_ylim(-3.2, 3.2); ax.set_aspect("equal")
+    ax.set_xlim(-3.2, 3.2)
+    ax.set_ylim(-3.2, 3.2)
+    ax.set_aspect("equal")
     assert len(path) == n + 1
+plt.show()
+spread = {n: x.std(0).mean().item() for n, x in ends.items()}
+print("spread of the samples (mean std per axis) with " + ", ".join(f"{n} steps: {v:.2f}" for n, v in spread.items())
+      + f"; the data's: {target.std(0).mean().item():.2f}")
+assert spread[1] < 0.5 * target.std(0).mean().item()           # one step collapses towards the mean
+
+# %% [markdown]
+# One Euler step collapses the samples towards the data's middle, far narrower than the data: the
+# learned paths bend, and a single straight step cannot follow a bend. A handful of steps already
+# spreads the samples onto the moons, and more steps refine them.
 
 # %% [markdown]
 # ## 7. A diffusion baseline: DDPM in continuous time (VP-SDE)
@@ -321,11 +396,6 @@ rf2_model, _ = train(reflow_loss, iters=ITERS // 2, init=rf_model, lr=1e-3, desc
 # **straightness**: path length / distance between the end points (1 = a straight line).
 
 # %%
-def straightness(path):
-    length = (path[1:] - path[:-1]).norm(dim=-1).sum(0)
-    return (length / (path[-1] - path[0]).norm(dim=-1)).median().item()
-
-
 flows = {"diffusion (VP)": (vp_velocity, dict(t_end=T_MIN)), "rectified flow (1-RF)": (rf_model, {}),
          "reflow (2-RF)": (rf2_model, {})}
 fig, axs = plt.subplots(1, 3, figsize=(15, 5), sharex=True, sharey=True)
@@ -334,17 +404,27 @@ for ax, (name, (f, kw)) in zip(axs, flows.items()):
     path, out = trajectories(f, z_show, 64, **kw)
     straight[name] = straightness(path)
     ax.plot(path[..., 0], path[..., 1], c="gray", lw=0.4, alpha=0.6)
-    ax.scatter(*z_show.T, s=2, c="C3"); ax.scatter(*out.T, s=3, c="C0")
+    ax.scatter(*z_show.T, s=2, c="C3")
+    ax.scatter(*out.T, s=3, c="C0")
     ax.set_title(f"{name}\nstraightness {straight[name]:.2f}")
-    ax.set_xlim(-3.2, 3.2); ax.set_ylim(-3.2, 3.2); ax.set_aspect("equal")
-print({k: round(v, 3) for k, v in straight.items()})
+    ax.set_xlim(-3.2, 3.2)
+    ax.set_ylim(-3.2, 3.2)
+    ax.set_aspect("equal")
+plt.show()
+print("straightness of the sampling paths: " + ", ".join(f"{k} {v:.3f}" for k, v in straight.items()))
 assert straight["reflow (2-RF)"] < 1.05                          # reflowed paths are nearly straight
 assert straight["reflow (2-RF)"] < min(straight["diffusion (VP)"], straight["rectified flow (1-RF)"])
+assert straight["rectified flow (1-RF)"] > straight["diffusion (VP)"]    # 1-RF bends most (why: §9)
+
+# %% [markdown]
+# Straight *training* paths do not make straight *sampling* paths: the network learns an average
+# over crossing lines, and plain rectified flow's paths bend. Reflow, trained on pairs that the flow
+# itself connects, straightens them almost to lines.
 
 # %% [markdown]
 # ## 9. Measured: how many Euler steps for the same quality?
 # Quality = **MMD** (maximum mean discrepancy, RBF kernels at 4 bandwidths) between generated
-# points and as many held-out target points (1000 in fast mode); lower is better, and two independent target samples give
+# points and as many held-out target points; lower is better, and two independent target samples give
 # the noise floor. The bar for "the same quality": **the best the diffusion baseline ever gets**
 # (its 256-step MMD, +10 %). For each sampler we count the Euler steps needed to reach that bar.
 
@@ -382,54 +462,66 @@ def steps_needed(curve):
 
 
 needed = {name: steps_needed(curve) for name, curve in quality.items()}
-print(f"noise floor {floor:.4f}   diffusion's best (256 steps) {best_vp:.4f}   bar {bar:.4f}")
+print(f"{N_EVAL} samples each: noise floor {floor:.4f}   diffusion's best (256 steps) {best_vp:.4f}   "
+      f"bar {bar:.4f}")
 print("steps:".ljust(24), "".join(f"{n:>8}" for n in STEPS))
 for name, curve in quality.items():
-    print(name.ljust(24), "".join(f"{q:8.4f}" for q in curve), f"   → needs {needed[name]} steps")
+    print(name.ljust(24), "".join(f"{q:8.4f}" for q in curve), f"   → needs {needed[name]}")
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 4))
 for name, curve in quality.items():
-    ax.plot(STEPS, curve, "o-", label=f"{name}: {needed[name]} steps")
+    ax.plot(STEPS, curve, "o-", label=f"{name}: needs {needed[name]}")
 ax.axhline(bar, c="k", ls="--", lw=1, label="bar: diffusion's best +10%")
 ax.axhline(floor, c="gray", ls=":", lw=1, label="noise floor")
-ax.set_xscale("log", base=2); ax.set_yscale("log")
-ax.set_xlabel("Euler steps (= model evaluations)"); ax.set_ylabel("MMD to target (lower is better)")
+ax.set_xscale("log", base=2)
+ax.set_yscale("log")
+ax.set_xlabel("Euler steps (= model evaluations)")
+ax.set_ylabel("MMD to target (lower is better)")
 ax.legend(fontsize=8)
-
-# %%
+plt.show()
 assert needed["reflow (2-RF)"] is not None and needed["diffusion (VP)"] is not None
 assert needed["reflow (2-RF)"] <= 2                                   # straight paths: one or two steps
 assert needed["reflow (2-RF)"] < needed["diffusion (VP)"]             # ... fewer than diffusion needs
 assert min(quality["rectified flow (1-RF)"]) < best_vp                # RF also trains the better model
-print(f"steps for the diffusion baseline's best quality: reflow {needed['reflow (2-RF)']}, "
+print(f"steps to reach the diffusion baseline's best quality: reflow {needed['reflow (2-RF)']}, "
       f"rectified flow {needed['rectified flow (1-RF)']}, diffusion {needed['diffusion (VP)']}")
+print(f"best quality reached: rectified flow {min(quality['rectified flow (1-RF)']):.4f}, diffusion "
+      f"{best_vp:.4f} (with 256 steps), noise floor {floor:.4f}")
 
 # %% [markdown]
-# **Reading the result honestly.** The few-step win comes from *straight* paths: after reflow, one or
-# two Euler steps match the diffusion model's best samples. Plain (1-)rectified flow, trained once,
-# learns the better model with the same network and budget (its curve ends far lower), but it is
-# *not* a few-step sampler: its marginal paths bend (straightness well above 1). Depending on how long
-# the models train it reaches the bar in somewhat fewer steps than the diffusion ODE (full run) or more
-# (the short fast-mode run). Why? With independently
-# drawn pairs the middle of the path, `(x0 + ε)/2`, has a smaller spread than either end, so paths
-# first contract and then expand; the VP process keeps the variance at 1, so for unit-variance data
-# its ODE barely moves points that are already "in place". Straight conditional paths are the
-# starting point; reflow (or distillation) is what makes the sampling paths straight.
+# The few-step win comes from *straight* paths: after reflow, one or two Euler steps match the
+# diffusion model's best samples. Plain (1-)rectified flow, with the same network and training
+# budget, learns the better model — its curve ends below the diffusion baseline's best — but it is not
+# by itself a few-step sampler: its paths bend (§8). Why do they bend more than the VP ODE's? With
+# independently drawn pairs the middle of the path, `(x0 + ε)/2`, has a smaller spread than either
+# end, so paths first contract and then expand; the VP process keeps the variance at 1, so for
+# unit-variance data its ODE barely moves points that are already "in place". Straight conditional
+# paths are the starting point; reflow (or distillation) is what makes the sampling paths straight.
 #
 # Pretrained CogVideoX is a diffusion (v-prediction) model; `minicog.scheduler` converts its outputs
 # into exactly this kind of velocity (its DDIM sampler *is* Euler in rectified-flow variables), so the
 # RF samplers here also drive it.
 #
 # ## 10. Heun: a second-order step
-# Heun averages the slope at both ends of the step (2 model evaluations). At the same number of
-# model evaluations it is usually at least as good as Euler once there are a few steps.
+# Heun averages the slope at both ends of the step: 2 model evaluations per step, so at a fixed
+# budget of evaluations it takes half as many steps as Euler. Which wins?
 
 # %%
+heun_wins = []
 for nfe in (4, 8, 16):
     q_euler = quality_of(rf.sample(rf_model, noise, steps=nfe, progress=False))
     q_heun = quality_of(rf.sample(rf_model, noise, steps=nfe // 2, method="heun", progress=False))
     print(f"{nfe:>2} evaluations: Euler {q_euler:.4f}   Heun {q_heun:.4f}")
+    if q_heun < q_euler:
+        heun_wins.append(nfe)
+print(f"Heun is better at {heun_wins or 'none'} of [4, 8, 16] evaluations")
+assert 16 in heun_wins
+
+# %% [markdown]
+# Heun's second-order step pays for its second network call once the steps are fine enough: at 16
+# evaluations it beats Euler. With very few evaluations it has only half as many steps as Euler, and
+# whether it still wins depends on how smoothly the learned field bends.
 
 # %% [markdown]
 # ## 11. Inversion: data → noise → data
@@ -447,9 +539,15 @@ for method in ("euler", "heun"):
         errs.append((back - data).norm(dim=1).mean().item())
     print(f"{method}: round-trip error with 4 / 16 / 64 steps:", [f"{e:.4f}" for e in errs])
     assert errs[0] > errs[1] > errs[2]
+assert errs[2] < 0.01                                             # Heun, 64 steps: almost exact
 z_inv = rf.invert(rf_model, data, steps=64, method="heun", progress=False)
 print("inverted noise: mean", z_inv.mean(0).numpy().round(2), " std", z_inv.std(0).numpy().round(2))
 assert (z_inv.std(0) - 1).abs().max() < 0.3                       # looks like N(0, I) again
+
+# %% [markdown]
+# The ODE runs both ways: data inverted to t = 1 looks like standard noise, and sampling from it
+# returns the data, more exactly the finer the integration — with Heun and 64 steps, almost exactly.
+# Week 7 edits videos by starting from such inverted noise.
 
 # %% [markdown]
 # ## 12. Time shift: where to spend the steps (SD3, FLUX)
@@ -464,6 +562,11 @@ for shift in (1.0, 3.0):
 for tokens in (256, 1024, 4096):
     print(f"{tokens:>5} tokens → FLUX shift {rf.resolution_shift(tokens, mode='flux'):.3f}, "
           f"SD3 shift {rf.resolution_shift(tokens, mode='sd3'):.2f}")
+assert (rf.timesteps(8, shift=3.0) > 0.5).sum() > (rf.timesteps(8, shift=1.0) > 0.5).sum()
+
+# %% [markdown]
+# A shift above 1 puts more of the steps at high noise, where the coarse layout of a large image or
+# video is decided, and the more tokens a sample has, the larger the shift FLUX and SD3 choose.
 
 # %% [markdown]
 # ## Summary / 요약
@@ -476,7 +579,8 @@ for tokens in (256, 1024, 4096):
 # * **Measured** on two moons: reflowed (straight) paths reach the diffusion baseline's best quality
 #   in one or two Euler steps, fewer than diffusion needs; plain rectified flow trains the better
 #   model but its paths stay curved until reflow, so it is not by itself a few-step sampler.
-#   Heun (휜) spends two model calls per step for a second-order step.
+#   Heun's method (Heun 방법) spends two model calls per step for a second-order step, and beats
+#   Euler at the same number of calls once there are enough of them.
 # * **Inversion (역변환)**: `rf.invert` runs the same ODE from data to noise; the round trip's error
 #   shrinks with the number of steps — the basis of the editing weeks 7–8.
 # * **Time shift (시간 이동)**: `rf.timesteps(n, shift=...)` moves the sampling grid towards the noise
