@@ -4,7 +4,7 @@
     python benchmarks/bench_editing.py --n 4 --variants flowedit flowdirector
     python benchmarks/bench_editing.py --pipeline runs/tiny --json results.json
     python benchmarks/bench_editing.py --n 8 --edit-seed 7 --variants flowdirector \
-        --set mask_threshold=0.3 n_max=12           # one row of the tuning sweep (edit-set seed 7)
+        --set mask.threshold=0.3 n_max=12           # one row of the tuning sweep (edit-set seed 7)
     python benchmarks/bench_editing.py --objects 2             # two-object edits (issue 21 §1)
 
 For every edit (a rendered source clip and a target prompt changing its colour or its shape) and
@@ -21,7 +21,7 @@ changes, the other must stay): edit success, other object kept (the oracle reads
 its PSNR against the source, background PSNR, drift of both objects against the ideal edit,
 FlowDirector's mask against the true objects (IoU with the edited one, share of the other's latent
 cells; union over the steps) and time relative to FlowEdit. Its default rows add FlowDirector v2's
-switches (DAG v2, +DA-FC, +MAD-FC) and the velocity mask (DiffEdit's, `mask_source="velocity"`);
+options (DAG v2, +DA-FC, +MAD-FC) and the velocity mask (DiffEdit's, `mask=VelocityMask()`);
 the one-object default keeps the rows it always had.
 """
 from __future__ import annotations
@@ -56,7 +56,9 @@ def main(argv=None):
     ap.add_argument("--device", default="auto")
     ap.add_argument("--json", default=None, help="write per-edit rows and the summary here")
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
-                    help="EditConfig overrides for every variant, values as JSON (e.g. n_max=12)")
+                    help="overrides for every variant, values as JSON: EditConfig fields (e.g. n_max=12), and "
+                         "fields of FlowDirector's parts as part.field for the flowdirector rows (e.g. "
+                         "mask.threshold=0.3 dag.n_worse=4; edit_eval.with_overrides)")
     args = ap.parse_args(argv)
     if args.variants is None:
         args.variants = [v for v in edit_eval.ABLATIONS if args.objects == 2 or v not in edit_eval.TWO_OBJECT_ROWS]
@@ -76,8 +78,8 @@ def main(argv=None):
         try:
             overrides[key] = json.loads(value)
         except json.JSONDecodeError:
-            overrides[key] = value                      # a bare string, e.g. mask_threshold=mean
-    rows = edit_eval.measure(pipe, edits, variants, seed=args.seed, **overrides)
+            overrides[key] = value                      # a bare string, e.g. mask.threshold=mean
+    rows = edit_eval.measure(pipe, edits, variants, seed=args.seed, overrides=overrides)
     summary = edit_eval.summarise(rows)
     prefer = "inversion" if args.objects == 1 else "flowedit"
     ref = prefer if prefer in summary else next(iter(summary))

@@ -33,6 +33,7 @@ def direct_times(name: str, presses: int) -> list[float] | None:
     import matplotlib
     matplotlib.use("Agg")
     from minicog import edit_eval, load_pipeline, shapes, video
+    from minicog.flowdirector import DAG
     if name == "05_generate":
         pipe = load_pipeline("tiny")
         prompt = "a purple triangle moving left on a white background"
@@ -48,7 +49,7 @@ def direct_times(name: str, presses: int) -> list[float] | None:
 
         def call(i):
             clip = shapes.render_caption(src, rng=0)
-            out = pipe.edit(clip, src, tar, seed=0, method="flowdirector", edit_guidance=0.5 * (i + 1))
+            out = pipe.edit(clip, src, tar, seed=0, method="flowdirector", dag=DAG(omega=1.0 + 0.5 * (i + 1)))
             edit_eval.edit_metrics(clip, out, src, tar, reference=edit_eval.ideal_edit(tar, 0))
             video.video_html(clip, width=192), video.video_html(out, width=192)
     elif name == "00_explore_clip":

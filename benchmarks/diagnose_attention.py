@@ -27,8 +27,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from minicog import editing, flowdirector as fd, shapes  # noqa: E402
-from minicog.attention import ATTN_MAPS  # noqa: E402
+from minicog import flowdirector as fd, shapes  # noqa: E402
 from minicog.pipeline import load_pipeline  # noqa: E402
 
 
@@ -57,8 +56,8 @@ def main(argv=None):
     rng = np.random.default_rng(args.seed)
     combos = shapes.all_combinations()
     words = ("color", "shape")
-    kinds = ATTN_MAPS
-    rule = editing.EditConfig.preset("flowdirector")      # the preset's mask rule (threshold, box filter)
+    kinds = fd.ATTN_MAPS
+    rule = fd.FlowDirector().mask                         # the preset's mask rule (threshold, box filter)
     # score[(kind, layer, word, t)] -> lists of per-clip numbers
     score: dict[tuple, dict[str, list]] = {}
     areas = []
@@ -88,8 +87,7 @@ def main(argv=None):
                         hit = occ.flatten(1).gather(1, flat.argmax(-1).T.contiguous()).float()  # (T', N)
                         s["point"].append(float(hit.mean()))
                         s["mass"].append(float((a * occ).sum((1, 2, 3)).div(a.sum((1, 2, 3))).mean()))
-                        _, parts = fd.attention_mask(a, grid, rule.mask_kernel, rule.mask_kernel_t,
-                                                     rule.mask_threshold, return_parts=True)
+                        _, parts = fd.attention_mask(a, grid, rule, return_parts=True)
                         binary = parts["union"] > 0.5                                  # union over N
                         s["recall"].append(float(binary[occ].float().mean()))
                         s["cover"].append(float(binary.float().mean()))

@@ -3,7 +3,7 @@
     python benchmarks/diagnose_distractor.py                    # 6 colour + 6 shape edits, seed 7
     python benchmarks/diagnose_distractor.py --n 12 --edit-seed 1 --variants flowedit flowdirector
     python benchmarks/diagnose_distractor.py --n 12 --edit-seed 1 --variants flowdirector \
-        --set mask_threshold='"mean"' mask_kernel=3              # the authors' (tighter) mask rule
+        --set mask.threshold='"mean"' mask.kernel=3              # the authors' (tighter) mask rule
 
 On a plain background the only thing an edit can spoil outside the object is a uniform colour,
 which every method keeps (docs/flowdirector.md §3.1), so "better preservation than FlowEdit" cannot
@@ -87,8 +87,9 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
-                    help="EditConfig overrides for the flowdirector rows only, values as JSON "
-                         "(e.g. mask_threshold='\"mean\"' mask_kernel=3: the authors' mask rule)")
+                    help="overrides for the flowdirector rows only, values as JSON: EditConfig fields, and "
+                         "fields of FlowDirector's parts as part.field (e.g. mask.threshold='\"mean\"' "
+                         "mask.kernel=3: the authors' mask rule; edit_eval.with_overrides)")
     ap.add_argument("--oracle-mask", action="store_true",
                     help="add a row: FlowDirector with the moving object's true mask in place of "
                          "the attention mask (`pipe.edit(..., mask=)`: the ceiling of SAFC)")
@@ -117,21 +118,23 @@ def main(argv=None):
         dm_lat = latent_share(dm, tuple(z.shape[-3:]))
         cover = {}
 
-        def run(name, method, kw, mask=None):
+        def run(name, method, kw):
             masks = []
             outs[name] = pipe.edit(src, e["source"], e["target"], seed=args.seed, method=method,
                                    callback=lambda info: masks.append(info["mask"].float().cpu())
-                                   if info.get("mask") is not None else None, mask=mask, **kw)
+                                   if info.get("mask") is not None else None, **kw)
             if masks:                                   # SAFC's mask, averaged over the steps
                 M = torch.stack(masks).mean(0)          # (T', h, w)
                 cover[name] = (float((M * dm_lat).sum() / dm_lat.sum()), float(M.mean()))
 
         for name in args.variants:
             method, kw = edit_eval.ABLATIONS[name]
-            run(name, method, {**fd_overrides, **kw} if method == "flowdirector" else kw)
+            run(name, method, edit_eval.with_overrides(method, kw, fd_overrides) if method == "flowdirector" else kw)
         if args.oracle_mask:                            # the moving object's true mask
             plain = shapes.render_caption(e["source"], rng=e["seed"])
-            run("flowdirector, oracle mask", "flowdirector", fd_overrides, mask=shapes.object_mask(plain))
+            oracle = {k: v for k, v in fd_overrides.items() if not k.startswith("mask.")}
+            run("flowdirector, oracle mask", "flowdirector",
+                edit_eval.with_overrides("flowdirector", dict(mask=shapes.object_mask(plain)), oracle))
         for name, out in outs.items():
             m = edit_eval.edit_metrics(paint_out(src, dm, bg), paint_out(out, dm, bg), e["source"],
                                      e["source"] if name == "reconstruction" else e["target"],

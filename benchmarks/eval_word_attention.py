@@ -10,7 +10,7 @@ word's query looks). Each object's colour word — and its shape word, when the 
 gives a map that SAFC's own rule (the flowdirector preset's threshold and box filter, the union
 over the noise draws) makes binary; the table gives the IoU of that mask with the true mask of
 the object the word names, on the latent grid (8×8 per latent frame; one attention token covers
-2×2 of it), and the share of the *other* object's cells the mask covers. `flowdirector.word_localisation`
+2×2 of it), and the share of the *other* object's cells the mask covers. `mask_eval.word_localisation`
 computes it; the best (direction, layers) is what FlowDirector should read on this model, and
 `--record` writes it into the model folder's pipeline.json (`edit_attention`), where
 `pipe.edit(..., method="flowdirector")` finds it.
@@ -29,7 +29,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from minicog import flowdirector as fd, shapes  # noqa: E402
+from minicog import flowdirector as fd, mask_eval, shapes  # noqa: E402
 from minicog.pipeline import load_pipeline  # noqa: E402
 from minicog.utils import asset_folder, read_json, write_json_atomic  # noqa: E402
 
@@ -53,8 +53,8 @@ def main(argv=None) -> dict:
     scenes = [pool[i] for i in rng.choice(len(pool), args.scenes, replace=False)]
     n = pipe.dit.config.num_layers
     t0 = time.time()
-    scores = fd.word_localisation(pipe, scenes, times=args.times, draws=args.draws, seed=args.seed,
-                                  layer_sets=[fd.default_attention_layers(n)])
+    scores = mask_eval.word_localisation(pipe, scenes, times=args.times, draws=args.draws, seed=args.seed,
+                                         layer_sets=[fd.default_attention_layers(n)])
     print(f"{args.scenes} two-object scenes × t ∈ {args.times} × {args.draws} draws, "
           f"{time.time() - t0:.0f} s\n")
     print("| direction | layers | IoU median | IoU mean | colour words | shape words | other object covered |")
@@ -71,7 +71,7 @@ def main(argv=None) -> dict:
         fmt = lambda v: "–" if v is None else f"{v:.2f}"                     # noqa: E731
         print(f"| {kind} | {','.join(map(str, layers))} | {row['iou_median']:.2f} | {row['iou_mean']:.2f} | "
               f"{fmt(row['color_median'])} | {fmt(row['shape_median'])} | {row['other']:.2f} |")
-    kind, layers, value = fd.best_attention(scores)
+    kind, layers, value = mask_eval.best_attention(scores)
     print(f"\nbest: {kind}, layers {list(layers)}: median IoU {value:.2f}")
     best = scores[(kind, layers)]
     by_time = {t: statistics.median([v for v, tt in zip(best["iou"], best["time"]) if tt == t]) for t in args.times}

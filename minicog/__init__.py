@@ -27,7 +27,8 @@ _LAZY = {
 _SUBMODULES = {"shapes", "video", "utils", "causal_vae", "vae_tiling", "dit", "attention", "rope",
                "rectified_flow", "frame_pack", "text_encoder", "words", "train", "pipeline", "editing",
                "flowdirector", "cogvideox", "cogvideox_weights", "cogvideox_cli", "offload", "scheduler",
-               "scheduler_config", "memory", "generate", "sizes", "edit", "edit_eval", "data", "train_vae"}
+               "scheduler_config", "memory", "generate", "sizes", "edit", "edit_eval", "mask_eval", "data",
+               "train_vae"}
 
 __all__ = sorted(_LAZY) + sorted(_SUBMODULES)
 

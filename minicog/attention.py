@@ -103,9 +103,6 @@ def separated_attention(q, k, v, layout: TokenLayout, kind: str) -> torch.Tensor
     return torch.cat([out_text, out_video], dim=2)
 
 
-ATTN_MAPS = ("video_to_text", "text_to_video")    # the two text blocks of the 3D full attention
-
-
 class AttentionRecorder:
     """Records softmax attention maps of chosen layers (use `VideoDiT.record_attention`).
 

@@ -476,12 +476,12 @@ def check_safc_mask(safc_mask: Callable) -> int:
     for (R, T, H, W), size, k in [((1, 2, 4, 4), (2, 8, 8), 3), ((2, 3, 4, 6), (3, 8, 12), 3),
                                   ((1, 1, 6, 6), (1, 6, 6), 1), ((3, 2, 3, 3), (2, 9, 9), 5)]:
         maps = _word_maps(R, T, H, W, n)
-        want = flowdirector.attention_mask(maps, size, kernel=k, return_parts=True)[1]["union"]
+        want = flowdirector.attention_mask(maps, size, flowdirector.MaskRule(k, "mean"), return_parts=True)[1]["union"]
         where = case("safc_mask", maps, size, k)
         assert_close(call(safc_mask, where, maps, size, k), want, where, "the binary mask")
         n += 1
     flat = torch.full((1, 2, 4, 4), 0.5)
-    want = flowdirector.attention_mask(flat, (2, 4, 4), kernel=3, return_parts=True)[1]["union"]
+    want = flowdirector.attention_mask(flat, (2, 4, 4), flowdirector.MaskRule(3, "mean"), return_parts=True)[1]["union"]
     where = case("safc_mask", "constant maps", (2, 4, 4), 3)
     assert_close(call(safc_mask, where, flat, (2, 4, 4), 3), want, where,
                  "the mask of a constant map (no contrast: all ones)")
@@ -512,7 +512,7 @@ def check_dag(dag: Callable) -> int:
     n = 0
     for N, n_worse, omega in [(4, 1, 3.0), (6, 3, 2.0), (5, 2, 1.0)]:
         cands = _randn(N, 2, 3, 4, 4, seed=n)
-        want = flowdirector.differential_averaging(cands, n_worse, omega, "v1")[0]
+        want = flowdirector.differential_averaging(cands, flowdirector.DAG(n_worse, omega, "v1"))[0]
         where = case("dag", cands, n_worse, omega)
         assert_close(call(dag, where, cands, n_worse, omega), want, where, "V")
         n += 1

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import is_dataclass, replace
 from typing import Sequence
 
 import numpy as np
@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .edit import edit
-from .flowdirector import object_latent_mask
+from .flowdirector import DAG, DirectionAware, FlowDirector, MotionGate, VelocityMask, object_latent_mask
 from .shapes import (ATTRIBUTES, COLORS, DEFAULT_FRAMES, DEFAULT_SIZE, SHAPES,
                      MovingShape, Scene, all_combinations, all_scenes, background_distance, caption,
                      min_object_area, object_mask, palette_mixing, parse_caption, read_attributes, read_scene,
@@ -289,35 +289,49 @@ def timed_edit(pipe, video, source_prompt: str, target_prompt: str, **kw) -> tup
 
 # ----------------------------------------------------------------------------- the measure
 
-ABLATIONS = {                       # name → (method, overrides): the rows of the measure table
+ABLATIONS = {                       # name → (method, edit keywords): the rows of the measure table
     "random_noise": ("random_noise", {}),
     "inversion": ("inversion", {}),
     "flowedit": ("flowedit", {}),
     "flowdirector": ("flowdirector", {}),
-    "flowdirector −mask": ("flowdirector", {"use_mask": False}),
-    "flowdirector −DAG": ("flowdirector", {"use_dag": False}),
-    "flowdirector −both": ("flowdirector", {"use_mask": False, "use_dag": False}),
-    "flowdirector DAG v2": ("flowdirector", {"dag_version": "v2"}),       # FlowDirector v2's switches
-    "flowdirector +DA-FC": ("flowdirector", {"use_dafc": True}),
-    "flowdirector +MAD-FC": ("flowdirector", {"use_madfc": True}),
-    "flowdirector velocity mask": ("flowdirector", {"mask_source": "velocity"}),  # DiffEdit's mask
+    "flowdirector −mask": ("flowdirector", {"mask": None}),
+    "flowdirector −DAG": ("flowdirector", {"dag": None}),
+    "flowdirector −both": ("flowdirector", {"mask": None, "dag": None}),
+    "flowdirector DAG v2": ("flowdirector", {"dag": DAG(version="v2")}),       # FlowDirector v2's options
+    "flowdirector +DA-FC": ("flowdirector", {"direction_aware": DirectionAware()}),
+    "flowdirector +MAD-FC": ("flowdirector", {"motion_gate": MotionGate()}),
+    "flowdirector velocity mask": ("flowdirector", {"mask": VelocityMask()}),  # DiffEdit's mask
     # the same with six candidate flows (four of them V_worse): inside 2x FlowEdit's time on the
-    # first two-object model, chosen on the two-object tuning set (docs/flowdirector.md §3.6);
-    # 2.00x (16 edits) / 1.97x (32 edits) on the shipped one (§3.8)
-    "flowdirector velocity mask, 6 flows": ("flowdirector",
-                                            {"mask_source": "velocity", "n_avg": 6, "n_worse": 4}),
-    # five flows: the time goal (≤ 2× FlowEdit) at the cost of the averaging (docs/flowdirector.md §3.10)
-    "flowdirector velocity mask, 5 flows": ("flowdirector",
-                                            {"mask_source": "velocity", "n_avg": 5, "n_worse": 3}),
-    # SAFC's word maps read once from the source at low noise, the draws voting (minicog's variant;
-    # tuned on edit seeds 7 and 11, docs/flowdirector.md §3.10)
-    "flowdirector source attention mask": ("flowdirector", {"mask_source": "source_attention",
-                                                            "mask_t": 0.15, "mask_reduce": "mean"}),
+    # first two-object model, chosen on the two-object tuning set (docs/flowdirector.md);
+    # 2.00x (16 edits) / 1.97x (32 edits) on the shipped one
+    "flowdirector velocity mask, 6 flows": ("flowdirector", {"mask": VelocityMask(), "n_avg": 6,
+                                                             "dag": DAG(n_worse=4)}),
+    # five flows: the time goal (≤ 2× FlowEdit) at the cost of the averaging (docs/flowdirector.md)
+    "flowdirector velocity mask, 5 flows": ("flowdirector", {"mask": VelocityMask(), "n_avg": 5,
+                                                             "dag": DAG(n_worse=3)}),
 }
 V2_ROWS = ("flowdirector DAG v2", "flowdirector +DA-FC", "flowdirector +MAD-FC")  # rows added with v2
 # the two-object measure's extra rows
 TWO_OBJECT_ROWS = V2_ROWS + ("flowdirector velocity mask", "flowdirector velocity mask, 6 flows",
-                             "flowdirector velocity mask, 5 flows", "flowdirector source attention mask")
+                             "flowdirector velocity mask, 5 flows")
+
+
+def with_overrides(method: str, kw: dict, overrides: dict | None) -> dict:
+    """A variant's edit keywords `kw` with `overrides` on top: EditConfig fields by name (every
+    method), and fields of FlowDirector's parts as "part.field" (e.g. {"mask.threshold": "mean",
+    "dag.n_worse": 4}; method "flowdirector" only), applied to the variant's part, else the preset's."""
+    out = dict(kw)
+    for key, value in (overrides or {}).items():
+        part, dot, name = key.partition(".")
+        if not dot:
+            out[key] = value
+        elif method == "flowdirector":
+            base = out.get(part, getattr(FlowDirector(), part, None))
+            if not is_dataclass(base):
+                raise ValueError(f"override {key!r}: the variant's {part} is {type(base).__name__}, not a "
+                                 "FlowDirector part with fields")
+            out[part] = replace(base, **{name: value})
+    return out
 
 
 def shapes_edits(n: int, kinds: Sequence[str] = ("color", "shape"), seed: int = 0) -> list[dict]:
@@ -370,9 +384,10 @@ def two_object_edits(n: int, kinds: Sequence[str] = ("color", "shape"), seed: in
     return out
 
 
-def measure(pipe, edits: Sequence[dict], variants: dict | None = None, seed: int = 0,
-            progress: bool = True, **overrides) -> list[dict]:
-    """Run every variant (name → (method, overrides); default `ABLATIONS`) on every edit of
+def measure(pipe, edits: Sequence[dict], variants: dict | None = None, *, seed: int = 0,
+            progress: bool = True, overrides: dict | None = None) -> list[dict]:
+    """Run every variant (name → (method, edit keywords); default `ABLATIONS`; `overrides` on top,
+    `with_overrides`) on every edit of
     `shapes_edits` or `two_object_edits`; one row per (variant, edit) with the seconds it took and
     `edit_metrics` (one object) or `two_object_metrics` (two; FlowDirector's mask is the union over
     the steps of info["mask"] > 0.5, `MaskRecorder`, with the last step's IoU as mask_iou_last).
@@ -402,7 +417,7 @@ def measure(pipe, edits: Sequence[dict], variants: dict | None = None, seed: int
                          calls=0, nfe=0, **m))
         bar.update()
         for name, (method, kw) in variants.items():
-            kw = {**kw, **overrides}
+            kw = with_overrides(method, kw, overrides)
             rec = MaskRecorder() if two and method == "flowdirector" else None
             if rec is not None:
                 kw["callback"] = rec

@@ -1,7 +1,7 @@
 """Editing a video with a text-to-video flow model: the three ways to start (week 7).
 
     edited = pipe.edit(video, source_prompt="a red circle ...", target_prompt="a blue circle ...",
-                       seed=0, method="flowdirector")          # uint8 (T, H, W, 3) in and out
+                       seed=0, method="flowedit")              # uint8 (T, H, W, 3) in and out
 
 `pipe.edit` is `minicog.edit.edit`, which picks one of the procedures below or FlowDirector
 (`minicog.flowdirector`, week 8, built on `editing_ode`); the Shapes-world measure of an edit
@@ -30,24 +30,23 @@ the mock models of the tests.
    velocities cancel, so what the target prompt does not ask to change stays exactly as it was;
    FlowDirector (`minicog.flowdirector`) adds attention masks and differential averaging on top.
 
-The skip/stop/averaging knobs, the guidance scales and FlowDirector's switches live in `EditConfig`,
-with one preset per method (`EditConfig.preset(method)`); keyword arguments override fields.
+The skip/stop/averaging knobs and the guidance scales live in `EditConfig`, with one preset per
+method (`EditConfig.preset(method)`); keyword arguments of `edit` override fields. FlowDirector's
+own parts (its mask, DAG, v2's corrections) are objects of `minicog.flowdirector`, not fields here.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable, NamedTuple, Sequence
 
 import torch
 from tqdm.auto import tqdm
 
-from .attention import ATTN_MAPS
 from .rectified_flow import guided_velocity, interpolate, invert, sample, text_conditioned, timesteps
 from .utils import autocast, config_from_dict
 
 METHODS = ("random_noise", "inversion", "flowedit", "flowdirector")
-DAG_VERSIONS = ("v1", "v2")     # which candidates make DAG's worse average (flowdirector.differential_averaging)
-MASK_SOURCES = ("attention", "velocity", "source_attention")   # where FlowDirector's mask comes from (flowdirector)
 SRC, TAR, NEG = 0, 1, 2          # rows of `Prompts`: source, target, negative (unconditional)
 
 
@@ -55,50 +54,17 @@ SRC, TAR, NEG = 0, 1, 2          # rows of `Prompts`: source, target, negative (
 
 @dataclass
 class EditConfig:
-    """Settings of one edit. Time grid: `steps` Euler steps over t ∈ [1, 0] (with `shift`); the
-    edit runs the last `n_max` of them, i.e. starts at t_max = grid[steps − n_max].
+    """Settings of one edit, shared by every method. Time grid: `steps` Euler steps over t ∈ [1, 0]
+    (with `shift`); the edit runs the last `n_max` of them, i.e. starts at t_max = grid[steps − n_max].
 
     FlowEdit (§4, Alg. 1):   n_max (skip), n_min (stop: last n_min steps are plain target
-                             sampling), n_avg (noise draws averaged per step)
+                             sampling), n_avg (noise draws averaged per step; FlowDirector's
+                             candidate flows)
     guidance:                src_guidance / tar_guidance — CFG on the source / target velocity
                              (Ho & Salimans 2022); inv_guidance for the inversion pass;
-                             edit_guidance λ — minicog's extension, not in FlowEdit or
-                             FlowDirector, 0 (off) in every preset: adds λ·(v(Z_tar, c_tar) −
-                             v(Z_tar, c_src)), the change the edited words alone make at the
-                             edit's own state (guidance with the source prompt as the negative
-                             one, cf. InstructPix2Pix's two-scale guidance); measured in
-                             docs/flowdirector.md §3.2
-    FlowDirector (v1 §3.3–3.4, see `minicog.flowdirector`):
-        use_mask   attention-guided masking (SAFC); attn_map (which text block of the 3D full
-                   attention gives the word maps: "video_to_text", how much each video token
-                   attends to the word, or "text_to_video", where the word's query looks in the
-                   video), attn_layers, mask_kernel (spatial box size, latent pixels),
-                   mask_kernel_t (frames), mask_threshold ("mean" or a level in [0, 1] of the
-                   normalised map), mask_decay (edge softening per latent pixel), mask_reduce
-                   (how a step's word maps — each edited word, each candidate flow, source and
-                   target — are joined: "union" of their binary masks, as the authors' code, or
-                   "mean" of the normalised maps before one threshold, minicog's switch);
-                   mask_source "attention" (SAFC, the paper) or "velocity" — minicog's extension,
-                   DiffEdit's mask (Couairon et al. 2023) in rectified flow: where the two prompts
-                   ask for different velocities at the same noisy latent (mask_draws noise draws at
-                   t = mask_t), made binary and softened by the same rule, computed once before the
-                   ODE (`flowdirector.velocity_mask`; measured in docs/flowdirector.md), or
-                   "source_attention" — minicog's variant of SAFC: the edited words' maps read once,
-                   before the ODE, from the *source* latent noised to t = mask_t (mask_draws
-                   draws, the source prompt), joined by mask_reduce, instead of at every step from
-                   every candidate flow (`flowdirector.source_attention_mask`)
-        use_dag    differential averaging guidance: n_avg candidates, n_worse of them give V_worse,
-                   V = V_better + (omega − 1)(V_better − V_worse); dag_version "v1" takes the first
-                   n_worse, "v2" (the v2 paper) the n_worse least similar to V_better
-    FlowDirector v2's corrections (`flowdirector.direction_aware`, `flowdirector.motion_gate`):
-        use_dafc   direction-aware flow correction: per latent token, the part of V along the
-                   source velocity is dropped where it points with it and scaled by
-                   (1 + dafc_alpha) where it points against it
-        use_madfc  motion–appearance decoupling: where the source does not move (motion energy
-                   below madfc_low of its maximum; full gate from madfc_high) the edit keeps only
-                   its time-constant part (appearance), so static regions get no new motion
+                             negative_prompt the unconditional prompt
     shift=None uses the pipeline's edit shift (PipelineConfig.edit_shift, else its sampling shift;
-    1.0 for a bare velocity)."""
+    1.0 for a bare velocity); max_batch splits model calls into chunks of that many rows (memory)."""
     steps: int = 20
     n_max: int = 14
     n_min: int = 0
@@ -106,31 +72,9 @@ class EditConfig:
     src_guidance: float = 1.5
     tar_guidance: float = 5.0
     inv_guidance: float = 1.0
-    edit_guidance: float = 0.0
     shift: float | None = None
     negative_prompt: str = ""
-    # FlowDirector
-    use_mask: bool = False
-    use_dag: bool = False
-    n_worse: int = 3
-    omega: float = 3.0
-    dag_version: str = "v1"
-    use_dafc: bool = False
-    dafc_alpha: float = 0.25
-    use_madfc: bool = False
-    madfc_low: float = 0.01
-    madfc_high: float = 0.3
-    attn_map: str | None = None          # None: the model's recorded choice, else "video_to_text"
-    attn_layers: tuple[int, ...] | None = None
-    mask_kernel: int = 3
-    mask_kernel_t: int = 1
-    mask_threshold: float | str = "mean"
-    mask_decay: float = 1.5
-    mask_reduce: str = "union"
-    mask_source: str = "attention"
-    mask_t: float = 0.4
-    mask_draws: int = 4
-    max_batch: int | None = None      # split model calls into chunks of this many rows (memory)
+    max_batch: int | None = None
 
     def __post_init__(self):
         if int(self.steps) != self.steps or self.steps < 1:
@@ -142,49 +86,11 @@ class EditConfig:
             raise ValueError(f"n_min must lie in [0, n_max={self.n_max}), got {self.n_min}")
         if self.n_avg < 1:
             raise ValueError(f"n_avg must be >= 1, got {self.n_avg}")
-        if self.use_dag and not 1 <= self.n_worse < self.n_avg:
-            raise ValueError(f"differential averaging needs 1 <= n_worse < n_avg (the worse average "
-                             f"uses fewer candidates), got n_worse={self.n_worse}, n_avg={self.n_avg}; "
-                             "raise n_avg or pass use_dag=False")
-        if not float(self.edit_guidance) >= 0.0:
-            raise ValueError(f"edit_guidance must be a number >= 0 (0 turns the edit-direction term "
-                             f"off), got {self.edit_guidance}")
-        if self.dag_version not in DAG_VERSIONS:
-            raise ValueError(f"dag_version must be one of {DAG_VERSIONS}, got {self.dag_version!r}")
-        if not float(self.dafc_alpha) >= 0.0:
-            raise ValueError(f"dafc_alpha must be a number >= 0 (0: only drop the aligned part), got {self.dafc_alpha}")
-        if not 0.0 <= float(self.madfc_low) < float(self.madfc_high) <= 1.0:
-            raise ValueError(f"need 0 <= madfc_low < madfc_high <= 1 (shares of the clip's largest motion "
-                             f"energy), got {self.madfc_low}, {self.madfc_high}")
-        if self.attn_map is not None and self.attn_map not in ATTN_MAPS:
-            raise ValueError(f"attn_map must be one of {ATTN_MAPS}, got {self.attn_map!r}")
-        if isinstance(self.mask_threshold, str):
-            if self.mask_threshold != "mean":
-                raise ValueError(f"mask_threshold must be 'mean' or a number in [0, 1], got "
-                                 f"{self.mask_threshold!r}")
-        elif not 0.0 <= float(self.mask_threshold) <= 1.0:
-            raise ValueError(f"mask_threshold must be 'mean' or a number in [0, 1], got {self.mask_threshold}")
-        if self.mask_kernel < 1 or self.mask_kernel % 2 == 0 or self.mask_kernel_t < 1 or self.mask_kernel_t % 2 == 0:
-            raise ValueError(f"mask_kernel and mask_kernel_t must be odd and >= 1, got "
-                             f"{self.mask_kernel}, {self.mask_kernel_t}")
-        if self.mask_decay <= 0:
-            raise ValueError(f"mask_decay must be > 0, got {self.mask_decay}")
-        if self.mask_reduce not in ("union", "mean"):
-            raise ValueError(f"mask_reduce must be 'union' (of the binary maps) or 'mean' (of the "
-                             f"normalised maps), got {self.mask_reduce!r}")
-        if self.mask_source not in MASK_SOURCES:
-            raise ValueError(f"mask_source must be one of {MASK_SOURCES}, got {self.mask_source!r}")
-        if not 0.0 < float(self.mask_t) < 1.0 or int(self.mask_draws) != self.mask_draws or self.mask_draws < 1:
-            raise ValueError(f"the velocity mask needs 0 < mask_t < 1 and an integer mask_draws >= 1, got "
-                             f"mask_t={self.mask_t}, mask_draws={self.mask_draws}")
+        for name in ("src_guidance", "tar_guidance", "inv_guidance"):
+            if not isinstance(getattr(self, name), (int, float)) or not math.isfinite(getattr(self, name)):
+                raise ValueError(f"{name} must be a finite number, got {getattr(self, name)!r}")
         if self.max_batch is not None and self.max_batch < 1:
             raise ValueError(f"max_batch must be None or >= 1, got {self.max_batch}")
-
-    @property
-    def attention_kind(self) -> str:
-        """The attention direction the mask reads: `attn_map`, or "video_to_text" when unset (the
-        pipeline resolves unset to its model's recorded choice first: `flowdirector_for_pipeline`)."""
-        return self.attn_map or "video_to_text"
 
     @property
     def start_index(self) -> int:
@@ -200,14 +106,11 @@ class EditConfig:
             # invert all the way to noise without guidance (most accurate), regenerate with CFG
             "inversion": dict(steps=20, n_max=20, inv_guidance=1.0, tar_guidance=5.0),
             "flowedit": dict(steps=20, n_max=14, n_avg=1, src_guidance=1.5, tar_guidance=5.0),
-            # tuned on Shapes edit-sets seed 7 and 11 (the table uses seed 1; docs/flowdirector.md
-            # §2.3): a later start (n_max 12: t_max 0.6) keeps trajectories — earlier starts help
-            # shape edits but move colour-edited objects — an unsmoothed map thresholded at 0.3
-            # keeps the mask wide enough for shape changes, and on the stage-5 model ten candidate
-            # flows (six of them V_worse) lower drift on both tuning sets
-            "flowdirector": dict(steps=20, n_max=12, n_avg=10, src_guidance=1.5, tar_guidance=5.0,
-                                 use_mask=True, use_dag=True, n_worse=6, omega=3.0,
-                                 mask_threshold=0.3, mask_kernel=1),
+            # tuned on Shapes edit-sets seed 7 and 11 (the table uses seed 1; docs/flowdirector.md):
+            # a later start (n_max 12: t_max 0.6) keeps trajectories — earlier starts help shape
+            # edits but move colour-edited objects — and ten candidate flows for DAG (its parts, the
+            # mask and DAG, are `flowdirector.FlowDirector()`'s defaults)
+            "flowdirector": dict(steps=20, n_max=12, n_avg=10, src_guidance=1.5, tar_guidance=5.0),
         }[method]
         return config_from_dict(cls, {**base, **overrides}, what="edit settings")
 
@@ -254,9 +157,8 @@ class GuidedVelocities(NamedTuple):
 
 
 def guided_velocities(velocity: Callable, z: torch.Tensor, t: float, prompts: Prompts,
-                      rows: Sequence[int], guidance: Sequence[float], max_batch: int | None = None,
-                      record: Callable | None = None, map_kind: str = "video_to_text"
-                      ) -> GuidedVelocities:
+                      rows: Sequence[int], guidance: Sequence[float], *, max_batch: int | None = None,
+                      record: Callable | None = None, map_kind: str = "video_to_text") -> GuidedVelocities:
     """Classifier-free-guided velocities of a batch, in as few model calls as possible.
 
     z (B, C, T, h, w); row b uses prompt `rows[b]` and guidance g_b:
@@ -315,7 +217,7 @@ def _noise(shape, generator: torch.Generator, device) -> torch.Tensor:
 
 @torch.no_grad()
 def random_noise_edit(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg: EditConfig,
-                      generator: torch.Generator, shift: float = 1.0,
+                      generator: torch.Generator, *, shift: float = 1.0,
                       callback: Callable | None = None, progress: bool = False) -> torch.Tensor:
     """SDEdit: noise X_src to t0 = grid[steps − n_max], then sample the target ODE to t = 0."""
     grid = time_grid(cfg, shift)[cfg.start_index:]
@@ -330,7 +232,7 @@ def random_noise_edit(velocity: Callable, x_src: torch.Tensor, prompts: Prompts,
 
 
 @torch.no_grad()
-def inversion_edit(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg: EditConfig,
+def inversion_edit(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg: EditConfig, *,
                    shift: float = 1.0, callback: Callable | None = None, progress: bool = False
                    ) -> torch.Tensor:
     """ODE inversion with the source prompt from t = 0 up to t0, then target sampling back to 0."""
@@ -358,7 +260,7 @@ def _rf_callback(callback, method, phase):
 
 class EditVelocities(NamedTuple):
     """One step's candidates (`editing_velocities`): V (N, ...) and what made them."""
-    v: torch.Tensor               # V_k = v(Z_tar, c_tar) − v(Z_src, c_src) (+ the λ term), guided
+    v: torch.Tensor               # V_k = v(Z_tar, c_tar) − v(Z_src, c_src), guided
     z_src: torch.Tensor           # Z_src (N, ...)
     z_tar: torch.Tensor           # Z_tar (N, ...)
     v_src: torch.Tensor           # v(Z_src, c_src), guided (N, ...): FlowDirector v2's DA-FC reads it
@@ -366,52 +268,42 @@ class EditVelocities(NamedTuple):
 
 
 def editing_velocities(velocity: Callable, x_src: torch.Tensor, z_edit: torch.Tensor, t: float,
-                       noise: torch.Tensor, prompts: Prompts, cfg: EditConfig,
-                       record: Callable | None = None) -> EditVelocities:
+                       noise: torch.Tensor, prompts: Prompts, cfg: EditConfig, *,
+                       record: Callable | None = None, map_kind: str = "video_to_text") -> EditVelocities:
     """The N candidate editing velocities of one step, one per noise draw (FlowEdit §4):
 
         Z_src = (1 − t)·X_src + t·ε_k,   Z_tar = Z_src + (Z_edit − X_src),
         V_k   = v(Z_tar, t, c_tar) − v(Z_src, t, c_src)
-              [+ λ·(v(Z_tar, t, c_tar) − v(Z_tar, t, c_src))      with cfg.edit_guidance = λ ≠ 0]
 
-    noise (N, C, T, h, w). All 2N (or 4N with guidance, plus N for λ) model passes are one
-    batched call. Writing Z_tar as Z_src + (Z_edit − X_src) keeps Z_tar == Z_src *bit for bit*
-    while the edit is still at X_src, so equal prompts and guidances give V_k = 0 exactly (the
-    identity test; the λ term is 0 by definition then and its rows are skipped).
+    noise (N, C, T, h, w). All 2N (or 4N with guidance) model passes are one batched call. Writing
+    Z_tar as Z_src + (Z_edit − X_src) keeps Z_tar == Z_src *bit for bit* while the edit is still at
+    X_src, so equal prompts and guidances give V_k = 0 exactly (the identity test).
     Returns an `EditVelocities`: V (N, ...), Z_src, Z_tar, the source velocities and, with `record`,
-    the maps of the 2N conditional rows (source rows first, then target rows; with λ ≠ 0 N more rows
-    follow, the source prompt at Z_tar)."""
+    the `map_kind` maps of the 2N conditional rows (source rows first, then target rows)."""
     N = noise.shape[0]
     z_src = (1 - t) * x_src + t * noise                          # (N, C, T, h, w)
     z_tar = z_src + (z_edit - x_src)
-    # the λ term is 0 by definition when the two prompts agree: skip its N rows (also keeps the
-    # batch, and with it the identity, bit-exact)
-    lam = float(cfg.edit_guidance) if prompts.texts[SRC] != prompts.texts[TAR] else 0.0
-    z, rows = [z_src, z_tar], [SRC] * N + [TAR] * N
-    guidance = [cfg.src_guidance] * N + [cfg.tar_guidance] * N
-    if lam:
-        z, rows, guidance = z + [z_tar], rows + [SRC] * N, guidance + [1.0] * N
-    out = guided_velocities(velocity, torch.cat(z), t, prompts, rows, guidance, cfg.max_batch,
-                            record, cfg.attention_kind)
-    V = out.v[N:2 * N] - out.v[:N]
-    if lam:                                                      # v_c(Z_tar, c_tar) − v(Z_tar, c_src)
-        V = V + lam * (out.conditional[N:2 * N] - out.v[2 * N:])
-    return EditVelocities(V, z_src, z_tar, out.v[:N], out.maps if record is not None else None)
+    rows, guidance = [SRC] * N + [TAR] * N, [cfg.src_guidance] * N + [cfg.tar_guidance] * N
+    out = guided_velocities(velocity, torch.cat([z_src, z_tar]), t, prompts, rows, guidance,
+                            max_batch=cfg.max_batch, record=record, map_kind=map_kind)
+    V = out.v[N:] - out.v[:N]                                    # (N, C, T, h, w)
+    return EditVelocities(V, z_src, z_tar, out.v[:N], out.maps)
 
 
 @torch.no_grad()
 def editing_ode(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg: EditConfig,
-                generator: torch.Generator, shift: float = 1.0, combine: Callable | None = None,
-                record: Callable | None = None, callback: Callable | None = None,
-                progress: bool = False, method: str = "flowedit") -> torch.Tensor:
+                generator: torch.Generator, *, shift: float = 1.0, combine: Callable | None = None,
+                record: Callable | None = None, map_kind: str = "video_to_text",
+                callback: Callable | None = None, progress: bool = False,
+                method: str = "flowedit") -> torch.Tensor:
     """Integrate the inversion-free editing ODE (FlowEdit Alg. 1) and return the edited latents.
 
     Z_edit starts at X_src at t_max = grid[steps − n_max]; each step draws n_avg noises, forms the
     candidate velocities V_k (`editing_velocities`) and moves Z_edit ← Z_edit + (t_next − t)·V with
     V = mean_k V_k, or V = combine(info) when given (FlowDirector's mask and guidance; `info` holds
-    step, t, z, x_src, candidates, z_src, z_tar, the source velocities v_src and the recorded
-    attention `maps`). The last n_min steps
-    sample the target ODE from Z_tar = Z_edit + Z_src − X_src (FlowEdit's "n_min" phase)."""
+    step, t, z, x_src, candidates, z_src, z_tar, the source velocities v_src and the attention
+    `maps` recorded with `record` / `map_kind`). The last n_min steps sample the target ODE from
+    Z_tar = Z_edit + Z_src − X_src (FlowEdit's "n_min" phase)."""
     # 1. check inputs
     if x_src.ndim != 5 or x_src.shape[0] != 1:
         raise ValueError(f"x_src must be the latents of one clip (1, C, T, h, w), got {tuple(x_src.shape)}")
@@ -426,12 +318,11 @@ def editing_ode(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg: 
         if T - i > cfg.n_min:
             # 3. editing phase: n_avg noise draws → candidate velocities V_k (N, C, T, h, w)
             noise = _noise((cfg.n_avg, *x_src.shape[1:]), generator, x_src.device)
-            out = editing_velocities(velocity, x_src, z, t, noise, prompts, cfg, record)
-            V_k = out.v
+            out = editing_velocities(velocity, x_src, z, t, noise, prompts, cfg, record=record, map_kind=map_kind)
             info = dict(method=method, phase="edit", step=i, t=t, t_next=t_next, z=z, x_src=x_src,
-                        candidates=V_k, z_src=out.z_src, z_tar=out.z_tar, v_src=out.v_src, maps=out.maps)
+                        candidates=out.v, z_src=out.z_src, z_tar=out.z_tar, v_src=out.v_src, maps=out.maps)
             # 4. combine the candidates (mean, or FlowDirector's mask and DAG) and take the Euler step
-            V = V_k.mean(0, keepdim=True) if combine is None else combine(info)   # (1, C, T, h, w)
+            V = out.v.mean(0, keepdim=True) if combine is None else combine(info)   # (1, C, T, h, w)
             z = z + (t_next - t) * V
             info.update(v=V, z=z)
             if callback is not None:
@@ -443,7 +334,7 @@ def editing_ode(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg: 
                 z_tar = z + ((1 - t) * x_src + t * eps - x_src)
             g = cfg.tar_guidance
             v = guided_velocity(model, z_tar, torch.tensor(t, device=z.device), prompts.select([TAR]),
-                             prompts.select([NEG]) if g != 1 else None, g)
+                                prompts.select([NEG]) if g != 1 else None, g)
             z_tar = z_tar + (t_next - t) * v
             if callback is not None:
                 callback(dict(method=method, phase="sample", step=i, t=t_next, z=z_tar, v=v))
@@ -452,8 +343,8 @@ def editing_ode(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg: 
 
 @torch.no_grad()
 def flowedit(velocity: Callable, x_src: torch.Tensor, prompts: Prompts, cfg: EditConfig,
-             generator: torch.Generator, shift: float = 1.0, callback: Callable | None = None,
+             generator: torch.Generator, *, shift: float = 1.0, callback: Callable | None = None,
              progress: bool = False) -> torch.Tensor:
     """FlowEdit (Kulikov et al. 2024): the editing ODE with plain noise averaging."""
-    return editing_ode(velocity, x_src, prompts, cfg, generator, shift, callback=callback,
+    return editing_ode(velocity, x_src, prompts, cfg, generator, shift=shift, callback=callback,
                        progress=progress, method="flowedit")

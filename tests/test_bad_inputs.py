@@ -1,5 +1,5 @@
 """Every ordinary mistake gets a clear error that names the cause, and leaves no file behind
-(the CLI, `Pipeline.generate`, video writing, broken or missing weights)."""
+(the CLI, `Pipeline.generate`, `Pipeline.edit`, video writing, broken or missing weights)."""
 import os
 import shutil
 import stat
@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from minicog import generate, load_pipeline, shapes, video
+from minicog.flowdirector import DAG, DirectionAware, MotionGate, VelocityMask
 from minicog.pipeline import Pipeline
 from minicog.utils import asset_folder
 
@@ -97,6 +98,35 @@ def test_generate_rejects_bad_arguments(pipe, kw, cause):
     args.update(kw)
     with pytest.raises(ValueError, match=cause):
         pipe.generate(**args)
+
+
+@pytest.mark.parametrize("kw,cause", [
+    (dict(method="magic"), "unknown editing method 'magic'"),
+    (dict(n_steps=3), "unknown edit settings fields \\['n_steps'\\]"),
+    (dict(use_mask=True, method="flowedit"), "unknown edit settings fields \\['use_mask'\\]"),   # no switches
+    (dict(n_max=0), "n_max must lie in"),
+    (dict(tar_guidance=float("nan")), "tar_guidance must be a finite number"),
+    (dict(source_prompt=None), "source_prompt must be a string"),
+    # each method runs only itself: FlowDirector's parts, even None, are refused by the others
+    (dict(method="flowedit", mask=None), "mask= is a FlowDirector option: method 'flowedit'"),
+    (dict(method="flowedit", mask=VelocityMask(), dag=DAG()), "mask=, dag= are FlowDirector options"),
+    (dict(method="random_noise", dag=DAG()), "dag= is a FlowDirector option: method 'random_noise'"),
+    (dict(method="inversion", direction_aware=DirectionAware()), "direction_aware= is a FlowDirector option"),
+    (dict(method="flowedit", motion_gate=MotionGate()), "motion_gate= is a FlowDirector option: method 'flowedit'"),
+    # FlowDirector's parts: the right kind, fitting the settings
+    (dict(n_avg=4, dag=DAG(n_worse=6)), "n_worse=6, n_avg=4"),
+    (dict(mask="segmentation"), "mask must be AttentionMask or VelocityMask or Tensor or ndarray"),
+    (dict(dag=3), "dag must be DAG"),
+    (dict(direction_aware=0.25), "direction_aware must be DirectionAware"),
+    (dict(mask=np.ones((17, 60, 64), bool)), "does not match the latent grid"),
+    (dict(mask=np.full((17, 64, 64), 2.0)), "mask values must lie in \\[0, 1\\]"),
+])
+def test_edit_rejects_bad_arguments(pipe, kw, cause):
+    clip = shapes.render_caption(PROMPT, rng=0)
+    args = dict(source_prompt=PROMPT, target_prompt=PROMPT.replace("red", "blue"), steps=2, n_max=1)
+    args.update(kw)
+    with pytest.raises(ValueError, match=cause):
+        pipe.edit(clip, **args)
 
 
 def test_generate_warns_outside_the_training_size(pipe):

@@ -17,6 +17,7 @@ from diffusers import CogVideoXPipeline  # noqa: E402
 
 from minicog import cogvideox_cli, memory  # noqa: E402
 from minicog.cogvideox import CogVideoX, GPUMemoryError  # noqa: E402
+from minicog.flowdirector import DAG  # noqa: E402
 
 F, H, W = SAMPLE["frames"], SAMPLE["height"], SAMPLE["width"]   # the toy checkpoints' sample size (9×64×96)
 h, w = 32, 48          # a smaller size (latents 4×6) where the test does not need tiles: CPU time
@@ -427,7 +428,7 @@ def test_flowdirector_runs_on_the_scaled_pipeline(pipes):
     assert pipe.token_indices(src, ["red"]) == [1] and pipe.token_indices(tar, ["blue", "circle"]) == [1, 2]
     video = (np.random.default_rng(0).random((F, h, w, 3)) * 255).astype(np.uint8)
     seen = []
-    out = pipe.edit(video, src, tar, method="flowdirector", steps=4, n_max=3, n_avg=2, n_worse=1,
+    out = pipe.edit(video, src, tar, method="flowdirector", steps=4, n_max=3, n_avg=2, dag=DAG(n_worse=1),
                     callback=lambda info: seen.append(sorted(info)))
     assert out.shape == (F, h, w, 3) and out.dtype == np.uint8
     assert len(seen) == 3 and any("mask" in keys for keys in seen)          # the attention mask was built

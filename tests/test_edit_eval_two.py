@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from editing_fixtures import FAST, pipe  # noqa: F401 (fixture)
+import editing_fixtures as fx
+from editing_fixtures import FAST
 from minicog import edit_eval, shapes
 from minicog.shapes import MovingShape, Scene
 
 # a colour edit that swaps the palette order (red < blue < purple): the motions must follow the objects
 SRC2 = "a red circle moving left and a blue square moving down on a black background"
 TAR2 = "a purple circle moving left and a blue square moving down on a black background"
+pipe = fx.pipe                                           # the shared fixture, registered in this module
 
 
 def test_two_object_edits_change_one_attribute_of_one_object():
@@ -84,7 +86,7 @@ def test_an_edit_that_leaves_three_objects_is_scored_not_refused():
     assert not m["exact"] and m["read"].count(" and ") == 2
 
 
-def test_two_object_measure_runs_through_edit(pipe):  # noqa: F811
+def test_two_object_measure_runs_through_edit(pipe):
     edits = edit_eval.two_object_edits(1, ("color",), seed=1)
     variants = {"flowedit": ("flowedit", FAST), "flowdirector": ("flowdirector", FAST)}
     rows = edit_eval.measure(pipe, edits, variants, progress=False)
