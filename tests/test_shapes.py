@@ -115,7 +115,9 @@ def test_oracle_limits_under_corruption(rendered):
     blur up to sigma=2 px are read perfectly; noise sigma=60 or blur sigma=4 break shape reading."""
     combos, videos, captions = rendered
     rng = np.random.default_rng(0)
-    noisy = lambda s: [np.clip(v + rng.normal(0, s, v.shape), 0, 255).astype(np.uint8) for v in videos]
+
+    def noisy(s):
+        return [np.clip(v + rng.normal(0, s, v.shape), 0, 255).astype(np.uint8) for v in videos]
     assert shapes.evaluate(noisy(30), captions).prompt_accuracy >= 0.98
     assert shapes.evaluate([_blur(v, 2) for v in videos], captions).prompt_accuracy >= 0.98
     heavy = shapes.evaluate([_blur(v, 4) for v in videos], captions)
