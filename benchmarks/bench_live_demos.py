@@ -23,8 +23,20 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "browser"))
-import browser_lab as bl  # noqa: E402
+
+
+def _load_browser_lab():
+    """tests/browser/browser_lab.py, the browser test's driver, loaded from its file."""
+    import importlib.util
+    path = Path(__file__).resolve().parents[1] / "tests" / "browser" / "browser_lab.py"
+    spec = importlib.util.spec_from_file_location("browser_lab", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["browser_lab"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+bl = _load_browser_lab()
 
 
 def direct_times(name: str, presses: int) -> list[float] | None:

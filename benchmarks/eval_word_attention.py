@@ -20,14 +20,12 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from minicog import flowdirector as fd, mask_eval, shapes  # noqa: E402
 from minicog.pipeline import load_pipeline  # noqa: E402

@@ -19,13 +19,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from minicog import flowdirector as fd, shapes  # noqa: E402
 from minicog.pipeline import load_pipeline  # noqa: E402

@@ -26,12 +26,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from minicog import edit_eval, flowdirector as fd, shapes  # noqa: E402
 from minicog.pipeline import load_pipeline  # noqa: E402
