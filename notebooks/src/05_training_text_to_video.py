@@ -114,7 +114,8 @@ fig, axes = plt.subplots(1, 4, figsize=(13, 3.4))
 for i, (ax, n) in enumerate(zip(axes[:3], (1, 3, 5))):
     ax.imshow(m[i], cmap="Blues")
     ax.set_title(f"padded row {i}: {n} latent frame(s)", fontsize=9)
-    ax.set_xlabel("key"); ax.set_ylabel("query")
+    ax.set_xlabel("key")
+    ax.set_ylabel("query")
 axes[3].imshow(bd[0], cmap="Greens")
 axes[3].set_title(f"packed row: clips {sorted(set(sp.segment_ids[0].tolist()) - {-1})}", fontsize=9)
 fig.tight_layout()
@@ -151,7 +152,8 @@ assert max(errors) < 1e-4
 # Here: the `fast` preset for a few dozen steps (the shipped model used the `tiny` preset).
 
 # %%
-from minicog.train import Stage, TrainConfig, train
+from minicog.train import train
+from minicog.train_config import TrainConfig
 
 steps = 12 if FAST else 300
 cfg = TrainConfig.fast(out_dir="runs/notebook05", num_clips=16 if FAST else 512, progress=True,
@@ -173,7 +175,9 @@ k = max(1, len(losses) // 10)
 ax.plot(steps_[k - 1:], np.convolve(losses, np.ones(k) / k, "valid"), label=f"mean of {k}")
 for s in cfg.stages[:-1]:
     ax.axvline(s.until, color="gray", ls="--", lw=0.8)
-ax.set_xlabel("step"); ax.set_ylabel("rectified-flow loss"); ax.legend()
+ax.set_xlabel("step")
+ax.set_ylabel("rectified-flow loss")
+ax.legend()
 assert np.mean(losses[-k:]) < np.mean(losses[:k])
 
 # %% [markdown]
@@ -192,7 +196,7 @@ print({k: v for k, v in info.items() if k not in ("config", "loss_curve")})
 
 # %% [markdown]
 # The run's loss curve (mean per 100 steps, stored with the model): dashed lines are the stage
-# boundaries of its schedule (`train.tiny_stages()`: one-object clips at 32 px, the mixture at
+# boundaries of its schedule (`train_config.tiny_stages()`: one-object clips at 32 px, the mixture at
 # 32 px, 64 px, then three warm restarts of the learning rate at 64 px). The loss jumps where the
 # stage changes what it asks: two objects, then four times as many tokens per frame.
 
@@ -203,7 +207,9 @@ if len(curve):
     ax.plot(curve[:, 0], curve[:, 1])
     for st in info["config"]["stages"][:-1]:
         ax.axvline(st["until"], color="gray", ls="--", lw=0.8)
-    ax.set_yscale("log"); ax.set_xlabel("step"); ax.set_ylabel("training loss (mean of 100)")
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("training loss (mean of 100)")
     print(f"{len(info['config']['stages'])} stages, {info['steps']} steps, "
           f"{info['seconds'] / 60:.0f} min of training on {info['device']}")
 
@@ -359,12 +365,12 @@ if fails2:
 # the colour word "red" attends to the red object and not to the other one. Below: a rendered
 # two-object clip, noised to t = 0.45, and the attention each video token pays to each of its
 # words (video → text, renormalised over the text tokens; the layers the model's FlowDirector
-# reads), with each object's true outline. `flowdirector.word_localisation` then scores the
+# reads), with each object's true outline. `mask_eval.word_localisation` then scores the
 # thresholded maps against the true masks over several scenes: the IoU with the object the word
 # names (1 = exactly it) and the share of the *other* object the mask covers (should be 0).
 
 # %%
-from minicog import flowdirector as fd
+from minicog import flowdirector as fd, mask_eval
 
 scene = shapes.parse_caption("a red circle moving left and a blue square moving up on a gray background")
 motions = shapes.scene_motions(scene, 64, 3)
@@ -380,28 +386,31 @@ with pipe.dit.record_attention(layers=layers, reduce_heads="mean") as rec:
 words = ["red", "circle", "blue", "square"]
 f = 2                                                     # a latent frame (video frames 5-8)
 fig, axes = plt.subplots(1, len(words) + 1, figsize=(2.2 * (len(words) + 1), 2.4))
-axes[0].imshow(clip[4 * f]); axes[0].set_title(f"frame {4 * f}", fontsize=8)
+axes[0].imshow(clip[4 * f])
+axes[0].set_title(f"frame {4 * f}", fontsize=8)
 for ax, w in zip(axes[1:], words):
-    wm = fd.word_attention({l: rec.maps[l]["video_to_text"] for l in layers}, fd.token_indices(pipe, scene.caption(), [w]))
+    wm = fd.word_attention({layer: rec.maps[layer]["video_to_text"] for layer in layers},
+                           fd.token_indices(pipe, scene.caption(), [w]))
     ax.imshow(wm[0, f], cmap="magma", extent=(0, 64, 64, 0))
     for c, m in masks.items():
         ax.contour(m[4 * f], levels=[0.5], colors="w" if c == "red" else "c", linewidths=1)
     ax.set_title(f'"{w}"', fontsize=8)
 for ax in axes:
-    ax.set_xticks([]); ax.set_yticks([])
+    ax.set_xticks([])
+    ax.set_yticks([])
 plt.tight_layout()
 
 # %%
 pool = shapes.all_scenes(2)
 scenes_a = [pool[i] for i in np.random.default_rng(515151).choice(len(pool), 4 if FAST else 24, replace=False)]
-scores = fd.word_localisation(pipe, scenes_a, times=(0.45,) if FAST else (0.6, 0.45, 0.3, 0.15), seed=515151,
-                              layer_sets=[layers])
+scores = mask_eval.word_localisation(pipe, scenes_a, times=(0.45,) if FAST else (0.6, 0.45, 0.3, 0.15),
+                                     seed=515151, layer_sets=[layers])
 import statistics
 for kind in ("video_to_text", "text_to_video"):
     s = scores[(kind, tuple(layers))]
     print(f"{kind:14s} layers {list(layers)}: IoU median {statistics.median(s['iou']):.2f}, "
           f"other object covered {statistics.fmean(s['other']):.2f} ({len(s['iou'])} word maps)")
-best = fd.best_attention(scores)
+best = mask_eval.best_attention(scores)
 print(f"best single choice: {best[0]}, layers {list(best[1])}, IoU median {best[2]:.2f} (1.0 = the object exactly)")
 
 # %% [markdown]
@@ -479,7 +488,7 @@ display(widgets.VBox([prompt_box, widgets.HBox([seed_box, guide_box, button]), o
 # 2. Remove the two 32 px stages from `TrainConfig.tiny()` (64 px from the first step). Does the
 #    loss at the same wall-clock time go down faster or slower?
 # 5. Train the 32 px stages with `zero_init=True` (adaLN-Zero) and probe the direction word as
-#    `benchmarks/ablate_init_decay.py` does. When does the model start to use it?
+#    docs/training.md's ablation did. When does the model start to use it?
 # 3. Set `caption_dropout=0` and sample with guidance 4. What happens, and why?
 # 4. Make a folder of your own clips with a `captions.txt` and train with
 #    `python -m minicog.train --preset folder --data my_clips/`.

@@ -30,15 +30,13 @@
 #    보존 (preservation), 이동 오차 (drift) and time.
 
 # %%
-import time
-
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
 import minicog
-from minicog import edit, edit_eval, editing, rectified_flow, shapes
-from minicog.video import frame_grid, show_video
+from minicog import edit, edit_eval, editing, shapes
+from minicog.video import show_video
 from minicog.utils import FAST, seed_everything
 
 seed_everything(0)
@@ -128,7 +126,9 @@ for n in ([4, 8, 16] if FAST else [4, 8, 16, 32, 64]):
     errs[n] = float((editing.inversion_edit(pipe.velocity, x_src, same, c) - x_src).abs().mean())
 plt.figure(figsize=(4, 2.6))
 plt.loglog(list(errs), list(errs.values()), "o-")
-plt.xlabel("Euler steps"); plt.ylabel("mean |x̂ − x|  (latents)"); plt.title("inversion → regeneration, same prompt")
+plt.xlabel("Euler steps")
+plt.ylabel("mean |x̂ − x|  (latents)")
+plt.title("inversion → regeneration, same prompt")
 plt.grid(alpha=.3)
 assert errs[max(errs)] < errs[min(errs)]
 
@@ -226,9 +226,13 @@ for (name, (s, ts)), col in zip(tracks.items(), ["C0", "C1", "C2"]):
     axes[1].plot(range(len(s)), (s - x_src.flatten()).norm(dim=1), "o-", ms=3, color=col, label=name)
 p0 = (x_src.flatten() - mean) @ V
 axes[0].plot(p0[0], p0[1], "ks", ms=9, label="x_src")
-axes[0].set_title("latent trajectories (PCA of all states)"); axes[0].legend(fontsize=8)
-axes[1].set_xlabel("step"); axes[1].set_ylabel("‖z − x_src‖"); axes[1].set_title("distance from the source")
-axes[1].legend(fontsize=8); plt.tight_layout()
+axes[0].set_title("latent trajectories (PCA of all states)")
+axes[0].legend(fontsize=8)
+axes[1].set_xlabel("step")
+axes[1].set_ylabel("‖z − x_src‖")
+axes[1].set_title("distance from the source")
+axes[1].legend(fontsize=8)
+plt.tight_layout()
 far = {k: float((s - x_src.flatten()).norm(dim=1).max()) for k, (s, _) in tracks.items()}
 print({k: round(v, 1) for k, v in far.items()})
 assert far["flowedit"] < far["random_noise"] and far["flowedit"] < far["inversion"]

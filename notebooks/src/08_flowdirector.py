@@ -27,8 +27,8 @@
 # 3. **차분 평균 가이던스 (differential averaging guidance, DAG)**: candidate flows (후보 흐름), their
 #    mean and their difference;
 # 4. **ablations (제거 실험)**: the mask and DAG switched off one at a time, measured by the oracle;
-# 5. beyond the paper: why square ↔ circle edits fail, **편집 방향 가이던스 (edit-direction
-#    guidance, λ)**, and what the mask is for — a **second object (두 번째 물체)** to keep.
+# 5. beyond the paper: why square ↔ circle edits fail, and what the mask is for — a **second
+#    object (두 번째 물체)** to keep.
 
 # %%
 import ipywidgets as widgets
@@ -40,7 +40,10 @@ from IPython.display import display
 from IPython.utils.capture import capture_output
 
 import minicog
+from dataclasses import replace
+
 from minicog import edit_eval, editing, flowdirector, shapes
+from minicog.flowdirector import DAG, MaskRule, MotionGate, VelocityMask
 from minicog.video import frame_grid, show_video
 from minicog.utils import FAST, seed_everything
 
@@ -82,24 +85,27 @@ L = pipe.dit.config.num_layers
 with pipe.dit.record_attention(layers=range(L), reduce_heads="mean") as rec:
     pipe.velocity(z_t, torch.tensor([t]), e, m)
 # from scratch: maps[layer]["video_to_text"] is (B, heads, L_text, T', H', W')
-word_maps = torch.stack([rec.maps[l]["video_to_text"][0, 0, src_tok].mean(0) for l in range(L)])
+word_maps = torch.stack([rec.maps[i]["video_to_text"][0, 0, src_tok].mean(0) for i in range(L)])
 print("per-layer word maps:", tuple(word_maps.shape), "(layers, T', H', W')")
 
 fig, axes = plt.subplots(L, word_maps.shape[1], figsize=(1.3 * word_maps.shape[1], 1.3 * L), squeeze=False)
-for l in range(L):
+for layer in range(L):
     for f in range(word_maps.shape[1]):
-        axes[l, f].imshow(word_maps[l, f], cmap="magma"); axes[l, f].set_xticks([]); axes[l, f].set_yticks([])
-    axes[l, 0].set_ylabel(f"layer {l}", fontsize=8)
+        axes[layer, f].imshow(word_maps[layer, f], cmap="magma")
+        axes[layer, f].set_xticks([])
+        axes[layer, f].set_yticks([])
+    axes[layer, 0].set_ylabel(f"layer {layer}", fontsize=8)
 for f in range(word_maps.shape[1]):
     axes[0, f].set_title(f"latent frame {f}", fontsize=8)
-fig.suptitle(f"attention of {src_words} (video → text), t = {t}", fontsize=10); plt.tight_layout()
+fig.suptitle(f"attention of {src_words} (video → text), t = {t}", fontsize=10)
+plt.tight_layout()
 
 # %% [markdown]
 # How well does each layer find the object? Compare the map with the true object, downsampled to
 # the token grid (we can: this is the Shapes world). In joint attention there are *two* text
 # blocks: video queries looking at the word (video → text, the analogue of a cross-attention map)
 # and the word's query looking at the video (text → video). Both are plotted; the mask can be
-# built from either (`attn_map=`). The bar chart is one clip; `benchmarks/diagnose_attention.py`
+# built from either (`AttentionMask(attn_map=...)`). The bar chart is one clip; `benchmarks/diagnose_attention.py`
 # measures both directions over 24 clips (docs/flowdirector.md §3.1). A correlation near 1 would mean
 # the word's map *is* the object; on this small model no layer comes close (the numbers below), and
 # the choice of direction and layer FlowDirector reads is measured once per model, over many
@@ -114,15 +120,18 @@ def corr(a, b):
     a, b = a.flatten() - a.mean(), b.flatten() - b.mean()
     return float(a @ b / (a.norm() * b.norm() + 1e-12))
 
-scores = [corr(word_maps[l], truth_tok) for l in range(L)]
+scores = [corr(word_maps[i], truth_tok) for i in range(L)]
 # the other half of the joint attention: where the word's own *query* looks in the video
-looks = torch.stack([rec.maps[l]["text_to_video"][0, 0, src_tok].mean(0) for l in range(L)])
-scores_t2v = [corr(looks[l], truth_tok) for l in range(L)]
+looks = torch.stack([rec.maps[i]["text_to_video"][0, 0, src_tok].mean(0) for i in range(L)])
+scores_t2v = [corr(looks[i], truth_tok) for i in range(L)]
 plt.figure(figsize=(4.6, 2.4))
 plt.bar(np.arange(L) - 0.2, scores, 0.4, label="video → text")
 plt.bar(np.arange(L) + 0.2, scores_t2v, 0.4, label="text → video")
-plt.axhline(0, color="k", lw=0.5); plt.legend(fontsize=7)
-plt.xlabel("layer"); plt.ylabel("corr(map, object)"); plt.title("where the word lives")
+plt.axhline(0, color="k", lw=0.5)
+plt.legend(fontsize=7)
+plt.xlabel("layer")
+plt.ylabel("corr(map, object)")
+plt.title("where the word lives")
 rec_choice = pipe.config.edit_attention or {}                 # measured per model, stored with it
 layers = list(rec_choice.get("attn_layers") or flowdirector.default_attention_layers(L))
 print("layers FlowDirector reads on this model:", layers)
@@ -148,19 +157,21 @@ assert word_maps.shape[0] == L and np.isfinite(scores + scores_t2v).all()
 # attention).
 
 # %%
-wm = flowdirector.word_attention({l: rec.maps[l]["video_to_text"] for l in layers}, src_tok)
+wm = flowdirector.word_attention({i: rec.maps[i]["video_to_text"] for i in layers}, src_tok)
 out = widgets.Output()
 slider = widgets.FloatSlider(value=0.5, min=0.05, max=0.95, step=0.05, description="threshold")
 
 def draw(threshold):
-    mask, parts = flowdirector.attention_mask(wm, (T, h, w), threshold=threshold, return_parts=True)
+    mask, parts = flowdirector.attention_mask(wm, (T, h, w), MaskRule(kernel=3, threshold=threshold),
+                                              return_parts=True)
     rows = [("normalised", parts["normalised"][0]), ("smoothed", parts["smoothed"][0]),
             ("binary", parts["binary"][0].float()), ("soft mask M", mask)]
     fig, axes = plt.subplots(len(rows), T, figsize=(1.3 * T + 0.8, 1.3 * len(rows)), squeeze=False)
     for r, (name, a) in enumerate(rows):
         for f in range(T):
             im = axes[r, f].imshow(a[f], cmap="viridis", vmin=0, vmax=1)
-            axes[r, f].set_xticks([]); axes[r, f].set_yticks([])
+            axes[r, f].set_xticks([])
+            axes[r, f].set_yticks([])
         axes[r, 0].set_ylabel(name, fontsize=8)
     fig.colorbar(im, ax=axes, shrink=0.6, label="0 = off, 1 = on")
     fig.suptitle(f"threshold {threshold:.2f}", fontsize=9)
@@ -178,22 +189,22 @@ def show_in(out, draw, *args):
 slider.observe(lambda change: show_in(out, draw, change["new"]), "value")
 show_in(out, draw, slider.value)                      # drawn once now; the slider redraws it
 display(widgets.VBox([slider, out]))
-mask_mean = flowdirector.attention_mask(wm, (T, h, w))                # threshold = the map's mean
+mask_mean = flowdirector.attention_mask(wm, (T, h, w), MaskRule(kernel=3, threshold="mean"))   # the authors' rule
 truth_lat = F.adaptive_avg_pool3d(truth, (T, h, w))[0, 0] > 0.2
 on = mask_mean > 0.5
 iou = float(on[truth_lat].sum() / (on | truth_lat).sum())
 recall, coverage = float(on[truth_lat].float().mean()), float(on.float().mean())
 print(f"mask covers {100 * coverage:.0f} % of the latent grid and {100 * recall:.0f} % of the object's "
       f"cells; IoU with the object = {iou:.2f}")
-preset = editing.EditConfig.preset("flowdirector")
-m = flowdirector.attention_mask(wm, (T, h, w), kernel=preset.mask_kernel, threshold=preset.mask_threshold) > 0.5
+preset = flowdirector.FlowDirector().mask                             # the preset's AttentionMask
+m = flowdirector.attention_mask(wm, (T, h, w), preset) > 0.5
 preset_recall = float(m[truth_lat].float().mean())
-print(f"the preset's mask (kernel {preset.mask_kernel}, threshold {preset.mask_threshold}): covers "
+print(f"the preset's mask (kernel {preset.kernel}, threshold {preset.threshold}): covers "
       f"{100 * float(m.float().mean()):.0f} % of the grid and {100 * preset_recall:.0f} % "
       f"of the object's cells")
 covers = []
 for thr in (0.3, 0.5, 0.7, 0.9):
-    m = flowdirector.attention_mask(wm, (T, h, w), threshold=thr) > 0.5
+    m = flowdirector.attention_mask(wm, (T, h, w), MaskRule(kernel=3, threshold=thr)) > 0.5
     covers.append(float(m.float().mean()))
     print(f"  threshold {thr}: covers {100 * covers[-1]:3.0f} %, "
           f"IoU {float(m[truth_lat].sum() / (m | truth_lat).sum()):.2f}")
@@ -208,7 +219,7 @@ assert covers == sorted(covers, reverse=True)     # a higher threshold never let
 infos = []
 edited = pipe.edit(source, SRC, TAR, seed=0, method="flowdirector", callback=infos.append)
 info = infos[0]
-cfg = editing.EditConfig.preset("flowdirector")
+dag = flowdirector.FlowDirector().dag                                  # the preset's DAG
 print(f"{len(infos)} steps from t = {infos[0]['t']:.2f}; candidates:", tuple(info["candidates"].shape))
 
 def speed(v):                      # |v| per latent pixel: norm over channels → (T, h, w)
@@ -220,7 +231,9 @@ vmax = float(speed(info["v_unmasked"]).max())            # one scale for both sp
 for r, (name, a) in enumerate(rows):
     lim = dict(vmin=0, vmax=1, cmap="viridis") if name == "mask M" else dict(vmin=0, vmax=vmax, cmap="inferno")
     for f in range(T):
-        im = axes[r, f].imshow(a[f], **lim); axes[r, f].set_xticks([]); axes[r, f].set_yticks([])
+        im = axes[r, f].imshow(a[f], **lim)
+        axes[r, f].set_xticks([])
+        axes[r, f].set_yticks([])
     axes[r, 0].set_ylabel(name, fontsize=8)
     fig.colorbar(im, ax=axes[r, :], shrink=0.8, label="0 = off, 1 = on" if name == "mask M" else "|v|")
 fig.suptitle("the masked velocity field (first step)", fontsize=10)
@@ -236,9 +249,9 @@ assert torch.allclose(info["v"], info["v_unmasked"] * info["mask"])
 
 # %%
 V_k = info["candidates"]
-better, worse = V_k.mean(0, keepdim=True), V_k[: cfg.n_worse].mean(0, keepdim=True)
-V_dag = better + (cfg.omega - 1) * (better - worse)
-ours, b2, w2 = flowdirector.differential_averaging(V_k, cfg.n_worse, cfg.omega)
+better, worse = V_k.mean(0, keepdim=True), V_k[: dag.n_worse].mean(0, keepdim=True)
+V_dag = better + (dag.omega - 1) * (better - worse)
+ours, b2, w2 = flowdirector.differential_averaging(V_k, dag)
 assert torch.allclose(V_dag, ours) and torch.allclose(info["v_unmasked"], ours)
 
 f = T // 2
@@ -248,8 +261,11 @@ panels += [("V_better", speed(better)[f]), ("V_worse", speed(worse)[f]),
 fig, axes = plt.subplots(1, len(panels), figsize=(1.5 * len(panels), 1.9))
 vmax = max(float(p.max()) for _, p in panels)
 for ax, (name, a) in zip(axes, panels):
-    ax.imshow(a, cmap="inferno", vmin=0, vmax=vmax); ax.set_title(name, fontsize=7); ax.axis("off")
-fig.suptitle(f"|velocity| in latent frame {f}", fontsize=9); plt.tight_layout()
+    ax.imshow(a, cmap="inferno", vmin=0, vmax=vmax)
+    ax.set_title(name, fontsize=7)
+    ax.axis("off")
+fig.suptitle(f"|velocity| in latent frame {f}", fontsize=9)
+plt.tight_layout()
 
 # %% [markdown]
 # Why the *first* M draws? The authors' code averages V_better − V_worse over **all** C(N, M)
@@ -259,7 +275,7 @@ fig.suptitle(f"|velocity| in latent frame {f}", fontsize=9); plt.tight_layout()
 
 # %%  NBVAL_CHECK_OUTPUT
 import itertools
-subsets = list(itertools.combinations(range(V_k.shape[0]), cfg.n_worse))
+subsets = list(itertools.combinations(range(V_k.shape[0]), dag.n_worse))
 trend_all = torch.stack([better[0] - V_k[list(s)].mean(0) for s in subsets]).mean(0)
 print(f"{len(subsets)} subsets; all-subset guidance term ≈ 0:", bool(trend_all.abs().max() < 1e-5))
 
@@ -289,7 +305,8 @@ pairs = [(SRC, TAR), (SRC, SRC.replace("red", "blue"))]
 vids, caps = [], []
 for s, t in pairs:
     for method in ("flowedit", "flowdirector"):
-        vids.append(pipe.edit(source, s, t, seed=0, method=method)); caps.append(f"{method}: {t.split(' moving')[0]}")
+        vids.append(pipe.edit(source, s, t, seed=0, method=method))
+        caps.append(f"{method}: {t.split(' moving')[0]}")
 show_video([source] + vids, ["source"] + caps)
 fig = frame_grid([source] + vids, ["source"] + caps, max_frames=6, scale=0.8)
 
@@ -322,7 +339,8 @@ fd = editing.EditConfig.preset("flowdirector")                          # the pr
 V0 = fd.tar_guidance * (v_tar - v_neg) - fd.src_guidance * (v_src - v_neg)
 f = T // 2
 fig, axes = plt.subplots(1, 3, figsize=(8, 2.8))
-axes[0].imshow(square[4 * f]); axes[0].set_title(f"source (frame {4 * f})", fontsize=8)
+axes[0].imshow(square[4 * f])
+axes[0].set_title(f"source (frame {4 * f})", fontsize=8)
 for ax, (name, v) in zip(axes[1:], [("|V| first step", V0), ("|Δ| = |v(c_tar) − v(c_src)|", delta)]):
     ax.imshow(v[0, :, f].norm(dim=0), cmap="magma")
     ax.set_title(f"{name}\nmean {v.norm(dim=1).mean():.2f}", fontsize=8)
@@ -331,35 +349,16 @@ for ax in axes:
 plt.tight_layout()
 
 # %% [markdown]
-# `edit_guidance=λ` — **minicog's own knob, in neither FlowEdit nor FlowDirector, 0 in every
-# preset** — adds λ·(v(Z_tar, c_tar) − v(Z_tar, c_src)) at every step: classifier-free guidance
-# with the source prompt as the negative one (cf. InstructPix2Pix's two-scale guidance). The cell
-# below tries three strengths on this edit: the oracle's reading and the drift say whether λ removes
-# the corners, and at what price. Over many edits ([`docs/flowdirector.md`](../docs/flowdirector.md)
-# §3.2) it is a success knob with a drift price — it fixes failed square → circle edits, but colour
-# edits, whose Δ is already large, get relocated more often — which is why every preset keeps λ = 0.
-
-# %%
-lams = [0.0, 2.0, 5.0]
-outs = [pipe.edit(square, SQ, CI, seed=0, method="flowdirector", edit_guidance=lam) for lam in lams]
-for lam, o in zip(lams, outs):
-    r = edit_eval.edit_metrics(square, o, SQ, CI, reference=edit_eval.ideal_edit(CI, SQ_SEED))
-    print(f"λ = {lam}: oracle reads {r['read']['shape']:7s} | drift {r['drift']:.2f} px")
-fig = frame_grid([square] + outs, ["source"] + [f"λ = {lam}" for lam in lams], max_frames=6, scale=0.8)
-
-# %% [markdown]
 # ## 8. What the mask is for: a second object
 # On a plain background there is nothing outside the object for an edit to spoil, so the ablation
 # table cannot show what a mask is for. The model was also trained on clips with **two** objects,
 # each named in the caption: change one object's colour and the other must stay as it is. The
 # Shapes world gives the ground truth of such an edit (`edit_eval.two_object_truth`: the ideal
-# result and each object's true mask), so five edits can be compared: FlowEdit (no mask),
-# FlowDirector with its attention mask (SAFC), the same word maps read **once from the source** at
-# low noise (`mask_source="source_attention"`, beyond the paper: a word's attention finds its object
-# best at low noise, week 5), FlowDirector with the **velocity mask** (`mask_source="velocity"`,
-# beyond the paper: DiffEdit's idea — edit where the two prompts ask for different velocities at the
-# same noisy latent), and FlowDirector with the edited object's **true** mask passed as `mask=` —
-# what a perfectly localising mask would give.
+# result and each object's true mask), so four edits can be compared: FlowEdit (no mask),
+# FlowDirector with its attention mask (SAFC), FlowDirector with the **velocity mask**
+# (`mask=VelocityMask()`, beyond the paper: DiffEdit's idea — edit where the two prompts ask for
+# different velocities at the same noisy latent), and FlowDirector with the edited object's **true**
+# mask passed as `mask=` — what a perfectly localising mask would give.
 
 # %%
 SRC2 = "a red circle moving right and a blue square moving up on a gray background"
@@ -369,9 +368,7 @@ two = truth["source"]
 true_mask = truth["masks_src"]["red"] | truth["masks_tar"]["green"]
 runs = {"flowedit": dict(method="flowedit"),
         "attention mask": dict(method="flowdirector"),
-        "source attention": dict(method="flowdirector",
-                                 **edit_eval.ABLATIONS["flowdirector source attention mask"][1]),
-        "velocity mask": dict(method="flowdirector", mask_source="velocity"),
+        "velocity mask": dict(method="flowdirector", mask=VelocityMask()),
         "true mask": dict(method="flowdirector", mask=true_mask)}
 edited, masks = {}, {}
 for name, kw in runs.items():
@@ -394,15 +391,16 @@ fig = frame_grid([two, truth["ideal"]] + list(edited.values()), ["source", "idea
 # %%
 f = T // 2
 lat = {c: flowdirector.object_latent_mask(m, (T, h, w))[f] for c, m in truth["masks_src"].items()}
-fig, axes = plt.subplots(1, 4, figsize=(10, 2.6))
-for ax, key in zip(axes, ("attention mask", "source attention", "velocity mask", "true mask")):
+fig, axes = plt.subplots(1, 3, figsize=(7.5, 2.6))
+for ax, key in zip(axes, ("attention mask", "velocity mask", "true mask")):
     ax.imshow(masks[key][f].float(), cmap="viridis", vmin=0, vmax=1)
     ax.contour(lat["red"], levels=[0.5], colors="w", linewidths=1)
     ax.contour(lat["blue"], levels=[0.5], colors="c", linewidths=1)
-    ax.set_title(f"{key}: IoU {scores[key]['mask_iou']:.2f}", fontsize=8); ax.axis("off")
+    ax.set_title(f"{key}: IoU {scores[key]['mask_iou']:.2f}", fontsize=8)
+    ax.axis("off")
 plt.tight_layout()
 assert scores["true mask"]["other_psnr"] > scores["flowedit"]["other_psnr"]
-assert scores["velocity mask"]["mask_iou"] > scores["source attention"]["mask_iou"] > scores["attention mask"]["mask_iou"]
+assert scores["velocity mask"]["mask_iou"] > scores["attention mask"]["mask_iou"]
 
 # %% [markdown]
 # The true mask keeps the other object as the VAE reconstructs it: that is what a mask is for.
@@ -410,14 +408,10 @@ assert scores["velocity mask"]["mask_iou"] > scores["source attention"]["mask_io
 # small model finds its object only in part (week 5 measures it: a median IoU of about 0.3 in its
 # best layer), and the preset's low threshold turns that into a wide mask that reaches the other
 # object too (look at the figure above): it unites the binary maps of every candidate flow, source
-# and target, at every step. Read once, from the source at t = 0.15, with the draws voting, the same
-# words' maps sit much closer to their object — but that mask has the *old* object's footprint, and a
-# shape edit must draw corners outside it. The velocity difference under the two prompts finds the
-# edited object, new outline included, at no attention recording and 2·4 extra model rows. Over
-# many edits (`python benchmarks/bench_editing.py --objects 2`), the tables in
-# [`docs/flowdirector.md`](../docs/flowdirector.md) §3.8–3.10 say how often each keeps the other
-# object (the source-attention mask, over 64 tuning edits: about twice the attention mask's IoU, but
-# more shape edits lost, so it is a switch, not the preset).
+# and target, at every step. The velocity difference under the two prompts finds the edited object,
+# new outline included, at no attention recording and 2·4 extra model rows. Over many edits
+# (`python benchmarks/bench_editing.py --objects 2`), the tables in
+# [`docs/flowdirector.md`](../docs/flowdirector.md) say how often each keeps the other object.
 
 # %% [markdown]
 # ### DAG, v1 against v2
@@ -433,14 +427,17 @@ assert scores["velocity mask"]["mask_iou"] > scores["source attention"]["mask_io
 g = torch.Generator().manual_seed(0)
 signal = torch.randn(1, 64, generator=g)
 cands = signal + 0.8 * torch.randn(10, 64, generator=g)
-cos = lambda a, b: float(F.cosine_similarity(a.flatten(), b.flatten(), dim=0))
-plain, _, _ = flowdirector.differential_averaging(cands, n_worse=6, omega=1.0, version="v2")
+def cos(a, b):
+    return float(F.cosine_similarity(a.flatten(), b.flatten(), dim=0))
+
+
+plain, _, _ = flowdirector.differential_averaging(cands, DAG(n_worse=6, omega=1.0, version="v2"))
 assert torch.allclose(plain, cands.mean(0, keepdim=True))          # ω = 1: plain averaging
 print(f"one candidate {cos(cands[:1], signal):.3f} | plain average {cos(plain, signal):.3f}")
 dag_cos = {}
 for n_worse in (3, 6):
     for version in ("v1", "v2"):
-        V, better, worse = flowdirector.differential_averaging(cands, n_worse=n_worse, omega=3.0, version=version)
+        V, better, worse = flowdirector.differential_averaging(cands, DAG(n_worse, omega=3.0, version=version))
         dag_cos[version, n_worse] = cos(V, signal)
         print(f"DAG {version}, n_worse {n_worse}, ω 3: cos(V_worse, signal) {cos(worse, signal):.3f} → "
               f"cos(V, signal) {dag_cos[version, n_worse]:.3f}")
@@ -459,12 +456,12 @@ assert all(c < cos(plain, signal) for c in dag_cos.values())     # what the next
 # per row here; the table over 16 edits is in [`docs/flowdirector.md`](../docs/flowdirector.md) §3.8.
 
 # %%
-vm6 = edit_eval.ABLATIONS["flowdirector velocity mask, 6 flows"][1]
+vm6 = edit_eval.ABLATIONS["flowdirector velocity mask, 6 flows"][1]      # mask, n_avg 6, DAG(n_worse=4)
 variants_two = {"flowedit": ("flowedit", {}),
                 "velocity mask, DAG v1": ("flowdirector", dict(vm6)),
-                "velocity mask, DAG v2": ("flowdirector", dict(vm6, dag_version="v2")),
-                "velocity mask, averaging only (ω = 1)": ("flowdirector", dict(vm6, omega=1.0)),
-                "velocity mask, DAG v1 + MAD-FC": ("flowdirector", dict(vm6, use_madfc=True))}
+                "velocity mask, DAG v2": ("flowdirector", dict(vm6, dag=replace(vm6["dag"], version="v2"))),
+                "velocity mask, averaging only (ω = 1)": ("flowdirector", dict(vm6, dag=replace(vm6["dag"], omega=1.0))),
+                "velocity mask, DAG v1 + MAD-FC": ("flowdirector", dict(vm6, motion_gate=MotionGate()))}
 rows_two = edit_eval.measure(pipe, edit_eval.two_object_edits(1, seed=1), variants_two, progress=not FAST)
 summary_two = edit_eval.summarise(rows_two)
 print(edit_eval.results_table(summary_two, reference="flowedit"))
@@ -474,8 +471,8 @@ assert set(variants_two) <= set(summary_two)
 # ## 9. Try it
 # Pick a source clip and a target prompt, a method, and press **Edit** (nothing runs until you do).
 # The words to mask are found by diffing the prompts; any Shapes caption works, one object or two
-# (for two, change one object and the line below says whether the other was kept). λ is the edit
-# guidance of §7 (0: the paper's method); "velocity mask" is §8's mask.
+# (for two, change one object and the line below says whether the other was kept). ω is DAG's
+# strength (§4; 1: plain averaging; FlowDirector only); "velocity mask" is §8's mask.
 
 # %%
 src_box = widgets.Text(value="a green triangle moving left and a red square moving down on a white background",
@@ -485,7 +482,7 @@ tar_box = widgets.Text(value="a purple triangle moving left and a red square mov
 method_box = widgets.Dropdown(options=list(editing.METHODS) + ["velocity mask"], value="flowdirector",
                               description="method")
 seed_box = widgets.IntText(value=0, description="seed")
-lam_box = widgets.FloatSlider(value=0.0, min=0.0, max=6.0, step=0.5, description="λ")
+omega_box = widgets.FloatSlider(value=3.0, min=1.0, max=6.0, step=0.5, description="ω")
 button = widgets.Button(description="Edit", button_style="primary")
 demo = widgets.Output()
 
@@ -499,8 +496,8 @@ def on_edit(_):
             if method == "velocity mask":                # 6 candidate flows: within 2× FlowEdit's time
                 method, extra = edit_eval.ABLATIONS["flowdirector velocity mask, 6 flows"]
                 extra = dict(extra)
-            if method in ("flowedit", "flowdirector"):
-                extra["edit_guidance"] = lam_box.value
+            if method == "flowdirector":
+                extra["dag"] = replace(extra.get("dag", DAG()), omega=omega_box.value)
             out_clip = pipe.edit(clip, src, tar, seed=seed, method=method, **extra)
             show_video([clip, out_clip], ["source", method_box.value], width=192)
             if len(shapes.parse_caption(src).objects) == 2:
@@ -515,7 +512,7 @@ def on_edit(_):
             print("ValueError:", err)
 
 button.on_click(on_edit)
-display(widgets.VBox([src_box, tar_box, widgets.HBox([method_box, seed_box, lam_box, button]), demo]))
+display(widgets.VBox([src_box, tar_box, widgets.HBox([method_box, seed_box, omega_box, button]), demo]))
 
 # %% [markdown]
 # ## Summary / 요약
@@ -529,8 +526,8 @@ display(widgets.VBox([src_box, tar_box, widgets.HBox([method_box, seed_box, lam_
 #   of all, like CFG: V = V_better + (ω − 1)·(V_better − V_worse).
 # * **Ablations**: §5's table is this run's measure of what the mask and DAG each add; the full
 #   tables are in `docs/flowdirector.md`.
-# * **Limits**: square ↔ circle edits need a stronger push than the velocity difference gives
-#   (λ is minicog's knob for it, at a drift price); and a mask pays off only where there is something
+# * **Limits**: square ↔ circle edits need a stronger push than the velocity difference gives (§7);
+#   and a mask pays off only where there is something
 #   outside the object to keep — §8's second object — and only if it finds the object: §8 measures
 #   whether the attention map does, and the velocity difference (DiffEdit's mask) beside it.
 # * **v1 vs v2 DAG**: v2 extrapolates away from the candidates least like the mean, v1 from the
