@@ -187,8 +187,8 @@ def show_in(out, draw, *args):
                         for o in cap.outputs)
 
 slider.observe(lambda change: show_in(out, draw, change["new"]), "value")
-show_in(out, draw, slider.value)                      # drawn once now; the slider redraws it
-display(widgets.VBox([slider, out]))
+draw(slider.value)               # the first state, as an ordinary figure (seen without a kernel too)
+display(widgets.VBox([slider, out]))                  # moving the slider draws the new mask below
 mask_mean = flowdirector.attention_mask(wm, (T, h, w), MaskRule(kernel=3, threshold="mean"))   # the authors' rule
 truth_lat = F.adaptive_avg_pool3d(truth, (T, h, w))[0, 0] > 0.2
 on = mask_mean > 0.5
@@ -512,6 +512,10 @@ def on_edit(_):
             print("ValueError:", err)
 
 button.on_click(on_edit)
+# the default settings' result, as an ordinary output (seen without a kernel too); Edit redraws below
+clip0 = shapes.render_caption(src_box.value, rng=seed_box.value)
+show_video([clip0, pipe.edit(clip0, src_box.value, tar_box.value, seed=seed_box.value)],
+           ["source", "flowdirector (default settings)"], width=192)
 display(widgets.VBox([src_box, tar_box, widgets.HBox([method_box, seed_box, omega_box, button]), demo]))
 
 # %% [markdown]
