@@ -126,7 +126,7 @@ print(f"object radius {shapes.SIZE_RANGE[0]}–{shapes.SIZE_RANGE[1]} of the fra
 
 # %%
 v = shapes.render("blue", "triangle", "up", "white", rng=0)
-_ = video.show_video(v, shapes.caption("blue", "triangle", "up", "white"))
+video.show_video(v, shapes.caption("blue", "triangle", "up", "white"))
 fig = video.frame_grid(v, max_frames=9)
 
 # %% [markdown]
@@ -181,7 +181,7 @@ held_out = "a red circle moving left on a black background"
 ds = shapes.ShapesDataset(length=1000, seed=0, holdout=[held_out])
 items = [ds[i] for i in range(6)]
 print(tuple(items[0]["video"].shape), items[0]["caption"])
-_ = video.show_video([video.to_uint8(it["video"]) for it in items], [it["caption"] for it in items], width=120)
+video.show_video([video.to_uint8(it["video"]) for it in items], [it["caption"] for it in items], width=120)
 assert torch.equal(ds[3]["video"], items[3]["video"])                 # item 3 is always the same clip
 assert shapes.parse_caption(held_out) not in ds.combos                  # the held-out scene is never drawn
 print(f"{len(ds.combos)} of the {n_comb} one-object combinations can be drawn; 1 is held out")
@@ -276,7 +276,7 @@ print(f"each object's radius {shapes.TWO_SIZE_RANGE[0]}–{shapes.TWO_SIZE_RANGE
 motions = shapes.scene_motions(scene, 64, rng=3)
 two = shapes.render_scene(scene, motions=motions)
 masks = shapes.scene_masks(scene, motions)              # the true mask of each object, by colour
-_ = video.show_video(two, scene.caption())
+video.show_video(two, scene.caption())
 fig, axes = plt.subplots(1, 3, figsize=(7, 2.4))
 axes[0].imshow(two[8])
 axes[0].set_title("frame 8")
