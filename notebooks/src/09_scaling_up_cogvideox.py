@@ -24,10 +24,12 @@
 
 # %%
 import os
+import sys
 import tempfile
 from pathlib import Path
 
 import ipywidgets as widgets
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -43,6 +45,36 @@ from minicog.utils import FAST, seed_everything
 seed_everything(0)
 WEIGHTS = os.environ.get("COGVIDEOX_WEIGHTS")
 print("fast mode:", FAST, "| real weights:", WEIGHTS or "none (a random toy checkpoint will be built)")
+
+# %% [markdown]
+# ## A minute of live demo: does a 5B video model fit a 24 GB GPU?
+# CogVideoX generates one 49-frame 480 × 720 video with classifier-free guidance in three stages: the
+# T5 text encoder, 50 steps of the expert transformer, the causal VAE's decoder. `minicog.memory` runs
+# the real modules on PyTorch's **meta device** (shapes, no memory, no arithmetic) and adds up every
+# tensor alive at each moment: the GPU memory each setting needs, computed in seconds on a laptop (a
+# margin for the CUDA context included). **Look at the dashed 24 GB line**: which settings bring each
+# model's bar below it.
+
+# %%
+settings = [name for name, _ in memory.MEMORY_SETTINGS]
+needed = {p: [memory.with_margin(memory.estimate_memory(*memory.preset_configs(p), 49, 480, 720, **kw).peak)
+              / 2**30 for _, kw in memory.MEMORY_SETTINGS] for p in ("2b", "5b")}
+fig, ax = plt.subplots(figsize=(9, 3.5))
+x = np.arange(len(settings))
+for i, (p, v) in enumerate(needed.items()):
+    ax.bar(x + (i - 0.5) * 0.38, v, 0.38, label=f"CogVideoX-{p.upper()}")
+ax.axhline(24e9 / 2**30, color="k", ls="--", lw=1, label="24 GB GPU")
+ax.set_xticks(x, [s.replace(" + ", "\n+ ") for s in settings], fontsize=7)
+ax.set_yscale("log")
+ax.set_ylabel("GPU memory needed (GiB)")
+ax.legend()
+ax.set_title("one 49 × 480 × 720 video with CFG: computed on the meta device")
+plt.tight_layout()
+plt.show()
+fits = {p: [s for s, v in zip(settings, needed[p]) if v * 2**30 <= 24e9] for p in needed}
+for p, names in fits.items():
+    print(f"{p.upper()} fits a 24 GB GPU with: " + "; ".join(names))
+assert fits["5b"] and all("offload" in name for name in fits["5b"])       # 5B needs model CPU offload
 
 # %% [markdown]
 # ## 1. The configs side by side
@@ -70,7 +102,7 @@ n_dit = {k: count_params(lambda c=c: VideoDiT(c)) for k, c in configs.items()}
 print(f"{'parameters':16s}" + "".join(f"{n / 1e6:>13.1f}M" for n in n_dit.values()))
 
 # %% [markdown]
-# Where do 1.69 B and 5.57 B come from? Per block: two expert adaLNs (a LayerNorm and a linear from the
+# Where do these counts come from? Per block: two expert adaLNs (a LayerNorm and a linear from the
 # timestep embedding to 6 × hidden — shift/scale/gate for text and for video), attention (fused q/k/v,
 # q/k LayerNorms, output projection) and a 4× MLP. Counting them by hand:
 
@@ -89,8 +121,12 @@ def dit_params(c: DiTConfig) -> int:
 
 for k, c in configs.items():
     assert dit_params(c) == n_dit[k], k
-print({k: f"{dit_params(c) / 1e9:.3f} B" for k, c in configs.items()},
-      "— 12·D² per block dominates: the MLP 8·D², attention 4·D², adaLN 12·D·512")
+c5 = configs["5B"]
+square = 12 * c5.hidden**2 * c5.num_layers                     # the MLP's 8·D² and attention's 4·D² per block
+adaln = 2 * c5.time_embed_dim * 6 * c5.hidden * c5.num_layers  # the two expert adaLNs' linears
+print({k: f"{dit_params(c) / 1e9:.3f} B" for k, c in configs.items()})
+print(f"5B: the 12·D² of attention and MLP per block are {square / n_dit['5B']:.0%} of all parameters, "
+      f"the expert adaLNs {adaln / n_dit['5B']:.1%}")
 
 # %% [markdown]
 # The other two models. The VAE is the same network for 2B and 5B (only the latent scaling factor
@@ -107,11 +143,18 @@ def t5_params(vocab=32128, d=4096, d_kv=64, heads=64, d_ff=10240, layers=24, buc
 
 
 n_t5 = t5_params()
-assert n_t5 == memory.t5_encoder_params()
+assert n_t5 == memory.t5_encoder_params() and n_t5 > n_dit["2B"]
 print(f"VAE: tiny {n_vae['tiny'] / 1e6:.2f}M, real {n_vae['2B/5B'] / 1e6:.1f}M; T5-XXL encoder: {n_t5 / 1e9:.2f} B")
 for name, n in [("T5-XXL encoder", n_t5), ("2B transformer", n_dit["2B"]), ("5B transformer", n_dit["5B"]),
                 ("VAE", n_vae["2B/5B"])]:
     print(f"  {name:15s} weights: fp32 {4 * n / 2**30:5.1f} GiB   bf16 {2 * n / 2**30:5.1f} GiB")
+assert 4 * n_dit["5B"] > 0.8 * 24e9                            # fp32 5B weights alone nearly fill 24 GB
+
+# %% [markdown]
+# **Takeaway.** Scaling up changes sizes, not structure: one `DiTConfig` describes the tiny model and
+# both official transformers, and their parameters are mostly the 12·D² of attention and MLP in each
+# block. The text encoder, a word embedding in the course's tiny model, is here a T5-XXL encoder bigger
+# than the whole 2B transformer, and in fp32 the 5B transformer's weights alone nearly fill a 24 GB GPU.
 
 # %% [markdown]
 # ## 2. Tokens: why 49 × 480 × 720 is 17,550 video tokens
@@ -129,48 +172,86 @@ N = video_tokens(49, 480, 720)
 S = N + 226
 print("latent", (16, (49 - 1) // 4 + 1, 480 // 8, 720 // 8), "| video tokens", N, "| sequence", S,
       "| tiny:", video_tokens(17, 64, 64))
-assert N == 17_550
+assert N == 17_550 and video_tokens(17, 64, 64) == 80
 
 # one attention score matrix: batch 2 (classifier-free guidance) × heads × S × S
 for name, c in [("2B", configs["2B"]), ("5B", configs["5B"])]:
     scores = 2 * c.num_heads * S * S * 2
     print(f"{name}: one layer's attention matrix in bf16 = {scores / 2**30:.0f} GiB "
           f"(the layer's input is only {2 * S * c.hidden * 2 / 2**30:.2f} GiB)")
+    assert scores > 24e9
 
 # %% [markdown]
-# That matrix would not fit on any GPU — and it is never built: fused attention kernels
+# For one layer, that matrix alone is bigger than a whole 24 GB GPU — and it is never built: fused attention kernels
 # (FlashAttention, PyTorch's memory-efficient SDPA) stream over keys block by block, so attention costs
-# memory *linear* in the sequence length. Its compute is still quadratic. Move the sliders: doubling the
-# frames doubles the tokens and quadruples the attention FLOPs.
+# memory *linear* in the sequence length: they keep q, k, v and the output, never the scores. Its
+# compute is still quadratic. The figure draws both for 5B against the number of video tokens, from 5
+# to 161 frames at a given size; the dots are the setting of the sliders. The figure under the sliders
+# is the starting setting (49 frames at 480 × 720); the panel beside them redraws as you move them.
 
 # %%
-def attention_cost(frames_k=12, height=480, width=720):
-    frames = 1 + 4 * frames_k
-    n = video_tokens(frames, height, width)
+def attention_stats(frames_k, height, width, c=configs["5B"]):
+    """One layer of 5B with CFG (batch 2) in bf16: video tokens, the naive (batch × heads × S × S) score
+    matrix and the fused kernel's q, k, v and output (4 × batch × S × D) in GiB, and the attention
+    FLOPs of one sampling step (batch × (QKᵀ and PV) × multiply-add × layers × S² × D) in TFLOP."""
+    n = video_tokens(1 + 4 * frames_k, height, width)
     s = n + 226
-    c = configs["5B"]
-    print(f"{frames} frames × {height}×{width}: {n:,} video tokens; naive score matrix (5B, CFG, bf16) "
-          f"{2 * c.num_heads * s * s * 2 / 2**30:,.0f} GiB; attention FLOPs per step "
-          f"{2 * 2 * 2 * c.num_layers * s * s * c.hidden / 1e12:,.0f} TFLOP")
+    return (n, 2 * c.num_heads * s * s * 2 / 2**30, 4 * 2 * s * c.hidden * 2 / 2**30,
+            2 * 2 * 2 * c.num_layers * s * s * c.hidden / 1e12)
 
 
-# The sliders redraw the line from the kernel side (not `interact`, whose captured output can leave a
-# headless run hanging; docs/notebooks.md).
+def attention_cost(frames_k=12, height=480, width=720):
+    n, naive, fused, tflop = attention_stats(frames_k, height, width)
+    curve = np.array([attention_stats(k, height, width) for k in range(1, 41)])
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3))
+    axes[0].loglog(curve[:, 0], curve[:, 1], "--", label="naive score matrix (never built)")
+    axes[0].loglog(curve[:, 0], curve[:, 2], "-", label="fused kernel: q, k, v, output")
+    axes[0].plot([n, n], [naive, fused], "o", color="k")
+    axes[0].set_ylabel("GiB per layer")
+    axes[0].legend(fontsize=7)
+    axes[1].loglog(curve[:, 0], curve[:, 3], "-", color="C2")
+    axes[1].plot([n], [tflop], "o", color="k")
+    axes[1].set_ylabel("attention TFLOP per step")
+    for ax in axes:
+        ax.set_xlabel(f"video tokens (5 to 161 frames at {height} × {width})")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    plt.tight_layout()
+    plt.show()
+    print(f"{1 + 4 * frames_k} frames × {height}×{width}: {n:,} video tokens; per layer, a naive score matrix "
+          f"{naive:,.0f} GiB against the fused kernel's {fused:.2f} GiB; attention FLOPs per step {tflop:,.0f} TFLOP")
+
+
 sliders = dict(frames_k=widgets.IntSlider(12, 1, 40, description="k (frames=1+4k)"),
                height=widgets.IntSlider(480, 160, 1280, step=16), width=widgets.IntSlider(720, 160, 1280, step=16))
-cost_out = widgets.Output()
+cost_out = widgets.Output()                                # filled when a slider moves
 
 
 def redraw_cost(_=None):
+    """Draw into `cost_out` from the kernel side (not `interact` / `with out:`, whose captured output
+    can leave a headless run hanging; docs/notebooks.md)."""
     with capture_output() as cap:
         attention_cost(**{name: s.value for name, s in sliders.items()})
-    cost_out.outputs = ({"output_type": "stream", "name": "stdout", "text": cap.stdout},)
+    cost_out.outputs = (*({"output_type": "display_data", "data": o.data, "metadata": o.metadata}
+                          for o in cap.outputs),
+                        {"output_type": "stream", "name": "stdout", "text": cap.stdout})
 
 
 for s in sliders.values():
     s.observe(redraw_cost, "value")
-redraw_cost()                                              # drawn once now; the sliders redraw it
-display(widgets.VBox([*sliders.values(), cost_out]))
+display(widgets.HBox([widgets.VBox(list(sliders.values())), cost_out]))
+attention_cost()                                           # the starting setting, an ordinary figure
+curve = np.array([attention_stats(k, 480, 720) for k in range(1, 41)])
+slope = {name: np.polyfit(np.log(curve[:, 0]), np.log(curve[:, col]), 1)[0]
+         for name, col in (("fused memory", 2), ("compute", 3))}
+print("slopes on the log-log plots, against the number of tokens: "
+      + ", ".join(f"{k} {v:.2f}" for k, v in slope.items()))
+assert 0.9 < slope["fused memory"] < 1.05 and 1.8 < slope["compute"] < 2.05
+
+# %% [markdown]
+# **Takeaway.** 3D full attention over 17,776 tokens is affordable only because the score matrix is
+# never stored: with a fused kernel its memory grows linearly with the tokens while its compute grows
+# with their square, so twice the frames costs about four times the attention compute.
 
 # %% [markdown]
 # ## 3. Activation memory: by hand, and traced
@@ -188,7 +269,7 @@ est = memory.estimate_memory(dit5, vae5, 49, 480, 720, dtype=torch.bfloat16, off
 unit = 2 * S * dit5.hidden * 2                                    # one (B'=2, S, D) bf16 tensor
 traced = est.activations["transformer"]
 print(f"5B transformer: traced peak activations {traced / 2**30:.2f} GiB = {traced / unit:.1f} × (2, S, D) tensors")
-assert 8 < traced / unit < 20
+assert 10 <= traced / unit <= 14                                  # the hand count holds
 
 # the VAE decoder: its largest tensors are the 256-channel maps at full resolution (after the last
 # upsampling), for one chunk of 2 latent frames (+1 for the first chunk) = 9 video frames
@@ -197,30 +278,42 @@ vae_act = est.activations["vae"]
 print(f"VAE decode (frame chunking): traced {vae_act / 2**30:.2f} GiB = {vae_act / largest:.1f} × the largest "
       f"tensor ({largest / 2**30:.2f} GiB)")
 print(est)
+assert traced < est.weights["transformer"] and vae_act > traced
+
+# %% [markdown]
+# **Takeaway.** At inference the transformer's activations are one layer's worth, a few (2, S, D)
+# tensors, much smaller than its weights; the largest activations of the whole pipeline are the VAE
+# decoder's full-resolution feature maps. Weights and the decoder's activations are what the memory
+# savers below attack.
 
 # %% [markdown]
 # ## 4. The memory savers, and what a 24 GB GPU needs
-# Peak GPU memory for one 49 × 480 × 720 video with CFG, **computed, not measured** (parameter counts
-# × bytes + traced activations; plus 10 % and 0.5 GiB margin for "fits"). Without offload all three
-# models stay on the GPU (as in diffusers); with **model CPU offload** only the running one does.
+# The demo's bars, stage by stage: peak GPU memory for one 49 × 480 × 720 video with CFG, **computed,
+# not measured** (parameter counts × bytes + traced activations; "fits" adds 10 % and 0.5 GiB for the
+# CUDA context). Without offload all three models stay on the GPU (as in diffusers); with **model CPU
+# offload** only the running one does. **bf16** halves every byte; **VAE frame chunking** decodes two
+# latent frames at a time; **VAE tiling** decodes overlapping spatial tiles.
 
 # %%
 table = memory.memory_table(("2b", "5b"))
 display(Markdown(table))
 
 # %%
-settings = [name for name, _ in memory.MEMORY_SETTINGS]
-peaks = {p: [memory.estimate_memory(*memory.preset_configs(p), 49, 480, 720, **kw).peak / 2**30
-             for _, kw in memory.MEMORY_SETTINGS] for p in ("2b", "5b")}
-fig, ax = plt.subplots(figsize=(9, 3.5))
-x = np.arange(len(settings))
-for i, (p, v) in enumerate(peaks.items()):
-    ax.bar(x + (i - 0.5) * 0.38, v, 0.38, label=p.upper())
-ax.axhline(24e9 / 2**30, color="k", ls="--", lw=1, label="24 GB GPU")
-ax.set_xticks(x, [s.replace(" + ", "\n+ ") for s in settings], fontsize=7)
-ax.set_yscale("log"); ax.set_ylabel("peak GiB (computed)"); ax.legend(); ax.set_title("49×480×720, CFG")
-plt.tight_layout(); plt.show()
-assert peaks["5b"][-1] * 2**30 * 1.1 + 2**29 < 24e9 < peaks["5b"][2] * 2**30   # offload is what makes 5B fit
+stages = {name: memory.estimate_memory(dit5, vae5, 49, 480, 720, **kw) for name, kw in memory.MEMORY_SETTINGS}
+for name, e in stages.items():
+    print(f"5B, {name:38s} the peak is set by the {e.peak_stage} stage ({e.peak / 2**30:.1f} GiB)")
+fp32, bf16, chunked, tiled, offload, _ = (stages[n].stage_peaks() for n in settings)
+assert all(abs(bf16[k] / fp32[k] - 0.5) < 0.01 for k in fp32)                         # bf16 halves every stage
+assert chunked["vae"] < bf16["vae"] and tiled["vae"] < chunked["vae"]                 # the VAE savers...
+assert all(chunked[k] == bf16[k] and tiled[k] == chunked[k] for k in ("text_encoder", "transformer"))  # ...only
+assert all(offload[k] < chunked[k] for k in offload)                                  # offload: every stage
+
+# %% [markdown]
+# **Takeaway.** Each saver attacks one thing: bf16 every byte, frame chunking and tiling the VAE
+# decoder's activations, model CPU offload the weights of the models that are not running. For 5B the
+# stage that sets the peak moves from the VAE decoder to the transformer, whose own weights then
+# decide: only offload, which keeps the T5 encoder off the GPU while the transformer runs, makes 5B fit
+# a 24 GB GPU.
 
 # %% [markdown]
 # ## 5. A checkpoint folder in the official layout
@@ -233,7 +326,13 @@ assert peaks["5b"][-1] * 2**30 * 1.1 + 2**29 < 24e9 < peaks["5b"][2] * 2**30   #
 if WEIGHTS:
     folder = Path(WEIGHTS)
 else:
-    from toy_cogvideox import build_cogvideox_folder      # notebooks/toy_cogvideox.py (course extra)
+    from diffusers.utils import logging as diffusers_logging          # the course extra
+    from transformers.utils import logging as transformers_logging
+
+    diffusers_logging.disable_progress_bar()                           # no progress-bar widgets
+    transformers_logging.disable_progress_bar()
+    sys.path.insert(0, str(Path(minicog.__file__).resolve().parents[1] / "notebooks"))
+    from toy_cogvideox import build_cogvideox_folder                   # notebooks/toy_cogvideox.py
     folder = build_cogvideox_folder(Path(tempfile.mkdtemp()) / "CogVideoX-toy", variant="5b")
 for part in sorted(p for p in folder.iterdir()):
     files = sorted(f.name for f in part.iterdir()) if part.is_dir() else []
@@ -245,6 +344,11 @@ device = "cuda" if torch.cuda.is_available() else "cpu"
 pipe = minicog.CogVideoX.from_pretrained(folder, device=device, cpu_offload=WEIGHTS is not None)
 print(pipe)
 print("latents for the default size:", pipe.latent_shape(), "| sampling defaults:", pipe.config)
+
+# %% [markdown]
+# **Takeaway.** minicog reads the official layout as it is, config files and sharded weights: the same
+# `CogVideoX.from_pretrained` call loads this toy folder on a CPU and the real 2B / 5B folders on a GPU,
+# into minicog's own VAE and transformer.
 
 # %% [markdown]
 # ## 6. The sampler: v-prediction DDIM — and the same thing as rectified flow
@@ -259,11 +363,15 @@ fig, ax = plt.subplots(1, 2, figsize=(9, 3))
 t = np.arange(1000)
 ax[0].plot(t, sched.alphas_cumprod.numpy(), label=f"ᾱ_t (snr shift {sched.config.snr_shift_scale})")
 ax[0].plot(t, sched.rf_time(torch.arange(1000)).numpy(), label="RF time s(t) = b/(a+b)")
-ax[0].set_xlabel("DDPM timestep"); ax[0].legend(fontsize=8)
+ax[0].set_xlabel("DDPM timestep")
+ax[0].legend(fontsize=8)
 grid = pipe.rf_grid(50)
-ax[1].plot(grid.numpy(), "o-", ms=2); ax[1].set_xlabel("step"); ax[1].set_ylabel("RF time s")
+ax[1].plot(grid.numpy(), "o-", ms=2)
+ax[1].set_xlabel("step")
+ax[1].set_ylabel("RF time s")
 ax[1].set_title("the 50 trailing DDIM steps as RF times", fontsize=9)
-plt.tight_layout(); plt.show()
+plt.tight_layout()
+plt.show()
 print("first timesteps:", sched.set_timesteps(50)[:4].tolist(), "... last:", sched.timesteps[-1].item(),
       "| ᾱ_999 =", float(sched.alphas_cumprod[-1]))
 
@@ -307,6 +415,12 @@ print(f"s: {s0:.3f} -> {s1:.3f}; one Euler step on the converted velocity vs one
 assert step_err < (1e-4 if pipe.dtype == torch.float32 else 3e-2)
 
 # %% [markdown]
+# **Takeaway.** CogVideoX samples with v-prediction DDIM, and `pipe.denoise` reproduces diffusers' loop.
+# Rewritten in the rescaled state z, one DDIM step is one Euler step of a rectified-flow velocity, as
+# the check above confirms: the samplers of weeks 2 and 6 and the editing methods of weeks 7–8 run on
+# the pretrained model unchanged.
+
+# %% [markdown]
 # ## 7. Generate
 # With real weights on a GPU this is the official recipe (50 steps, CFG 6, 49 frames at 480×720) with
 # model CPU offload and VAE tiling on, which fits a 24 GB GPU for 5B. On the random toy checkpoint the
@@ -325,6 +439,11 @@ path = pipe.save_video(video, Path(tempfile.mkdtemp()) / "cogvideox.mp4")
 print(video.shape, video.dtype, "->", path.name, f"({path.stat().st_size / 1e3:.0f} kB, 8 fps)")
 assert video.dtype == np.uint8 and video.shape[-1] == 3 and (video.shape[0] - 1) % 4 == 0
 _ = minicog.show_video(video, captions=prompt, width=360 if WEIGHTS else 192)
+
+# %% [markdown]
+# **Takeaway.** Text encoder, denoising loop and VAE decoder run end to end on the official layout,
+# and the video comes out with 1 + 4k frames, as the causal VAE's time compression requires. With real
+# weights the same cell is CogVideoX.
 
 # %% [markdown]
 # ## Summary / 요약
