@@ -378,7 +378,8 @@ def make_notebooks(srcs: list[Path], *, force: bool, fast: bool, lang: str, out:
         try:
             build(src, dst, fast=fast, lang=lang)
         except Exception as e:                      # noqa: BLE001 (named at the end; the others still build)
-            print(f"{_show(dst)}: FAILED ({type(e).__name__}: {str(e).strip().splitlines()[-1][:300]})")
+            lines = [line for line in str(e).splitlines() if line.strip() and not set(line) <= set("-")]
+            print(f"{_show(dst)}: FAILED ({type(e).__name__}: {' | '.join(lines)[:600]})")
             failed.append(src.stem)
     print(f"notebooks: {time.time() - t0:.0f} s" + (f"; failed: {' '.join(failed)}" if failed else ""))
     return 1 if failed else 0
