@@ -73,12 +73,17 @@ def test_static_html_shows_every_figure_and_video(path, tmp_path):
     GIF/video of an HTML output is in the page; widget cells showed their first state as a figure."""
     page, want, got = nb_tool.render_html(path, tmp_path)
     assert got == want, f"{page.name}: {got} figures/videos in the page, {want} in the notebook"
-    meta = _read(path).metadata.get("minicog", {})
-    if meta.get("edition") == "student":
+    if _read(path).metadata.get("minicog", {}).get("edition") == "student":
         assert want > 0, "an executed lecture with no figure"
-        bare = [w["cell"] for w in meta.get("widgets", []) if not w["static"]]
-        assert not bare, (f"widget cells {bare} show no static figure of their first state: display it as an "
-                          "ordinary output too (docs/notebooks.md, 'Widgets')")
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.stem)
+def test_widget_demos_show_their_first_state(path):
+    """Widget state is not committed, so a static renderer shows a widget demo only through the ordinary
+    outputs of its cell: each demo cell must have one (its first figure, video or print-out)."""
+    bare = [w["cell"] for w in _read(path).metadata.get("minicog", {}).get("widgets", []) if not w["static"]]
+    assert not bare, (f"widget cells {bare} show nothing of their first state as an ordinary output "
+                      "(docs/notebooks.md, 'For authors')")
 
 
 # ----------------------------------------------------------------------------- the two editions
@@ -178,6 +183,9 @@ import matplotlib.pyplot as plt
 import torch
 from minicog import video
 print("noise", np.random.rand(2), torch.rand(2))
+from tqdm.auto import tqdm
+for _ in tqdm(range(3)):                       # a notebook progress bar: a widget, but not a demo
+    pass
 # %%
 plt.imshow(np.random.rand(8, 8)); plt.show()
 # %%
@@ -201,8 +209,9 @@ except NotImplementedError:
 
 
 def test_rebuild_of_an_unchanged_source_is_byte_identical(tmp_path):
-    """Unseeded randomness, a matplotlib figure, a widget and a GIF: two builds, the same bytes; no
-    timestamps, no widget state, no PNG text chunk; the widget cell's GIF is its static figure."""
+    """Unseeded randomness, a progress bar, a matplotlib figure, a widget and a GIF: two builds, the same
+    bytes; no timestamps, no widget state, no PNG text chunk; the widget demo's GIF is its static
+    output, the progress bar is no demo."""
     src = tmp_path / "src" / "00_tiny.py"
     src.parent.mkdir()
     src.write_text(BUILD_SRC)

@@ -260,21 +260,30 @@ def _is_progress(out) -> bool:
         bool(re.search(r"\d+%\|", out.get("text", "")))
 
 
+def _progress_models(nb: nbformat.NotebookNode) -> set[str]:
+    """Ids of the saved widget models that are progress bars (tqdm.auto's notebook bars, e.g. while a
+    library loads a model) or containers holding one: not demos."""
+    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    bars = {k for k, v in state.items() if v.get("model_name") in ("FloatProgressModel", "IntProgressModel")}
+    return bars | {k for k, v in state.items()
+                   if any(str(c).removeprefix("IPY_MODEL_") in bars for c in v.get("state", {}).get("children", []))}
+
+
 def normalize(nb: nbformat.NotebookNode) -> list[dict]:
     """Make an executed notebook reproducible and static (see the module docstring); returns the widget
-    cells: [{"cell": id, "static": number of ordinary figures/videos in that cell}]."""
-    widgets = []
+    demos: [{"cell": id, "static": the cell's ordinary outputs (figures, videos, print-outs)}]."""
+    progress, widgets = _progress_models(nb), []
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         if cell.cell_type != "code":
             continue
-        had_widget = any(WIDGET_MIME in o.get("data", {}) for o in cell.outputs)
+        views = [o.data[WIDGET_MIME].get("model_id") for o in cell.outputs if WIDGET_MIME in o.get("data", {})]
         cell.outputs = [o for o in cell.outputs if WIDGET_MIME not in o.get("data", {}) and not _is_progress(o)]
         for o in cell.outputs:
             if "image/png" in o.get("data", {}):
                 o.data["image/png"] = _png_without_text(o.data["image/png"])
-        if had_widget:
-            widgets.append({"cell": cell.id, "static": sum(count_media(o) for o in cell.outputs)})
+        if any(v not in progress for v in views):
+            widgets.append({"cell": cell.id, "static": len(cell.outputs)})
     nb.metadata.pop("widgets", None)
     nb.metadata["language_info"] = {"name": "python"}
     return widgets
@@ -345,7 +354,7 @@ def build(src: Path, dst: Path, *, fast: bool, lang: str = "en") -> nbformat.Not
     bare = [w["cell"] for w in widgets if not w["static"]]
     print(f"{_show(dst)}: {'fast' if fast else 'full'} mode, "
           f"{secs:.0f} s, {dst.stat().st_size / 1e6:.2f} MB, {media_in_notebook(nb)} figures/videos"
-          + (f"; widget cells with no static figure: {bare}" if bare else ""))
+          + (f"; widget cells showing nothing static: {bare}" if bare else ""))
     return nb
 
 
@@ -378,7 +387,8 @@ def make_notebooks(srcs: list[Path], *, force: bool, fast: bool, lang: str, out:
         try:
             build(src, dst, fast=fast, lang=lang)
         except Exception as e:                      # noqa: BLE001 (named at the end; the others still build)
-            lines = [line for line in str(e).splitlines() if line.strip() and not set(line) <= set("-")]
+            text = re.sub(r"\x1b\[[0-9;]*m", "", str(e))                     # no terminal colours
+            lines = [line for line in text.splitlines() if line.strip() and not set(line) <= set("-")]
             print(f"{_show(dst)}: FAILED ({type(e).__name__}: {' | '.join(lines)[:600]})")
             failed.append(src.stem)
     print(f"notebooks: {time.time() - t0:.0f} s" + (f"; failed: {' '.join(failed)}" if failed else ""))
@@ -423,8 +433,8 @@ def check(paths: list[Path]) -> list[str]:
         meta = nbformat.read(path, as_version=4).metadata.get("minicog", {})
         bare = [w["cell"] for w in meta.get("widgets", []) if not w["static"]]
         if bare:
-            problems.append(f"{path.relative_to(ROOT)}: widget cells {bare} show no static figure of their first "
-                            "state (docs/notebooks.md, 'Widgets')")
+            problems.append(f"{path.relative_to(ROOT)}: widget cells {bare} show nothing of their first state as an "
+                            "ordinary output (docs/notebooks.md, 'For authors')")
     if total > MAX_TOTAL_BYTES:
         problems.append(f"all notebooks: {total / 1e6:.1f} MB, over {MAX_TOTAL_BYTES / 1e6:g} MB")
     return problems
