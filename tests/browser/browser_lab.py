@@ -305,7 +305,7 @@ def move_slider(cell, demo: Demo, key: str = "ArrowRight") -> str:
 # What the demo's Output widget shows: the <img> sources (videos are GIF <img>s, figures PNG <img>s),
 # or its text. `ready`: every image decoded (naturalWidth > 0).
 _OUTPUT_JS = """(el) => {
-  const out = el.querySelector('.widget-output');
+  const out = el.querySelector('.widget-output') || el.querySelector('.jp-Cell-outputWrapper');  // or a display_id output
   if (!out) return {sig: null, ready: false, n_img: 0, text: ''};
   const imgs = Array.from(out.querySelectorAll('img'));
   return {sig: KIND === 'img' ? imgs.map(i => i.src).join('|') : out.innerText,
