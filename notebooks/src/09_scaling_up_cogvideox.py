@@ -251,7 +251,7 @@ assert 0.9 < slope["fused memory"] < 1.05 and 1.8 < slope["compute"] < 2.05
 # %% [markdown]
 # **Takeaway.** 3D full attention over 17,776 tokens is affordable only because the score matrix is
 # never stored: with a fused kernel its memory grows linearly with the tokens while its compute grows
-# with their square, so twice the frames costs about four times the attention compute.
+# with their square, so twice the tokens cost about four times the attention compute.
 
 # %% [markdown]
 # ## 3. Activation memory: by hand, and traced
@@ -281,8 +281,8 @@ print(est)
 assert traced < est.weights["transformer"] and vae_act > traced
 
 # %% [markdown]
-# **Takeaway.** At inference the transformer's activations are one layer's worth, a few (2, S, D)
-# tensors, much smaller than its weights; the largest activations of the whole pipeline are the VAE
+# **Takeaway.** At inference the transformer's activations are one layer's worth, about a dozen
+# (2, S, D) tensors, much smaller than its weights; the largest activations of the whole pipeline are the VAE
 # decoder's full-resolution feature maps. Weights and the decoder's activations are what the memory
 # savers below attack.
 
