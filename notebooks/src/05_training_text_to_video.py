@@ -149,14 +149,15 @@ assert max(errors) < 1e-4
 # * AdamW with warm-up and cosine decay, gradient clipping, EMA weights, checkpoints, exact resume;
 #   `torchrun --nproc_per_node N -m minicog.train` runs it on several GPUs/processes.
 #
-# Here: the `fast` preset for a few dozen steps (the shipped model used the `tiny` preset).
+# Here: the `fast` preset for a hundred steps on 128 clips — a few minutes on a laptop CPU — and
+# the loss curve it draws. The shipped model ran the same trainer with the `tiny` preset (§4).
 
 # %%
 from minicog.train import train
 from minicog.train_config import TrainConfig
 
-steps = 12 if FAST else 300
-cfg = TrainConfig.fast(out_dir="runs/notebook05", num_clips=16 if FAST else 512, progress=True,
+steps = 12 if FAST else 100
+cfg = TrainConfig.fast(out_dir="runs/notebook05", num_clips=16 if FAST else 128, progress=True,
                        sample_prompts=[] if FAST else ["a red circle moving left on a black background"])
 cfg = cfg.with_steps(steps)
 for s in cfg.stages:
@@ -178,15 +179,20 @@ for s in cfg.stages[:-1]:
 ax.set_xlabel("step")
 ax.set_ylabel("rectified-flow loss")
 ax.legend()
-assert np.mean(losses[-k:]) < np.mean(losses[:k])
+first, last = np.mean(losses[:k]), np.mean(losses[-k:])
+print(f"mean loss of the first {k} steps {first:.3f}, of the last {k} {last:.3f}")
+assert last < first
+
+# %% [markdown]
+# The loss goes down within minutes, and it jumps at the dashed line: the new stage asks for a
+# larger resolution and longer clips, so the model meets tokens it has not fitted yet. A hundred
+# steps are only the start: the shipped model below trained for tens of thousands.
 
 # %% [markdown]
 # ## 4. The shipped tiny model
 # `minicog.load_pipeline("tiny")` loads the VAE, text encoder and DiT trained by `make train-tiny`
 # (the `tiny` preset: the same trainer as above, longer). The settings of the run are stored in
-# `assets/tiny/train_info.json`, printed below; the recipe, its training time and its measured
-# accuracy are in [`docs/training.md`](../docs/training.md), and how the earlier models got there in
-# its [History](../docs/training.md#history) section.
+# `assets/tiny/train_info.json`, printed below; `docs/training.md` explains the recipe.
 
 # %%
 pipe = minicog.load_pipeline("tiny", device="cpu")
@@ -276,9 +282,8 @@ assert 0.8 < flops / estimate < 1.2                      # the back-of-envelope 
 # The rule of thumb lands within a few percent of the exact count. With the count fixed by the
 # recipe, only the machine's rate can change: compare the step's rate with the bare matrix
 # multiply's — the step is made of small matrices (192 wide) and of the work between them, so it
-# runs below that rate — which is why the recipe is hours here and why
-# `benchmarks/bench_train_step.py` finds no way of computing the step that brings it under 2 hours (docs/training.md, "Can the recipe fit in 2 hours"). On a
-# GPU the same count is minutes of work, and there the step is limited by kernel launches instead.
+# runs below that rate. That is why the recipe is hours on a CPU: the count is fixed, and the
+# machine cannot run these small matrices any faster. On a GPU the same count is minutes of work.
 
 # %%
 prompts = ["a red circle moving left on a black background",
@@ -292,11 +297,9 @@ fig = video.frame_grid(videos, prompts, max_frames=9)
 # %% [markdown]
 # ### Oracle accuracy
 # The oracle reads colour, shape, direction and background off each video. The target is ≥ 97 % of
-# prompts with **every** attribute right over all 216 combinations (unseen seeds). The cell below
-# measures it: all 216 prompts in full mode, every 18th in fast mode — the table it prints is this
-# run's result. `python benchmarks/eval_tiny_t2v.py` is the same measure as a script;
-# [`docs/training.md`](../docs/training.md) records what it gave for the shipped model. The failure
-# cases below show which attributes fail, and how.
+# prompts with **every** attribute right over all 216 one-object combinations, on seeds the model
+# never trained with. The cell below measures it (every 18th prompt in fast mode);
+# `python benchmarks/eval_tiny_t2v.py` is the same measure as a script.
 
 # %%
 combos = shapes.all_combinations()
@@ -309,24 +312,35 @@ print(report.table())
 for attr in ("color", "direction", "background"):
     assert report.per_attribute[attr] >= 0.9, attr
 print(f"{report.prompt_accuracy:.1%} of {len(eval_prompts)} prompts with every attribute right (target 97 %)")
-assert report.prompt_accuracy >= 0.75           # a floor for the fast subset; the full run is the measure
+assert report.prompt_accuracy >= (0.75 if FAST else 0.97)
+worst = min(report.per_attribute, key=report.per_attribute.get)
+print(f"the weakest attribute: {worst} ({report.per_attribute[worst]:.1%})")
 
 # %% [markdown]
-# ### Failure cases
+# One-object prompts are solved: nearly every video has every attribute right, and the attribute
+# printed last is where the rest of the errors sit.
+
+# %% [markdown]
+# ### Failure cases, and a cruder sampler
 # What goes wrong? Each label gives the prompt and the oracle's reading. A small model's typical
 # failure is a blob of the right colour, size and motion whose outline wobbles — the corners of a
-# square are finer than one latent pixel (8×8 px), so a square can come out as a circle. With fewer
-# sampling steps and no guidance, more errors appear — compare the oracle's reading with the prompt.
+# square are finer than one latent pixel (8×8 px), so a square can come out as a circle. The cell
+# also samples the first 12 prompts again with only 4 steps and no guidance.
 
 # %%
 weak = pipe.generate(eval_prompts[:12], seed=[700_000 + i for i in range(12)], steps=4, guidance=1.0)
 weak_report = shapes.evaluate(weak, eval_prompts[:12])
-print("4 steps, no guidance:", f"{100 * weak_report.prompt_accuracy:.0f}% prompts right")
+print("4 steps, no guidance:", f"{100 * weak_report.prompt_accuracy:.0f}% of 12 prompts right")
+assert weak_report.prompt_accuracy >= 0.75
 fails = (report.failures() or [])[:2] + weak_report.failures()[:3]
 pool = [eval_videos] * len((report.failures() or [])[:2]) + [weak] * len(weak_report.failures()[:3])
 if fails:
     labels = [f"want {tgt}\nread {pred}" for _, tgt, pred in fails]
     fig = video.frame_grid([p[i] for p, (i, _, _) in zip(pool, fails)], labels, max_frames=6)
+
+# %% [markdown]
+# The one-object task is easy for this model: even 4 steps without guidance get most of these prompts
+# right. The guidance sweep at the end of this section shows where guidance does matter.
 
 # %% [markdown]
 # ### Two objects: binding words to objects
@@ -348,6 +362,13 @@ print(report2.table())
 print(f"{report2.prompt_accuracy:.1%} of {n2} two-object prompts fully right; "
       f"{report2.binding_errors:.1%} binding errors; {report2.per_object:.1%} of the objects exactly right")
 assert report2.per_attribute["color"] >= 0.8 and report2.per_attribute["background"] >= 0.9
+assert FAST or report2.prompt_accuracy < report.prompt_accuracy
+assert report2.binding_errors <= 0.5 * (1 - report2.prompt_accuracy)
+
+# %% [markdown]
+# Two objects are harder than one: fewer prompts come out fully right, and the table shows which
+# attribute costs the most. Binding errors — both objects drawn, attributes exchanged — are only part
+# of the failures; most failures get one attribute of one object wrong.
 
 # %% [markdown]
 # What the failures look like: each row is a prompt and what the oracle read (binding errors
@@ -412,27 +433,40 @@ for kind in ("video_to_text", "text_to_video"):
           f"other object covered {statistics.fmean(s['other']):.2f} ({len(s['iou'])} word maps)")
 best = mask_eval.best_attention(scores)
 print(f"best single choice: {best[0]}, layers {list(best[1])}, IoU median {best[2]:.2f} (1.0 = the object exactly)")
+assert best[2] < 0.64                    # a perfect word map at 4×4 tokens per frame reaches 0.64 (week 8)
+
+# %% [markdown]
+# The word maps find their object only roughly: the median IoU is far from 1, and a word's mask also
+# covers part of the other object. At 64 px a frame has only 4×4 tokens, so even a perfect map is
+# coarse. Week 8 starts from this measurement.
 
 # %% [markdown]
 # ### Guidance
 # Classifier-free guidance pushes the velocity away from the unconditional one:
 # `v = v_u + g·(v_c − v_u)`. Too little and attributes blur; too much and colours saturate. The
-# shipped default (`pipe.config.guidance`, with a timestep shift, week 6) was picked after training
-# on tuning seeds, not on these (docs/training.md, "Sampling defaults").
+# shipped model samples with `pipe.config.guidance` and a timestep shift (week 6).
 
 # %%
 print(f"sampling defaults: guidance {pipe.config.guidance}, shift {pipe.config.shift}, {pipe.config.steps} Euler steps")
 g_values = sorted({1.0, pipe.config.guidance, 4.0} if FAST else {1.0, 2.0, pipe.config.guidance, 4.0, 7.0})
 n = 6 if FAST else 54
+acc = {}
 for g in g_values:
     vids = pipe.generate(eval_prompts[:n], seed=[700_000 + i for i in range(n)], guidance=g)
-    print(f"guidance {g:>4}: {100 * shapes.evaluate(vids, eval_prompts[:n]).prompt_accuracy:5.1f}% of {n} prompts")
+    acc[g] = shapes.evaluate(vids, eval_prompts[:n]).prompt_accuracy
+    print(f"guidance {g:>4}: {100 * acc[g]:5.1f}% of {n} prompts")
+assert FAST or acc[pipe.config.guidance] > acc[1.0]
+
+# %% [markdown]
+# Without guidance (g = 1) the model follows the caption clearly less often than at the shipped
+# scale: guidance is part of what makes the small model usable, not a finishing touch.
 
 # %% [markdown]
 # ## 5. Live demo (for instructors)
 # Type a prompt, pick a seed and a guidance scale, press **Generate**. A prompt with no word the model
 # knows is refused, with the words it does know — try "a pink hexagon"; unknown words beside known
 # ones are mapped to `<unk>` with a warning — try "a red hexagon moving left on a black background".
+# The cell also shows the demo's first prompt, generated once when the cell runs.
 
 # %%
 import ipywidgets as widgets
@@ -461,6 +495,9 @@ def on_click(_):
 
 button.on_click(on_click)
 display(widgets.VBox([prompt_box, widgets.HBox([seed_box, guide_box, button]), out]))
+first = pipe.generate(prompt_box.value, seed=seed_box.value, guidance=guide_box.value)   # the first state
+display(HTML(video.video_html(first, width=256)))
+print(f"{prompt_box.value!r} — the oracle reads: {shapes.read_attributes(first)}")
 
 # %% [markdown]
 # ## Summary / 요약
@@ -487,10 +524,10 @@ display(widgets.VBox([prompt_box, widgets.HBox([seed_box, guide_box, button]), o
 #    compose attributes it never saw together?
 # 2. Remove the two 32 px stages from `TrainConfig.tiny()` (64 px from the first step). Does the
 #    loss at the same wall-clock time go down faster or slower?
-# 5. Train the 32 px stages with `zero_init=True` (adaLN-Zero) and probe the direction word as
-#    docs/training.md's ablation did. When does the model start to use it?
 # 3. Set `caption_dropout=0` and sample with guidance 4. What happens, and why?
-# 4. Make a folder of your own clips with a `captions.txt` and train with
+# 4. Train the 32 px stages with `zero_init=True` (adaLN-Zero): does the loss curve of the first
+#    stage change, and does the model start to follow the direction word earlier or later?
+# 5. Make a folder of your own clips with a `captions.txt` and train with
 #    `python -m minicog.train --preset folder --data my_clips/`.
 
 # %% [markdown] [nbgrader locked id=exercises]
