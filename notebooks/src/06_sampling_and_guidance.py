@@ -16,7 +16,7 @@
 # 1. a **샘플러 (sampler)** from scratch: Euler steps with **분류기 없는 가이던스 (classifier-free
 #    guidance, CFG)**, checked against `pipe.generate`;
 # 2. **가이던스 스케일 (guidance scale)** and **스텝 수 (number of steps)**, scored by the oracle;
-# 3. **오일러 vs 휜 (Euler vs Heun)** at equal cost — the same number of 모델 평가 (model evaluations,
+# 3. **오일러 vs Heun 방법 (Euler vs Heun)** at equal cost — the same number of 모델 평가 (model evaluations,
 #    NFE);
 # 4. the **타임스텝 시프트 (timestep shift)**: where on [0, 1] the steps go, and where along the path
 #    the video's content is decided (the model's running guess of the clean video, x̂0, read by the
@@ -342,7 +342,7 @@ assert np.mean(straight) < 1.05 and step_acc[1].prompt_accuracy < 0.5       # ne
 #   too much of it hurts again.
 # * **Steps (스텝 수)**: one Euler step fails because the paths bend; accuracy climbs steeply over the
 #   first few steps, then levels off. How many suffice is measured, not deduced.
-# * **Euler vs Heun (오일러 vs 휜)**: compare at equal model calls (NFE); on this model Heun's second
+# * **Euler vs Heun (오일러 vs Heun 방법)**: compare at equal model calls (NFE); on this model Heun's second
 #   evaluation never pays.
 # * **Timestep shift (타임스텝 시프트)**: `t' = s·t / (1 + (s − 1)·t)` puts more of the same steps at high
 #   noise, where x̂0 shows the content being decided; free in cost, and its gain on this model is
