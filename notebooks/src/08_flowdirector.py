@@ -9,28 +9,44 @@
 # so V_edit is noisy everywhere: the background drifts a little, and the edit may stop half way.
 # **FlowDirector** (Li et al. 2025, arXiv 2506.05046, v1) adds two corrections:
 #
-# 1. **Attention-guided masking** (SAFC, §3.3): ask the transformer *where* the edited words live —
-#    the attention between the word "red" and the video tokens — turn that into a mask M over
-#    space and time, and move only there: V ← M ⊙ V.
-# 2. **Differential averaging guidance** (DAG, §3.4): draw N noises → N candidate flows. Their mean
-#    V_better is a good estimate, the mean of a subset V_worse a worse one; extrapolate like
-#    classifier-free guidance: V = V_better + (ω − 1)·(V_better − V_worse).
+# 1. **Attention-guided masking** (SAFC, the paper's §3.3): ask the transformer *where* the edited
+#    words live — the attention between the word "red" and the video tokens — turn that into a mask
+#    M over space and time, and move only there: V ← M ⊙ V.
+# 2. **Differential averaging guidance** (DAG, the paper's §3.4): draw N noises → N candidate flows.
+#    Their mean V_better is a good estimate, the mean of a subset V_worse a worse one; extrapolate
+#    like classifier-free guidance: V = V_better + (ω − 1)·(V_better − V_worse).
 #
-# We look inside every step: the word maps, the masks (with a threshold slider), the masked
-# velocity field, the candidate flows, then measure the ablations and try it live.
+# **What the attention mask does on this model.** Our tiny model works on 64 × 64 pixel clips. The
+# VAE shrinks each frame by 8 (an 8 × 8 latent grid) and the transformer groups 2 × 2 latent cells
+# into one token, so a latent frame is only **4 × 4 tokens** — and an attention map has one value
+# per token. Even a *perfect* word map on that grid (each token's value: how much of it the object
+# covers), upsampled and thresholded the way SAFC does it, overlaps the object's true mask with an
+# IoU of only about **0.64**: 2 × 2 blocks cannot follow a circle's outline (§1 computes it). The
+# model's real word maps are much worse, a median IoU of about **0.3** over two-object scenes
+# (§2), and part of what they mark is the *other* object. So on this model the attention mask is a
+# coarse window that is often in the wrong place. The lecture puts the attention mask next to the
+# true mask (§1–§3), runs FlowDirector with it (§4–§7), and then builds a mask that does localise:
+# the **velocity mask**, which marks where the two prompts ask for different velocities (§8).
 #
 # **In this lecture / 이번 강의에서 배울 것**
-# 1. **어텐션 맵 (attention map)** of the edited words in joint 3D attention: video → text and
-#    text → video, per layer;
-# 2. **어텐션 기반 마스킹 (attention-guided masking, SAFC)**: from word maps to an **편집 마스크
+# 1. **토큰 격자 (token grid)**: why a word map of 4 × 4 tokens per frame cannot draw the object's
+#    outline — the best IoU any word map can reach on this model;
+# 2. **어텐션 맵 (attention map)** of the edited words in joint 3D attention: video → text and
+#    text → video, per layer, and how well they find their object;
+# 3. **어텐션 기반 마스킹 (attention-guided masking, SAFC)**: from word maps to an **편집 마스크
 #    (edit mask)** — threshold, smoothing, soft edges — and the masked 속도장 (velocity field);
-# 3. **차분 평균 가이던스 (differential averaging guidance, DAG)**: candidate flows (후보 흐름), their
+# 4. **차분 평균 가이던스 (differential averaging guidance, DAG)**: candidate flows (후보 흐름), their
 #    mean and their difference;
-# 4. **ablations (제거 실험)**: the mask and DAG switched off one at a time, measured by the oracle;
-# 5. beyond the paper: why square ↔ circle edits fail, and what the mask is for — a **second
-#    object (두 번째 물체)** to keep.
+# 5. **ablations (제거 실험)**: the mask and DAG switched off one at a time, measured by the oracle,
+#    and an edit that fails (square → circle);
+# 6. **속도 마스크 (velocity mask)**: a mask that finds the edited object, tested where a mask
+#    matters — a **second object (두 번째 물체)** that the edit must keep.
 
 # %%
+import itertools
+import statistics
+from dataclasses import replace
+
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
@@ -40,10 +56,8 @@ from IPython.display import display
 from IPython.utils.capture import capture_output
 
 import minicog
-from dataclasses import replace
-
-from minicog import edit_eval, editing, flowdirector, shapes
-from minicog.flowdirector import DAG, MaskRule, MotionGate, VelocityMask
+from minicog import edit_eval, editing, flowdirector, mask_eval, shapes
+from minicog.flowdirector import DAG, MaskRule, VelocityMask
 from minicog.video import frame_grid, show_video
 from minicog.utils import FAST, seed_everything
 
@@ -58,7 +72,55 @@ print("latents (C, T, h, w):", (C, T, h, w), "| DiT layers:", pipe.dit.config.nu
 show_video(source, SRC)
 
 # %% [markdown]
-# ## 1. Which words, and where they attend
+# ## 1. The token grid: the best a word map can do
+# Attention has one value per token. Before reading any real map, take the best one there could be:
+# the true object (the Shapes world gives its mask) on the latent grid, averaged over each
+# token's 2 × 2 latent cells. That *perfect word map* goes through SAFC's rule — the `flowdirector`
+# preset's `AttentionMask`: upsample to the latent grid, normalise, threshold — and the mask it
+# gives is scored against the true mask by its IoU, |mask ∩ object| / |mask ∪ object|.
+
+# %%
+def iou(a, b):
+    """IoU of two 0/1 masks (on where > 0.5)."""
+    a, b = a > 0.5, b > 0.5
+    return float((a & b).sum() / (a | b).sum().clamp_min(1))
+
+patch = pipe.dit.config.patch_size
+preset = flowdirector.FlowDirector().mask                                   # the preset's AttentionMask
+obj_lat = flowdirector.object_latent_mask(shapes.object_mask(source), (T, h, w))     # (T, h, w), 0/1
+perfect = F.avg_pool2d(obj_lat[:, None], patch)[:, 0]                        # (T', 4, 4): one value per token
+_, parts = flowdirector.attention_mask(perfect[None], (T, h, w), preset, return_parts=True)
+ceiling = iou(parts["union"], obj_lat)
+authors = iou(flowdirector.attention_mask(perfect[None], (T, h, w), MaskRule(kernel=3, threshold="mean"),
+                                          return_parts=True)[1]["union"], obj_lat)
+H = source.shape[1]
+print(f"{H} px / {H // h} (VAE) / {patch} (patch) = {tuple(perfect.shape[1:])} tokens per latent frame")
+print(f"perfect word map → the preset's mask (threshold {preset.threshold}): IoU with the object {ceiling:.2f}")
+print(f"perfect word map → the authors' rule (3 × 3 box filter, mean threshold): IoU {authors:.2f}")
+assert abs(ceiling - mask_eval.token_grid_ceiling(obj_lat, torch.zeros_like(obj_lat), patch, preset)[0]) < 1e-6
+assert 0.5 < ceiling < 0.8 and authors < 0.8          # far from 1 even for a perfect map
+
+rows = [("object (latent grid)", obj_lat), ("perfect word map", perfect), ("mask from it", parts["union"])]
+fig, axes = plt.subplots(len(rows), T, figsize=(1.3 * T, 1.3 * len(rows)), squeeze=False)
+for r, (name, a) in enumerate(rows):
+    for f in range(T):
+        axes[r, f].imshow(a[f], cmap="viridis", vmin=0, vmax=1)
+        axes[r, f].set_xticks([])
+        axes[r, f].set_yticks([])
+    axes[r, 0].set_ylabel(name, fontsize=7)
+for f in range(T):
+    axes[0, f].set_title(f"latent frame {f}", fontsize=8)
+fig.suptitle(f"the best attention can do: IoU {ceiling:.2f}", fontsize=9)
+plt.tight_layout()
+
+# %% [markdown]
+# At 4 × 4 tokens per frame, every attention mask is a union of 2 × 2 blocks of the latent grid.
+# A token the object only grazes is either in (background inside the mask) or out (object outside
+# it), so even a perfect word map reaches an IoU of 0.64 on this clip with the preset's rule. That
+# is the ceiling for SAFC on this model; the next section measures the real maps against it.
+
+# %% [markdown]
+# ## 2. Which words, and where they attend
 # The edited words come from a word-level diff of the two prompts; their positions in the encoded
 # prompt index the text axis of the attention.
 
@@ -101,63 +163,84 @@ fig.suptitle(f"attention of {src_words} (video → text), t = {t}", fontsize=10)
 plt.tight_layout()
 
 # %% [markdown]
-# How well does each layer find the object? Compare the map with the true object, downsampled to
-# the token grid (we can: this is the Shapes world). In joint attention there are *two* text
-# blocks: video queries looking at the word (video → text, the analogue of a cross-attention map)
-# and the word's query looking at the video (text → video). Both are plotted; the mask can be
-# built from either (`AttentionMask(attn_map=...)`). The bar chart is one clip; `benchmarks/diagnose_attention.py`
-# measures both directions over 24 clips (docs/flowdirector.md §3.1). A correlation near 1 would mean
-# the word's map *is* the object; on this small model no layer comes close (the numbers below), and
-# the choice of direction and layer FlowDirector reads is measured once per model, over many
-# two-object scenes, and stored with it (`pipeline.json`, printed last). How much a better map would
-# buy on a plain background, the ablation table of §5 and the second-object test of §8 show.
+# How well does each layer find the object? Compare each layer's map with §1's perfect word map. In
+# joint attention there are *two* text blocks: video queries looking at the word (video → text, the
+# analogue of a cross-attention map) and the word's query looking at the video (text → video). Both
+# are plotted; the mask can be built from either (`AttentionMask(attn_map=...)`). A correlation of 1
+# would mean the word's map *is* the object. The model's configuration (`pipeline.json`) names the
+# direction and the layers whose maps localise best on it, and FlowDirector reads those.
 
 # %%
-truth = torch.from_numpy(shapes.object_mask(source)).float()[None, None]           # (1, 1, 17, 64, 64)
-truth_tok = F.adaptive_avg_pool3d(truth, tuple(word_maps.shape[1:]))[0, 0]           # (T', H', W')
-
 def corr(a, b):
     a, b = a.flatten() - a.mean(), b.flatten() - b.mean()
     return float(a @ b / (a.norm() * b.norm() + 1e-12))
 
-scores = [corr(word_maps[i], truth_tok) for i in range(L)]
+scores = [corr(word_maps[i], perfect) for i in range(L)]
 # the other half of the joint attention: where the word's own *query* looks in the video
 looks = torch.stack([rec.maps[i]["text_to_video"][0, 0, src_tok].mean(0) for i in range(L)])
-scores_t2v = [corr(looks[i], truth_tok) for i in range(L)]
+scores_t2v = [corr(looks[i], perfect) for i in range(L)]
 plt.figure(figsize=(4.6, 2.4))
 plt.bar(np.arange(L) - 0.2, scores, 0.4, label="video → text")
 plt.bar(np.arange(L) + 0.2, scores_t2v, 0.4, label="text → video")
 plt.axhline(0, color="k", lw=0.5)
 plt.legend(fontsize=7)
 plt.xlabel("layer")
-plt.ylabel("corr(map, object)")
+plt.ylabel("corr(map, perfect map)")
 plt.title("where the word lives")
-rec_choice = pipe.config.edit_attention or {}                 # measured per model, stored with it
+rec_choice = pipe.config.edit_attention or {}                  # the model's configuration
+kind = rec_choice.get("attn_map") or "video_to_text"
 layers = list(rec_choice.get("attn_layers") or flowdirector.default_attention_layers(L))
-print("layers FlowDirector reads on this model:", layers)
+print(f"FlowDirector reads on this model: {kind}, layers {layers}")
 print("video→text correlations:", [round(s, 2) for s in scores])
 print("text→video correlations:", [round(s, 2) for s in scores_t2v])
-print("the model's recorded choice (eval_word_attention.py --record, IoU over many two-object scenes):",
-      {k: rec_choice.get(k) for k in ("attn_map", "attn_layers", "iou_median", "scenes")})
 assert word_maps.shape[0] == L and np.isfinite(scores + scores_t2v).all()
+assert max(scores + scores_t2v) < 0.6                 # no layer's map is close to the object
 
 # %% [markdown]
-# ## 2. From maps to a mask (SAFC)
+# One clip is one sample. Over many two-object scenes (each noised to the four times an edit visits,
+# two noise draws each), `mask_eval.word_localisation` makes every object word's map (its colour,
+# and its shape when the two shapes differ) into a mask by the preset's rule and scores it against
+# the object the word names — and against §1's ceiling for the same object.
+
+# %%
+pool = shapes.all_scenes(2)
+picked = [pool[i] for i in np.random.default_rng(0).choice(len(pool), 4 if FAST else 12, replace=False)]
+loc = mask_eval.word_localisation(pipe, picked, rule=preset,
+                                  layer_sets=[layers] if len(layers) > 1 else [])[kind, tuple(layers)]
+real, best = statistics.median(loc["iou"]), statistics.median(loc["ceiling_iou"])
+touching = float(np.mean([o > 0 for o in loc["other"]]))
+print(f"{len(picked)} scenes, {len(loc['iou'])} word maps ({kind}, layers {layers}):")
+print(f"  median IoU with the named object: the model's maps {real:.2f} | a perfect map {best:.2f}")
+print(f"  masks that cover some of the other object: {100 * touching:.0f} %")
+plt.figure(figsize=(4.6, 2.4))
+plt.hist([loc["iou"], loc["ceiling_iou"]], bins=np.linspace(0, 1, 11), label=["model's word maps", "perfect map"])
+plt.xlabel("IoU of the mask with the named object")
+plt.ylabel("word maps")
+plt.legend(fontsize=7)
+assert 0.5 < best < 0.8 and real < best - 0.15        # the real maps fall far short of the ceiling
+assert 0.2 < real < 0.42 and touching > 0.5
+
+# %% [markdown]
+# The model's word maps find their object only in part: their masks have a median IoU of about 0.3
+# with it, half of what a perfect map reaches on the same grid, and most of them cover some of the
+# other object too. Whatever SAFC does next, it starts from maps like these.
+
+# %% [markdown]
+# ## 3. From maps to a mask (SAFC)
 # Per map: upsample to the latent grid → normalise to [0, 1] → box filter over space (and time) →
 # binary at the map's mean (or at a threshold you pick) → union over words and noise draws →
 # soft edges exp(−decay·distance). Move the slider: a low threshold lets the edit spill over the
 # background, a high one cuts into the object. The numbers under the figure measure the mask
 # against the true object: how much of the latent grid it covers, how much of the object, and the
-# overlap (IoU) at a few thresholds. The `flowdirector` preset uses no box filter and a threshold
-# of 0.3 — a *wide* mask, because a tight one cuts off the border pixels that a shape edit has to
-# change (how it was tuned: docs/flowdirector.md §2.3). A wide mask only helps if the map is high
-# on the object: then it covers all of the object and some background. If the word's map is high
-# somewhere else, the mask protects the object instead — read the object coverage printed below
-# before trusting the mask on a given model (§8 compares it with a mask that does not come from
-# attention).
+# IoU at a few thresholds. The authors' rule is a 3 × 3 box filter and the map's mean; the
+# `flowdirector` preset uses no box filter and a threshold of 0.3 — a *wide* mask. A shape edit has
+# to change pixels just outside the source object (a square's corners around a circle), and a mask
+# tight around the object would block them. A wide mask helps only if the map is high on the
+# object: then it covers all of the object and some background. If the map is high somewhere else,
+# the mask protects the object instead — read the object coverage printed below.
 
 # %%
-wm = flowdirector.word_attention({i: rec.maps[i]["video_to_text"] for i in layers}, src_tok)
+wm = flowdirector.word_attention({i: rec.maps[i][kind] for i in layers}, src_tok, kind=kind)
 out = widgets.Output()
 slider = widgets.FloatSlider(value=0.5, min=0.05, max=0.95, step=0.05, description="threshold")
 
@@ -189,29 +272,31 @@ def show_in(out, draw, *args):
 slider.observe(lambda change: show_in(out, draw, change["new"]), "value")
 draw(slider.value)               # the first state, as an ordinary figure (seen without a kernel too)
 display(widgets.VBox([slider, out]))                  # moving the slider draws the new mask below
-mask_mean = flowdirector.attention_mask(wm, (T, h, w), MaskRule(kernel=3, threshold="mean"))   # the authors' rule
-truth_lat = F.adaptive_avg_pool3d(truth, (T, h, w))[0, 0] > 0.2
-on = mask_mean > 0.5
-iou = float(on[truth_lat].sum() / (on | truth_lat).sum())
-recall, coverage = float(on[truth_lat].float().mean()), float(on.float().mean())
-print(f"mask covers {100 * coverage:.0f} % of the latent grid and {100 * recall:.0f} % of the object's "
-      f"cells; IoU with the object = {iou:.2f}")
-preset = flowdirector.FlowDirector().mask                             # the preset's AttentionMask
+on = obj_lat > 0.5
+m = flowdirector.attention_mask(wm, (T, h, w), MaskRule(kernel=3, threshold="mean")) > 0.5   # the authors' rule
+print(f"the authors' rule: covers {100 * float(m.float().mean()):.0f} % of the latent grid and "
+      f"{100 * float(m[on].float().mean()):.0f} % of the object's cells; IoU {iou(m, obj_lat):.2f}")
 m = flowdirector.attention_mask(wm, (T, h, w), preset) > 0.5
-preset_recall = float(m[truth_lat].float().mean())
+preset_iou, preset_cover = iou(m, obj_lat), float(m.float().mean())
 print(f"the preset's mask (kernel {preset.kernel}, threshold {preset.threshold}): covers "
-      f"{100 * float(m.float().mean()):.0f} % of the grid and {100 * preset_recall:.0f} % "
-      f"of the object's cells")
-covers = []
+      f"{100 * preset_cover:.0f} % of the grid and {100 * float(m[on].float().mean()):.0f} % "
+      f"of the object's cells; IoU {preset_iou:.2f} (a perfect map: {ceiling:.2f})")
+covers, ious = [], []
 for thr in (0.3, 0.5, 0.7, 0.9):
     m = flowdirector.attention_mask(wm, (T, h, w), MaskRule(kernel=3, threshold=thr)) > 0.5
     covers.append(float(m.float().mean()))
-    print(f"  threshold {thr}: covers {100 * covers[-1]:3.0f} %, "
-          f"IoU {float(m[truth_lat].sum() / (m | truth_lat).sum()):.2f}")
+    ious.append(iou(m, obj_lat))
+    print(f"  threshold {thr}: covers {100 * covers[-1]:3.0f} %, IoU {ious[-1]:.2f}")
 assert covers == sorted(covers, reverse=True)     # a higher threshold never lets more of the grid move
+assert preset_iou < ceiling - 0.3 and preset_cover > 0.5 and max(ious) < 0.4
 
 # %% [markdown]
-# ## 3. Inside one FlowDirector step
+# On this clip no threshold turns the word's map into the object: the preset's mask opens most of the
+# latent grid, and its IoU with the object stays far below the perfect map's. In practice the preset's
+# attention mask is a loose window around much of the frame, not an outline of the object.
+
+# %% [markdown]
+# ## 4. Inside one FlowDirector step
 # `pipe.edit(..., callback=...)` hands us every step's state: the N candidate flows, V_better and
 # V_worse, the mask, and the velocity before and after masking. We look at the first step.
 
@@ -237,15 +322,22 @@ for r, (name, a) in enumerate(rows):
     axes[r, 0].set_ylabel(name, fontsize=8)
     fig.colorbar(im, ax=axes[r, :], shrink=0.8, label="0 = off, 1 = on" if name == "mask M" else "|v|")
 fig.suptitle("the masked velocity field (first step)", fontsize=10)
+kept = float(info["v"].norm() / info["v_unmasked"].norm())
 print(f"mask M: mean {float(info['mask'].float().mean()):.2f}; "
       f"{float((info['mask'] >= 0.5).float().mean()):.0%} of the latent grid is ≥ 0.5")
+print(f"|M ⊙ V| / |V| = {kept:.2f}: the share of the velocity the mask lets through")
 assert torch.allclose(info["v"], info["v_unmasked"] * info["mask"])
+assert kept > 0.5                       # the preset's mask lets most of the velocity through
 
 # %% [markdown]
-# ## 4. DAG: candidate flows and their difference
-# Each candidate is the editing velocity of one noise draw. They agree on the object (where the
-# prompts disagree) and scatter elsewhere. V_better averages all N, V_worse the first M; the
-# guidance term (ω − 1)·(V_better − V_worse) — from scratch below — is added on top.
+# The masked field is the unmasked one with a few cells dimmed: the preset's mask lets most of the
+# first step's velocity through. The mask here is the union over the source and target words and
+# over all candidate flows, which widens it further than §3's single map.
+
+# %% [markdown]
+# ## 5. DAG: candidate flows and their difference
+# Each candidate is the editing velocity of one noise draw. V_better averages all N, V_worse the
+# first M; the guidance term (ω − 1)·(V_better − V_worse) — from scratch below — is added on top.
 
 # %%
 V_k = info["candidates"]
@@ -266,24 +358,35 @@ for ax, (name, a) in zip(axes, panels):
     ax.axis("off")
 fig.suptitle(f"|velocity| in latent frame {f}", fontsize=9)
 plt.tight_layout()
+spread = float((V_k - better).flatten(1).norm(dim=1).mean() / better.norm())
+step = float((V_dag - better).norm() / better.norm())
+print(f"N = {V_k.shape[0]} candidates, V_worse = the first {dag.n_worse}, ω = {dag.omega}")
+print(f"a candidate's distance from V_better: {spread:.2f} × |V_better|; DAG's term: {step:.2f} × |V_better|")
+assert step < spread                   # DAG moves V_better by less than the candidates scatter
 
 # %% [markdown]
+# The candidates scatter around their mean, and DAG's term, (ω − 1)·(V_better − V_worse), moves
+# V_better by less than one candidate differs from it: DAG is a correction to plain averaging
+# over noise draws, steered by whatever the first M draws happen to share.
+#
 # Why the *first* M draws? The authors' code averages V_better − V_worse over **all** C(N, M)
 # subsets — but every draw sits in the same number of subsets, so the average of the subset means
 # *is* V_better and the guidance term vanishes (checked below). We use one subset, as the paper's
-# equation reads (see `docs/flowdirector.md`).
+# equation reads.
 
 # %%  NBVAL_CHECK_OUTPUT
-import itertools
 subsets = list(itertools.combinations(range(V_k.shape[0]), dag.n_worse))
 trend_all = torch.stack([better[0] - V_k[list(s)].mean(0) for s in subsets]).mean(0)
 print(f"{len(subsets)} subsets; all-subset guidance term ≈ 0:", bool(trend_all.abs().max() < 1e-5))
 
 # %% [markdown]
-# ## 5. Ablations
-# The measure of `benchmarks/bench_editing.py` on a few edits (the full table with more edits is
-# in `docs/flowdirector.md`): switch the mask and DAG off one at a time. Two edits per variant by
-# default; set `LONG = True` for eight (about 2½ minutes more on a laptop CPU).
+# Over all subsets the guidance term cancels exactly, so DAG needs one fixed subset: V_worse is then
+# an average of fewer draws of the same kind, and DAG extrapolates away from its extra noise.
+
+# %% [markdown]
+# ## 6. Ablations
+# The oracle's measure on a few edits: switch the mask and DAG off one at a time. Two edits per
+# variant by default; set `LONG = True` for eight (a few minutes more on a laptop CPU).
 
 # %%
 LONG = False                     # True: 8 edits per variant instead of 2
@@ -294,39 +397,60 @@ rows = edit_eval.measure(pipe, edit_eval.shapes_edits(N, seed=1),
                          progress=not FAST)
 summary = edit_eval.summarise(rows)
 print(edit_eval.results_table(summary, reference="flowedit"))
+nfe_ratio = summary["flowdirector"]["nfe"] / summary["flowedit"]["nfe"]
+print(f"FlowDirector runs the DiT on {nfe_ratio:.1f}× as many latents as FlowEdit (its N candidate flows)")
 assert set(summary) >= {"flowedit", "flowdirector", "flowdirector −mask", "flowdirector −DAG", "flowdirector −both"}
 assert all(np.isfinite(r["bg_psnr"]) for r in summary.values())
+assert nfe_ratio > 4
+assert summary["flowdirector −mask"]["bg_psnr"] > summary["flowdirector"]["bg_psnr"] - 1.0   # the mask adds ~nothing
 
 # %% [markdown]
-# ## 6. Side by side
+# Read the background PSNR column: on a plain background there is nothing outside the object for an
+# edit to spoil, and switching the mask off does not cost background quality. The candidate flows
+# are what FlowDirector pays for — several times FlowEdit's model evaluations. What a mask is for
+# needs a second object (§8).
+
+# %% [markdown]
+# ## 7. Side by side, and an edit that fails
+# The source clip, edited by FlowEdit and by FlowDirector to a square and to blue; the oracle reads
+# each result.
 
 # %%
 pairs = [(SRC, TAR), (SRC, SRC.replace("red", "blue"))]
-vids, caps = [], []
+vids, caps, ok = [], [], []
 for s, t in pairs:
     for method in ("flowedit", "flowdirector"):
         vids.append(pipe.edit(source, s, t, seed=0, method=method))
         caps.append(f"{method}: {t.split(' moving')[0]}")
+        r = edit_eval.edit_metrics(source, vids[-1], s, t, reference=edit_eval.ideal_edit(t, 2))
+        ok.append(r["success"])
+        print(f"{caps[-1]:32s} oracle reads {r['read']['color']} {r['read']['shape']} | success {r['success']} | "
+              f"background PSNR {r['bg_psnr']:.1f} dB")
 show_video([source] + vids, ["source"] + caps)
 fig = frame_grid([source] + vids, ["source"] + caps, max_frames=6, scale=0.8)
+assert all(ok)
 
 # %% [markdown]
-# ## 7. Beyond the paper: the edit that fails
-# The shape edits FlowDirector loses on a tiny model are mostly between **squares and circles**
-# (counted over many edits in [`docs/flowdirector.md`](../docs/flowdirector.md) §3.1): the editing
-# velocity is too weak to remove the corners, or to add them. Where does the push
-# come from? At the first step Z_tar = Z_src = Z, so with guidance
+# On this clip both methods make both edits, as the oracle reads them. But not every shape edit goes
+# through on this model. Turning a **square into a circle** (or back)
+# means removing corners (or adding them), and the editing velocity may be too weak for it. Where
+# does the push come from? At the first step Z_tar = Z_src = Z, so with guidance
 #
 #     V = g_tar·(v(Z, c_tar) − v(Z, ∅)) − g_src·(v(Z, c_src) − v(Z, ∅))
 #       = g_tar·Δ + (g_tar − g_src)·(v(Z, c_src) − v(Z, ∅)),      Δ = v(Z, c_tar) − v(Z, c_src):
 #
 # the edit direction Δ — what the changed word alone does — sits inside a larger push towards how
-# the model draws the *source* prompt. From scratch, on one noised source:
+# the model draws the *source* prompt. From scratch, on one noised source, after both edits of it:
 
 # %%
 SQ, CI = "a blue square moving left on a black background", "a blue circle moving left on a black background"
-SQ_SEED = 1713549972                                     # a square → circle edit the preset misses
+SQ_SEED = 1713549972                                     # a clip whose square → circle edit fails
 square = shapes.render_caption(SQ, rng=SQ_SEED)
+for method in ("flowedit", "flowdirector"):
+    r = edit_eval.edit_metrics(square, pipe.edit(square, SQ, CI, seed=0, method=method), SQ, CI,
+                               reference=edit_eval.ideal_edit(CI, SQ_SEED))
+    print(f"{method}: square → circle, the oracle reads a {r['read']['shape']}")
+    assert r["read"]["shape"] == "square"                # the edit did not go through
 x_sq = pipe.encode_video(square)
 emb, msk = pipe.encode_prompt([SQ, CI, ""])
 g = torch.Generator().manual_seed(0)
@@ -347,18 +471,34 @@ for ax, (name, v) in zip(axes[1:], [("|V| first step", V0), ("|Δ| = |v(c_tar) �
 for ax in axes:
     ax.axis("off")
 plt.tight_layout()
+edit_dir, push = fd.tar_guidance * delta, (fd.tar_guidance - fd.src_guidance) * (v_src - v_neg)
+assert torch.allclose(edit_dir + push, V0, atol=1e-4)
+def cos(a, b):
+    return float(F.cosine_similarity(a.flatten(), b.flatten(), dim=0))
+
+print(f"g_tar = {fd.tar_guidance}, g_src = {fd.src_guidance}: |g_tar·Δ| = {edit_dir.norm():.1f}, "
+      f"|(g_tar − g_src)·(v(c_src) − v(∅))| = {push.norm():.1f}")
+print(f"cos(push, Δ) = {cos(push, delta):.2f}; cos(V, Δ) = {cos(V0, delta):.2f}")
+assert push.norm() > edit_dir.norm() and cos(push, delta) < 0 and abs(cos(V0, delta)) < 0.3
 
 # %% [markdown]
-# ## 8. What the mask is for: a second object
+# Both methods leave the square a square. On this clip the push towards the source prompt's picture
+# is larger than the changed word's own direction g_tar·Δ and points against it, so their sum, the
+# first step's V, is nearly at right angles to Δ: the edit barely moves towards a circle. A mask
+# cannot fix this: it chooses *where* V acts, not which way it points.
+
+# %% [markdown]
+# ## 8. A mask that localises, where a mask matters: a second object
 # On a plain background there is nothing outside the object for an edit to spoil, so the ablation
 # table cannot show what a mask is for. The model was also trained on clips with **two** objects,
 # each named in the caption: change one object's colour and the other must stay as it is. The
 # Shapes world gives the ground truth of such an edit (`edit_eval.two_object_truth`: the ideal
 # result and each object's true mask), so four edits can be compared: FlowEdit (no mask),
 # FlowDirector with its attention mask (SAFC), FlowDirector with the **velocity mask**
-# (`mask=VelocityMask()`, beyond the paper: DiffEdit's idea — edit where the two prompts ask for
-# different velocities at the same noisy latent), and FlowDirector with the edited object's **true**
-# mask passed as `mask=` — what a perfectly localising mask would give.
+# (`mask=VelocityMask()`, beyond the paper: DiffEdit's idea — noise the source, ask for the velocity
+# under both prompts, and edit where they differ), and FlowDirector with the edited object's
+# **true** mask passed as `mask=` — what a perfectly localising mask would give. The velocity
+# difference is a map on the latent grid itself (8 × 8 per frame), not on the 4 × 4 token grid.
 
 # %%
 SRC2 = "a red circle moving right and a blue square moving up on a gray background"
@@ -399,80 +539,25 @@ for ax, key in zip(axes, ("attention mask", "velocity mask", "true mask")):
     ax.set_title(f"{key}: IoU {scores[key]['mask_iou']:.2f}", fontsize=8)
     ax.axis("off")
 plt.tight_layout()
-assert scores["true mask"]["other_psnr"] > scores["flowedit"]["other_psnr"]
-assert scores["velocity mask"]["mask_iou"] > scores["attention mask"]["mask_iou"]
+psnr = {k: s["other_psnr"] for k, s in scores.items()}
+assert psnr["true mask"] > psnr["velocity mask"] > psnr["attention mask"] > psnr["flowedit"]
+assert scores["velocity mask"]["mask_iou"] > scores["attention mask"]["mask_iou"] + 0.3
+assert scores["attention mask"]["mask_other"] > scores["velocity mask"]["mask_other"]
 
 # %% [markdown]
-# The true mask keeps the other object as the VAE reconstructs it: that is what a mask is for.
-# Whether FlowDirector's own mask gets there depends on what it reads. The word attention of this
-# small model finds its object only in part (week 5 measures it: a median IoU of about 0.3 in its
-# best layer), and the preset's low threshold turns that into a wide mask that reaches the other
-# object too (look at the figure above): it unites the binary maps of every candidate flow, source
-# and target, at every step. The velocity difference under the two prompts finds the edited object,
-# new outline included, at no attention recording and 2·4 extra model rows. Over many edits
-# (`python benchmarks/bench_editing.py --objects 2`), the tables in
-# [`docs/flowdirector.md`](../docs/flowdirector.md) say how often each keeps the other object.
-
-# %% [markdown]
-# ### DAG, v1 against v2
-# FlowDirector's two papers read V_worse differently (`flowdirector.differential_averaging`). **v1**,
-# as the authors' released code runs it, takes the *first* n_worse candidates: a smaller average of
-# the same kind of draws. **v2** (V = V_HQ + w·(V_HQ − V_BL), w = ω − 1) takes the n_worse
-# candidates *least similar* to the mean, a deliberately poor estimate to extrapolate away from.
-# With ω = 1 both are plain averaging. From scratch: ten candidates that share a signal and differ
-# by independent noise (as flows from independent noise draws do) — which estimate lies closest to
-# the signal?
-
-# %%
-g = torch.Generator().manual_seed(0)
-signal = torch.randn(1, 64, generator=g)
-cands = signal + 0.8 * torch.randn(10, 64, generator=g)
-def cos(a, b):
-    return float(F.cosine_similarity(a.flatten(), b.flatten(), dim=0))
-
-
-plain, _, _ = flowdirector.differential_averaging(cands, DAG(n_worse=6, omega=1.0, version="v2"))
-assert torch.allclose(plain, cands.mean(0, keepdim=True))          # ω = 1: plain averaging
-print(f"one candidate {cos(cands[:1], signal):.3f} | plain average {cos(plain, signal):.3f}")
-dag_cos = {}
-for n_worse in (3, 6):
-    for version in ("v1", "v2"):
-        V, better, worse = flowdirector.differential_averaging(cands, DAG(n_worse, omega=3.0, version=version))
-        dag_cos[version, n_worse] = cos(V, signal)
-        print(f"DAG {version}, n_worse {n_worse}, ω 3: cos(V_worse, signal) {cos(worse, signal):.3f} → "
-              f"cos(V, signal) {dag_cos[version, n_worse]:.3f}")
-assert all(c < cos(plain, signal) for c in dag_cos.values())     # what the next cell says
-
-# %% [markdown]
-# Cosine with the signal, 1 = exactly it. When the candidates differ only by independent noise, the
-# plain average is already the best estimate, and extrapolating away from any subset moves off it;
-# compare the two versions' lines above to see which moves off less on this draw. DAG can only pay
-# off where its V_worse is worse in a *consistent* direction, which is an empirical question about
-# the model's flows: the table below and §3.8 of the docs measure it on edits.
-
-# %% [markdown]
-# And on two-object edits, with the velocity mask and six candidate flows (the setting that fits
-# twice FlowEdit's time on this model), the v2 corrections switched on one at a time. Two edits
-# per row here; the table over 16 edits is in [`docs/flowdirector.md`](../docs/flowdirector.md) §3.8.
-
-# %%
-vm6 = edit_eval.ABLATIONS["flowdirector velocity mask, 6 flows"][1]      # mask, n_avg 6, DAG(n_worse=4)
-variants_two = {"flowedit": ("flowedit", {}),
-                "velocity mask, DAG v1": ("flowdirector", dict(vm6)),
-                "velocity mask, DAG v2": ("flowdirector", dict(vm6, dag=replace(vm6["dag"], version="v2"))),
-                "velocity mask, averaging only (ω = 1)": ("flowdirector", dict(vm6, dag=replace(vm6["dag"], omega=1.0))),
-                "velocity mask, DAG v1 + MAD-FC": ("flowdirector", dict(vm6, motion_gate=MotionGate()))}
-rows_two = edit_eval.measure(pipe, edit_eval.two_object_edits(1, seed=1), variants_two, progress=not FAST)
-summary_two = edit_eval.summarise(rows_two)
-print(edit_eval.results_table(summary_two, reference="flowedit"))
-assert set(variants_two) <= set(summary_two)
+# The oracle reads the other object as kept in every run; its PSNR tells the runs apart. The true
+# mask keeps it as the VAE reconstructs it: that is what a mask is for. FlowEdit, with no mask,
+# changes it most. The attention mask finds the edited object only in part and reaches onto the
+# other object (its "mask on other" above), so it keeps less of it than the velocity mask, which
+# outlines the edited object and comes close to the true mask. The velocity mask costs no attention recording, only 2·4 extra model
+# rows once, before the edit.
 
 # %% [markdown]
 # ## 9. Try it
 # Pick a source clip and a target prompt, a method, and press **Edit** (nothing runs until you do).
 # The words to mask are found by diffing the prompts; any Shapes caption works, one object or two
 # (for two, change one object and the line below says whether the other was kept). ω is DAG's
-# strength (§4; 1: plain averaging; FlowDirector only); "velocity mask" is §8's mask.
+# strength (§5; 1: plain averaging; FlowDirector only); "velocity mask" is §8's mask.
 
 # %%
 src_box = widgets.Text(value="a green triangle moving left and a red square moving down on a white background",
@@ -519,23 +604,67 @@ show_video([clip0, pipe.edit(clip0, src_box.value, tar_box.value, seed=seed_box.
 display(widgets.VBox([src_box, tar_box, widgets.HBox([method_box, seed_box, omega_box, button]), demo]))
 
 # %% [markdown]
+# Worth trying: a two-object shape edit with "flowdirector" and then with "velocity mask" (does the
+# other object stay?), and ω = 1 against ω = 3 (what does DAG change?).
+
+# %% [markdown]
+# ## Appendix — beyond the paper: FlowDirector v2's corrections
+# Not part of this week, and off in every preset: FlowDirector's second paper version reads V_worse
+# differently and adds two corrections, all available as options of `pipe.edit`. **DAG v2**
+# (`DAG(version="v2")`) takes the n_worse candidates *least similar* to the mean as V_worse, a
+# deliberately poor estimate to extrapolate away from, where v1 (§5) takes the *first* n_worse.
+# **DA-FC** (`DirectionAware`) treats the part of V along the source velocity differently by its
+# sign; **MAD-FC** (`MotionGate`) keeps only the time-constant part of the edit where the source does
+# not move. With ω = 1 both DAG versions are plain averaging. From scratch: ten candidates that share
+# a signal and differ by independent noise (as flows from independent noise draws do) — which
+# estimate lies closest to the signal?
+
+# %%
+g = torch.Generator().manual_seed(0)
+signal = torch.randn(1, 64, generator=g)
+cands = signal + 0.8 * torch.randn(10, 64, generator=g)               # cos(): §7's cosine similarity
+plain, _, _ = flowdirector.differential_averaging(cands, DAG(n_worse=6, omega=1.0, version="v2"))
+assert torch.allclose(plain, cands.mean(0, keepdim=True))          # ω = 1: plain averaging
+print(f"one candidate {cos(cands[:1], signal):.3f} | plain average {cos(plain, signal):.3f}")
+dag_cos = {}
+for n_worse in (3, 6):
+    for version in ("v1", "v2"):
+        V, better, worse = flowdirector.differential_averaging(cands, DAG(n_worse, omega=3.0, version=version))
+        dag_cos[version, n_worse] = cos(V, signal)
+        print(f"DAG {version}, n_worse {n_worse}, ω 3: cos(V_worse, signal) {cos(worse, signal):.3f} → "
+              f"cos(V, signal) {dag_cos[version, n_worse]:.3f}")
+assert all(c < cos(plain, signal) for c in dag_cos.values())     # what the next cell says
+
+# %% [markdown]
+# Cosine with the signal, 1 = exactly it. When the candidates differ only by independent noise, the
+# plain average is already the best estimate, and extrapolating away from any subset — v1's or v2's —
+# moves off it. DAG of either version can only pay off where V_worse is worse in a *consistent*
+# direction, which is a question about the model's flows, not about the formula.
+
+# %% [markdown]
 # ## Summary / 요약
+# * **Token grid (토큰 격자)**: at 64 px the tiny model has 4 × 4 tokens per latent frame, and an
+#   attention map one value per token; even a perfect word map gives SAFC's mask an IoU of about 0.64
+#   with the object (§1).
 # * **Edited words and their maps (어텐션 맵)**: the words come from a diff of the two prompts; in
 #   joint 3D attention the video → text block plays the part of a cross-attention map, and the
-#   text → video block is a second candidate. §1 measured, per layer, how well each finds the object.
+#   text → video block is a second candidate. This model's maps reach a median IoU of about 0.3 with
+#   their object, and often mark some of the other object (§2).
 # * **SAFC (어텐션 기반 마스킹)**: maps → upsample, normalise, threshold, union, soft edges → an edit
-#   mask M, and the edit moves only there: V ← M ⊙ V. The preset's mask is wide on purpose: a tight
-#   one cuts off the border pixels a shape edit must change.
-# * **DAG (차분 평균 가이던스)**: N candidate flows; extrapolate from the mean of a subset to the mean
-#   of all, like CFG: V = V_better + (ω − 1)·(V_better − V_worse).
-# * **Ablations**: §5's table is this run's measure of what the mask and DAG each add; the full
-#   tables are in `docs/flowdirector.md`.
-# * **Limits**: square ↔ circle edits need a stronger push than the velocity difference gives (§7);
-#   and a mask pays off only where there is something
-#   outside the object to keep — §8's second object — and only if it finds the object: §8 measures
-#   whether the attention map does, and the velocity difference (DiffEdit's mask) beside it.
-# * **v1 vs v2 DAG**: v2 extrapolates away from the candidates least like the mean, v1 from the
-#   first few; ω = 1 is plain averaging in both (§8's small table; the full one in the docs).
+#   mask M (편집 마스크), and the edit moves only there: V ← M ⊙ V. The preset's mask is wide on
+#   purpose, so that a shape edit can change the pixels around the object; on this model it opens
+#   most of the frame (§3–§4).
+# * **DAG (차분 평균 가이던스)**: N candidate flows (후보 흐름); extrapolate from the mean of a subset
+#   to the mean of all, like CFG: V = V_better + (ω − 1)·(V_better − V_worse). One fixed subset: over
+#   all subsets the term cancels (§5).
+# * **Ablations (제거 실험)**: on a plain background the mask has nothing to protect; the candidate
+#   flows cost several times FlowEdit's model evaluations (§6). Square ↔ circle edits can stall: the
+#   changed word's own direction is only part of the push (§7).
+# * **Velocity mask (속도 마스크)**: where the two prompts ask for different velocities, on the latent
+#   grid itself. With a second object (두 번째 물체) to keep, it localises the edited object far
+#   better than the attention mask and keeps the other object nearly as well as the true mask (§8).
+#
+# Further reading: `docs/flowdirector.md`.
 
 # %% [markdown] [nbgrader locked id=exercises]
 # ## Graded exercises

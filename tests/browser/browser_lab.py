@@ -67,7 +67,7 @@ DEMOS = [
     Demo("04_word_attention", "04_expert_transformer.ipynb", slider="layer"),
     Demo("05_generate", "05_training_text_to_video.ipynb", slider="seed", button="Generate",
          expect_text="the oracle reads"),
-    Demo("07_three_starts", "07_editing_three_starts.ipynb", slider="t₀"),
+    Demo("07_three_starts", "07_editing_three_starts.ipynb", slider="target"),
     Demo("08_mask_threshold", "08_flowdirector.ipynb", slider="threshold"),
     Demo("08_edit", "08_flowdirector.ipynb", slider="ω", button="Edit", expect_text="oracle reads"),
     Demo("09_attention_cost", "09_scaling_up_cogvideox.ipynb", slider="k (frames=1+4k)", kind="text",
