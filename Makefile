@@ -92,3 +92,11 @@ WEEKS ?= notebooks/[0-9][0-9]_*.ipynb
 .PHONY: book
 book: install-dev
 	$(PY) tools/nb.py html $(WEEKS) --out $(BOOK)
+
+# Slides for lecturing: one reveal.js page per week from the committed notebooks, nothing executed; a
+# heading starts a slide, a second figure a sub-slide, the graded exercises are left out (docs/book.md).
+# NB_LANG=ko: the Korean edition (notebooks/ko/).
+SLIDES ?= outputs/slides
+.PHONY: slides
+slides: install-dev
+	$(PY) tools/slides.py $(if $(filter en,$(NB_LANG)),notebooks/[0-9][0-9]_*.ipynb,notebooks/$(NB_LANG)/[0-9][0-9]_*.ipynb) --out $(SLIDES)$(if $(filter en,$(NB_LANG)),,/$(NB_LANG))

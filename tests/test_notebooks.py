@@ -229,3 +229,33 @@ def test_rebuild_of_an_unchanged_source_is_byte_identical(tmp_path):
     assert nb.metadata["minicog"]["widgets"] == [{"cell": nb.cells[3].id, "static": 1}]
     assert "raise NotImplementedError()" in nb.cells[5].source
     assert "not attempted yet" in nb.cells[6].outputs[0].text
+
+
+# ----------------------------------------------------------------------------- slides (tools/slides.py)
+
+def test_slide_types_follow_the_lecture_structure():
+    slides = _load("slides")
+    fig = {"output_type": "display_data", "data": {"image/png": "iVBORw0KGgo="}, "metadata": {}}
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# Week 1 — title"),
+        nbformat.v4.new_code_cell("import torch"),
+        nbformat.v4.new_markdown_cell("## 1. A section"),
+        nbformat.v4.new_code_cell("plot()", outputs=[nbformat.from_dict(fig)]),
+        nbformat.v4.new_markdown_cell("The takeaway under the figure."),
+        nbformat.v4.new_code_cell("plot_again()", outputs=[nbformat.from_dict(fig)]),
+        nbformat.v4.new_markdown_cell("### 1b. One idea of the section"),
+        nbformat.v4.new_markdown_cell("## Graded exercises", metadata={"nbgrader": {"grade_id": "exercises"}}),
+        nbformat.v4.new_code_cell("def answer(): ..."),
+    ])
+    assert slides.slide_types(nb) == ["slide", "-", "slide", "-", "-", "subslide", "subslide", "slide", "skip"]
+
+
+def test_slides_of_a_committed_week_keep_every_figure(tmp_path):
+    slides = _load("slides")
+    path = ROOT / "notebooks" / "01_dit.ipynb"
+    page, n_slides, want, got = slides.export(path, tmp_path)
+    body = page.read_text()
+    assert want > 0 and got == want, f"{got} of {want} figures/videos in {page.name}"
+    assert n_slides >= 1 + sum(c.source.lstrip().startswith("## ") for c in _read(path).cells
+                               if c.cell_type == "markdown")
+    assert "reveal" in body.lower() and "cw.check_" not in body     # the exercises and their checks left out
