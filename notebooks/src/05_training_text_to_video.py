@@ -204,9 +204,9 @@ print(f"mean loss of the first {k} steps {first:.3f}, of the last {k} {last:.3f}
 assert last < first
 
 # %% [markdown]
-# The loss goes down within minutes, and it jumps at the dashed line: the new stage asks for a
-# larger resolution and longer clips, so the model meets tokens it has not fitted yet. A hundred
-# steps are only the start: the shipped model below trained for tens of thousands.
+# The loss goes down within minutes. The dashed line marks the second stage: 64-px clips of up to
+# 17 frames, four times as many tokens per frame. A hundred steps are only the start: the shipped
+# model below trained for tens of thousands.
 
 # %% [markdown]
 # ## 4. The shipped tiny model
