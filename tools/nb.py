@@ -11,6 +11,8 @@
     python tools/nb.py build notebooks/src/NN_x.py [OUT.ipynb] [--full]
                        one student edition, fast mode by default: a quick look while writing
     python tools/nb.py check [NB.ipynb ...]       which committed notebooks are stale, fast-mode or too big
+    python tools/nb.py drift notebooks/src/LANG/NN_x.py ...
+                       a translation's code cells must be the English source's (markdown is translated)
     make book          python tools/nb.py html NB.ipynb ... --out DIR [--screenshot HEIGHT]
                        static HTML (nbconvert, no execution) and a count of the figures and videos in it;
                        --screenshot: each page drawn by headless Chromium as PAGE.png
@@ -156,7 +158,9 @@ def sources(lang: str = "en") -> list[Path]:
 
 
 def source_hash(src: Path, lang: str = "en") -> str:
-    return hashlib.sha256(f"{FORMAT}\n{lang}\n".encode() + src.read_bytes()).hexdigest()
+    """A translation's hash covers the English source too: its code cells and outputs come from there."""
+    english = b"" if lang == "en" else source_for(src.stem).read_bytes()
+    return hashlib.sha256(f"{FORMAT}\n{lang}\n".encode() + src.read_bytes() + english).hexdigest()
 
 
 def package_hash() -> str:
@@ -341,6 +345,8 @@ def render_html(path: Path, out_dir: Path) -> tuple[Path, int, int]:
 
 def build(src: Path, dst: Path, *, fast: bool, lang: str = "en") -> nbformat.NotebookNode:
     """Student edition of `src` -> `dst`, executed. Written only when every cell ran."""
+    if lang != "en":
+        return build_translation(src, dst, lang)
     nb = student_edition(parse_percent(src.read_text()))
     relink(nb, dst.parent)
     secs = execute(nb, ROOT / "notebooks", fast)          # where the notebooks' relative paths start
@@ -355,6 +361,62 @@ def build(src: Path, dst: Path, *, fast: bool, lang: str = "en") -> nbformat.Not
     print(f"{_show(dst)}: {'fast' if fast else 'full'} mode, "
           f"{secs:.0f} s, {dst.stat().st_size / 1e6:.2f} MB, {media_in_notebook(nb)} figures/videos"
           + (f"; widget cells showing nothing static: {bare}" if bare else ""))
+    return nb
+
+
+# ----------------------------------------------------------------------------- other languages
+
+def _skeleton(nb: nbformat.NotebookNode) -> list:
+    """What a translation must keep of a notebook: every code cell (text and markers), in order, and
+    the markers of the markdown cells (nbgrader's locked cells); markdown text is free."""
+    return [(c.cell_type, c.source if c.cell_type == "code" else "", c.metadata.get("nbgrader"),
+             c.metadata.get("tags")) for c in nb.cells if c.cell_type == "code" or c.metadata]
+
+
+def drift(src: Path) -> list[str]:
+    """How a translated source (notebooks/src/LANG/NN_*.py) departs from the English source's code
+    cells (empty: it does not)."""
+    en_src = source_for(src.stem)
+    theirs, ours = _skeleton(parse_percent(en_src.read_text())), _skeleton(parse_percent(src.read_text()))
+    problems = []
+    for i, (a, b) in enumerate(zip(theirs, ours)):
+        if a != b:
+            line = (a[1] or b[1] or str(a[2] or b[2])).strip().splitlines()[0][:70]
+            problems.append(f"{_show(src)}: cell {i + 1} of the code and marked cells differs from "
+                            f"{_show(en_src)}'s (it starts {line!r}): translate markdown only")
+            break
+    if len(theirs) != len(ours) and not problems:
+        problems.append(f"{_show(src)}: {len(ours)} code and marked cells, {_show(en_src)} has {len(theirs)}")
+    return problems
+
+
+def build_translation(src: Path, dst: Path, lang: str) -> nbformat.NotebookNode:
+    """A translated student edition: its markdown, and the code cells of the English student edition
+    with their outputs. The code is the English edition's, byte for byte (`drift`), and the English
+    edition is a current full-mode run of it, so running it again would only repeat those outputs."""
+    problems = drift(src)
+    if problems:
+        raise ValueError("; ".join(problems))
+    en_src = source_for(src.stem)
+    en_path = edition_path(en_src, "student")
+    why = stale(en_path, en_src)
+    if why:
+        raise ValueError(f"{_show(en_path)}: {why}: build the English edition first (make notebooks)")
+    en = nbformat.read(en_path, as_version=4)
+    nb = student_edition(parse_percent(src.read_text()))
+    relink(nb, dst.parent)
+    for cell, done in zip([c for c in nb.cells if c.cell_type == "code"], [c for c in en.cells if c.cell_type == "code"]):
+        assert cell.source == done.source and cell.id == done.id, (cell.id, done.id)
+        cell.outputs, cell.execution_count = done.outputs, done.execution_count
+    meta = en.metadata["minicog"]
+    nb.metadata["minicog"] = {
+        "source": str(_show(src)), "source_sha256": source_hash(src, lang), "edition": "student",
+        "mode": meta["mode"], "language": lang, "package_sha256": meta["package_sha256"],
+        "widgets": meta["widgets"], "outputs_from": str(_show(en_path))}
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, dst)
+    print(f"{_show(dst)}: {lang}, the outputs of {_show(en_path)}, {dst.stat().st_size / 1e6:.2f} MB, "
+          f"{media_in_notebook(nb)} figures/videos")
     return nb
 
 
@@ -440,6 +502,12 @@ def check(paths: list[Path]) -> list[str]:
     return problems
 
 
+def committed() -> list[Path]:
+    """Every committed student edition: notebooks/NN_*.ipynb and notebooks/LANG/NN_*.ipynb."""
+    return sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")) + \
+        sorted((ROOT / "notebooks").glob("[a-z][a-z]/[0-9][0-9]_*.ipynb"))
+
+
 def _lang_of(path: Path) -> str:
     return path.parent.name if path.parent.name != "notebooks" and len(path.parent.name) == 2 else "en"
 
@@ -489,6 +557,8 @@ def main(argv=None) -> int:
     b.add_argument("--full", action="store_true")
     c = sub.add_parser("check", help="stale / fast-mode / oversized committed notebooks")
     c.add_argument("notebooks", nargs="*", type=Path)
+    d = sub.add_parser("drift", help="translated sources whose code cells are not the English source's")
+    d.add_argument("sources", nargs="+", type=Path)
     h = sub.add_parser("html", help="static HTML of committed notebooks (no execution), figures counted")
     h.add_argument("notebooks", nargs="+", type=Path)
     h.add_argument("--out", type=Path, default=ROOT / "outputs" / "book")
@@ -506,8 +576,12 @@ def main(argv=None) -> int:
         src = a.source.resolve()
         build(src, (a.out or edition_path(src, "student")).resolve(), fast=not a.full)
         return 0
+    if a.cmd == "drift":
+        problems = [p for src in a.sources for p in drift(src.resolve())]
+        print("\n".join(problems) or "translations: the code cells are the English sources', in order")
+        return 1 if problems else 0
     if a.cmd == "check":
-        problems = check([n.resolve() for n in a.notebooks] or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")))
+        problems = check([n.resolve() for n in a.notebooks] or committed())
         print("\n".join(problems) or "notebooks: all built from their current sources, within the size limits")
         return 1 if problems else 0
     bad, pages = [], []

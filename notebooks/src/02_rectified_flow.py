@@ -22,7 +22,7 @@
 #    "rectified" in the name;
 # 4. **measured**: how many Euler steps each needs for the same sample quality, and
 #    **Heun 방법 (Heun's method)**, a second-order step;
-# 5. **역변환 (inversion)**: data → noise → data, and the SD3/FLUX **시간 이동 (time shift)**, which
+# 5. **역변환 (inversion)**: data → noise → data, and the SD3/FLUX **타임스텝 시프트 (timestep shift)**, which
 #    the video models use.
 
 # %%
@@ -583,7 +583,7 @@ assert (rf.timesteps(8, shift=3.0) > 0.5).sum() > (rf.timesteps(8, shift=1.0) > 
 #   Euler at the same number of calls once there are enough of them.
 # * **Inversion (역변환)**: `rf.invert` runs the same ODE from data to noise; the round trip's error
 #   shrinks with the number of steps — the basis of the editing weeks 7–8.
-# * **Time shift (시간 이동)**: `rf.timesteps(n, shift=...)` moves the sampling grid towards the noise
+# * **Timestep shift (타임스텝 시프트)**: `rf.timesteps(n, shift=...)` moves the sampling grid towards the noise
 #   end, as SD3 and FLUX do for many tokens.
 
 # %% [markdown] [nbgrader locked id=exercises]
