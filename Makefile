@@ -15,8 +15,10 @@ generate: install
 	$(PY) -m minicog.generate "$(PROMPT)" --out "$(OUT)"
 
 # unit tests + notebooks (nbval, fast mode), as CI runs them: the student editions top to bottom and
-# the instructor editions' exercise sections (built first, in seconds; docs/notebooks.md "Tests")
-test: install-dev instructor
+# the instructor editions' exercise sections (built first, in seconds, for every language; docs/notebooks.md "Tests")
+test: install-dev
+	$(PY) tools/nb.py instructor --lang en
+	$(foreach lang,$(notdir $(wildcard notebooks/src/??)),$(PY) tools/nb.py instructor --lang $(lang) &&) true
 	MINICOG_FAST=1 $(PY) -m pytest -q
 
 # The notebooks (docs/notebooks.md). notebooks: the student editions notebooks/NN_*.ipynb, executed in

@@ -6,12 +6,20 @@ nbval runs every notebook under `testpaths`: the student editions `notebooks/NN_
 instructor edition's lecture cells are the student edition's cells, byte for byte
 (tests/test_notebooks.py checks it), so they are run once, in the student edition: of an instructor
 notebook only the graded-exercise section runs — the part that differs, and the part grading runs
-alone. `NBVAL_INSTRUCTOR=full` runs the instructor editions whole.
+alone. The translated student editions (`notebooks/ko/`) are treated the same way: their code cells are
+the English edition's, byte for byte (`tools/nb.py drift`, tests/test_notebooks.py), so only their
+exercise section runs. `NBVAL_INSTRUCTOR=full` runs the instructor and translated editions whole.
 """
 import os
 from pathlib import Path
 
-INSTRUCTOR = Path(__file__).resolve().parent / "coursework" / "instructor"
+ROOT = Path(__file__).resolve().parent
+INSTRUCTOR = ROOT / "coursework" / "instructor"
+
+
+def _exercises_only(path: Path) -> bool:
+    """An instructor edition or a translated student edition (notebooks/LANG/NN_*.ipynb)."""
+    return path.is_relative_to(INSTRUCTOR) or (path.parent.parent == ROOT / "notebooks" and len(path.parent.name) == 2)
 
 
 def _exercise_start(nb) -> int | None:
@@ -26,7 +34,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         nb = getattr(item.parent, "nb", None)
         cell = getattr(item, "cell", None)
-        if nb is None or cell is None or not Path(str(item.path)).is_relative_to(INSTRUCTOR):
+        if nb is None or cell is None or not _exercises_only(Path(str(item.path)).resolve()):
             keep.append(item)
             continue
         start = _exercise_start(nb)

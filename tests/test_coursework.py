@@ -30,6 +30,7 @@ def _load(name: str):
 nb_tool = _load("nb")
 tool = _load("coursework")
 SOURCES = nb_tool.sources()
+LANGS = sorted(p.name for p in nb_tool.SRC.iterdir() if p.is_dir() and len(p.name) == 2)   # notebooks/src/ko/
 CHECKS = sorted(n for n in dir(cw) if n.startswith("check_"))
 
 
@@ -43,13 +44,15 @@ def editions(tmp_path_factory):
     """Both editions of every week, built from notebooks/src as `make instructor` and `make notebooks`
     build them (the student editions not executed: grading clears outputs anyway)."""
     out = tmp_path_factory.mktemp("editions")
-    instructor = nb_tool.make_instructor(SOURCES, out / "instructor", "en")
-    student = []
-    for src in SOURCES:
-        path = out / "student" / f"{src.stem}.ipynb"
-        path.parent.mkdir(exist_ok=True)
-        nbformat.write(nb_tool.student_edition(nb_tool.parse_percent(src.read_text())), path)
-        student.append(path)
+    instructor, student = [], []
+    for lang in ["en"] + LANGS:                       # the translated editions are graded the same way
+        srcs = SOURCES if lang == "en" else nb_tool.sources(lang)
+        instructor += nb_tool.make_instructor(srcs, out / "instructor" / lang, lang)
+        for src in srcs:
+            path = out / "student" / lang / f"{src.stem}.ipynb"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb_tool.student_edition(nb_tool.parse_percent(src.read_text())), path)
+            student.append(path)
     return instructor, student
 
 
@@ -61,8 +64,9 @@ def test_every_week_has_graded_exercises():
 
 
 def test_instructor_full_marks_and_student_zero(editions):
-    """One grading run over all twenty editions, as `make grade NB="coursework/instructor/*.ipynb
-    notebooks/*.ipynb"` does; an unattempted exercise scores 0 and says so."""
+    """One grading run over both editions of every week, in every language, as `make grade
+    NB="coursework/instructor/*.ipynb notebooks/*.ipynb"` does; an unattempted exercise scores 0 and
+    says so."""
     instructor, student = editions
     results = tool.grade(instructor + student)
     for r in results[: len(instructor)]:

@@ -26,6 +26,13 @@ def _load(name: str):
 nb_tool = _load("nb")
 COMMITTED = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 SOURCES = nb_tool.sources()
+TRANSLATED = sorted((ROOT / "notebooks").glob("[a-z][a-z]/[0-9][0-9]_*.ipynb"))   # notebooks/ko/, ...
+EVERY = COMMITTED + TRANSLATED                                                     # every student edition
+LANGS = sorted(p.name for p in nb_tool.SRC.iterdir() if p.is_dir() and len(p.name) == 2)
+
+
+def _id(path):
+    return f"{path.parent.name}/{path.stem}" if path.parent.name != "notebooks" else path.stem
 
 
 def _read(path):
@@ -39,20 +46,49 @@ def test_every_source_has_its_notebook_and_back():
     assert len(SOURCES) == 10
 
 
-@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", EVERY, ids=_id)
 def test_committed_notebook_is_built_from_its_current_source(path):
-    why = nb_tool.stale(path, nb_tool.source_for(path.stem))
-    assert why is None, f"{path.relative_to(ROOT)}: {why} — run `make notebooks` and commit the result"
+    lang = nb_tool._lang_of(path)
+    why = nb_tool.stale(path, nb_tool.source_for(path.stem, lang), lang)
+    make = "make notebooks" + ("" if lang == "en" else f" NB_LANG={lang}")
+    assert why is None, f"{path.relative_to(ROOT)}: {why} — run `{make}` and commit the result"
 
 
-def test_committed_notebooks_fit_the_size_limits():
-    sizes = {p.name: p.stat().st_size for p in COMMITTED}
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_week_has_its_translation_and_code_never_drifts(lang):
+    """A translated edition covers every week, its sources keep the English code cells byte for byte
+    and in order (only markdown is translated), and each has its committed notebook."""
+    translated = nb_tool.sources(lang)
+    assert [s.stem for s in translated] == [s.stem for s in SOURCES]
+    problems = [p for src in translated for p in nb_tool.drift(src)]
+    assert not problems, "\n".join(problems)
+    built = sorted((ROOT / "notebooks" / lang).glob("[0-9][0-9]_*.ipynb"))
+    assert [p.stem for p in built] == [s.stem for s in SOURCES], f"run `make notebooks NB_LANG={lang}`"
+    for path in built:                                   # its markdown is in that language, not English
+        text = " ".join(c.source for c in _read(path).cells if c.cell_type == "markdown")
+        if lang == "ko":
+            hangul = sum("\uac00" <= ch <= "\ud7a3" for ch in text)
+            assert hangul > 0.3 * sum(ch.isalpha() for ch in text), f"{path.name}: markdown mostly not Korean"
+
+
+def test_a_translation_that_changes_code_is_named(tmp_path):
+    src = nb_tool.source_for("01")
+    bad = tmp_path / src.name
+    bad.write_text(src.read_text().replace("import torch\n", "import torch  # changed\n", 1))
+    problems = nb_tool.drift(bad)
+    assert problems and "translate markdown only" in problems[0]
+
+
+@pytest.mark.parametrize("lang", ["en"] + LANGS)
+def test_committed_notebooks_fit_the_size_limits(lang):
+    edition = COMMITTED if lang == "en" else [p for p in TRANSLATED if p.parent.name == lang]
+    sizes = {str(p.relative_to(ROOT)): p.stat().st_size for p in edition}
     big = {k: f"{v / 1e6:.2f} MB" for k, v in sizes.items() if v > nb_tool.MAX_BYTES}
     assert not big, f"over {nb_tool.MAX_BYTES / 1e6:g} MB each: {big}"
     assert sum(sizes.values()) <= nb_tool.MAX_TOTAL_BYTES, f"{sum(sizes.values()) / 1e6:.1f} MB in all"
 
 
-@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", EVERY, ids=_id)
 def test_committed_notebook_is_the_student_edition(path):
     """No solution anywhere in the file; every exercise a stub; every check cell, as run by the build,
     says the exercise is not attempted yet (and so did not stop the notebook)."""
@@ -67,7 +103,7 @@ def test_committed_notebook_is_the_student_edition(path):
         assert all("not attempted yet" in o for o in outs), outs
 
 
-@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", EVERY, ids=_id)
 def test_static_html_shows_every_figure_and_video(path, tmp_path):
     """nbconvert's HTML of the committed notebook, not executed: every image output and every inline
     GIF/video of an HTML output is in the page; widget cells showed their first state as a figure."""
@@ -77,7 +113,7 @@ def test_static_html_shows_every_figure_and_video(path, tmp_path):
         assert want > 0, "an executed lecture with no figure"
 
 
-@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", EVERY, ids=_id)
 def test_widget_demos_show_their_first_state(path):
     """Widget state is not committed, so a static renderer shows a widget demo only through the ordinary
     outputs of its cell: each demo cell must have one (its first figure, video or print-out)."""

@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,7 +61,7 @@ class Demo:
 
 
 # Every ipywidgets control in the course (grep notebooks/src for `widgets.`): one demo per cell.
-DEMOS = [
+ENGLISH_DEMOS = [
     Demo("00_explore_clip", "00_shapes_world.ipynb", slider="seed"),
     Demo("02_velocity_field", "02_rectified_flow.ipynb", slider="t"),
     Demo("04_word_attention", "04_expert_transformer.ipynb", slider="layer"),
@@ -73,6 +73,10 @@ DEMOS = [
     Demo("09_attention_cost", "09_scaling_up_cogvideox.ipynb", slider="k (frames=1+4k)", kind="text",
          expect_text="video tokens"),
 ]
+# The Korean edition (notebooks/ko/) has the same code cells, so the same controls with the same labels:
+# each of its demos is driven too, where its notebook exists.
+DEMOS = ENGLISH_DEMOS + [replace(d, name=f"ko_{d.name}", notebook=f"ko/{d.notebook}") for d in ENGLISH_DEMOS
+                         if (REPO / "notebooks" / "ko" / d.notebook).exists()]
 
 
 def missing_tools() -> str | None:

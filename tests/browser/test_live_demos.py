@@ -59,7 +59,7 @@ def _open(state, notebook):
         t_open = time.perf_counter() - t0
         t_run = bl.run_all(page)
     except Exception:
-        page.screenshot(path=str(bl.OUT_DIR / f"{notebook.removesuffix('.ipynb')}_FAILED.png"))
+        page.screenshot(path=str(bl.OUT_DIR / f"{notebook.removesuffix('.ipynb').replace('/', '_')}_FAILED.png"))
         print("JupyterLab log (tail):\n" + lab.log())
         raise
     state["error"] = None
