@@ -295,3 +295,14 @@ def test_slides_of_a_committed_week_keep_every_figure(tmp_path):
     assert n_slides >= 1 + sum(c.source.lstrip().startswith("## ") for c in _read(path).cells
                                if c.cell_type == "markdown")
     assert "reveal" in body.lower() and "cw.check_" not in body     # the exercises and their checks left out
+
+
+FORBIDDEN_TERMS = {"휜": "Heun 방법", "시간 이동": "타임스텝 시프트", "Shapes 세계": "도형 세계"}   # docs/glossary.md
+
+
+@pytest.mark.parametrize("src", SOURCES + [s for lang in LANGS for s in nb_tool.sources(lang)],
+                         ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_one_korean_term_per_idea(src):
+    text = src.read_text()
+    wrong = {bad: good for bad, good in FORBIDDEN_TERMS.items() if bad in text}
+    assert not wrong, f"{src.relative_to(ROOT)}: write {wrong} (docs/glossary.md)"
