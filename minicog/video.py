@@ -113,7 +113,8 @@ def video_html(video, fps: int = 8, width: int = 192, fmt: str = "gif") -> str:
 
 def show_video(videos, captions: Sequence[str] | str | None = None, fps: int = 8, width: int = 160,
                fmt: str = "gif"):
-    """Show one video or a list of videos side by side inline in Jupyter (returns the HTML object)."""
+    """Show one video or a list of videos side by side inline in Jupyter. Returns nothing, so a call on
+    a cell's last line shows the videos once (not again as the cell's value)."""
     from IPython.display import HTML, display    # lazy: only in a notebook
     if not isinstance(videos, (list, tuple)):
         videos, captions = [videos], [captions] if isinstance(captions, str) else captions
@@ -122,9 +123,7 @@ def show_video(videos, captions: Sequence[str] | str | None = None, fps: int = 8
         f'<figure style="display:inline-block;margin:4px;text-align:center">{video_html(v, fps, width, fmt)}'
         f'<figcaption style="font-size:11px;max-width:{width}px">{c or ""}</figcaption></figure>'
         for v, c in zip(videos, captions))
-    html = HTML(f"<div>{cells}</div>")
-    display(html)
-    return html
+    display(HTML(f"<div>{cells}</div>"))
 
 
 def frame_grid(videos, captions: Sequence[str] | None = None, max_frames: int = 9, scale: float = 1.0):
