@@ -412,7 +412,8 @@ def build_translation(src: Path, dst: Path, lang: str) -> nbformat.NotebookNode:
     nb.metadata["minicog"] = {
         "source": str(_show(src)), "source_sha256": source_hash(src, lang), "edition": "student",
         "mode": meta["mode"], "language": lang, "package_sha256": meta["package_sha256"],
-        "widgets": meta["widgets"], "outputs_from": str(_show(en_path))}
+        "widgets": meta["widgets"], "outputs_from": str(_show(en_path)),
+        "outputs_sha256": hashlib.sha256(en_path.read_bytes()).hexdigest()}
     dst.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, dst)
     print(f"{_show(dst)}: {lang}, the outputs of {_show(en_path)}, {dst.stat().st_size / 1e6:.2f} MB, "
@@ -435,6 +436,10 @@ def stale(path: Path, src: Path, lang: str = "en") -> str | None:
         return "not the student edition"
     if meta.get("mode") != "full":
         return f"built in {meta.get('mode')} mode"
+    if lang != "en":
+        en_path = edition_path(src, "student")
+        if not en_path.exists() or meta.get("outputs_sha256") != hashlib.sha256(en_path.read_bytes()).hexdigest():
+            return f"its outputs are not those of the current {_show(en_path)}"
     return None
 
 
