@@ -75,5 +75,6 @@ def test_the_report_adds_up(tmp_path):
 def test_the_profile_splits_the_step_by_operator_kind():
     share = B.main(["--preset", "fast", "--profile", "--steps", "2", "--warmup", "1", "--clips", "8"])
     assert sum(share.values()) == pytest.approx(1.0)
-    assert share["matrix products"] == max(share.values())      # a transformer step: GEMMs first
-    assert share["attention"] > 0 and share["optimizer"] > 0
+    # every kind of work a transformer step does shows up; which one is largest is a timing, and the
+    # `fast` preset's tiny model makes it depend on the machine's load (the benchmark prints it)
+    assert share["matrix products"] > 0 and share["attention"] > 0 and share["optimizer"] > 0
