@@ -68,7 +68,7 @@ train-tiny: install $(VAE_MIX)/model.safetensors
 # The live demos (every ipywidgets slider/button of the course) driven in headless Chromium through
 # JupyterLab; screenshots and response times in outputs/browser/. Needs Debian's chromium
 # (apt-get install -y chromium), a system package, so it is not part of `make test`; .ci/run installs
-# chromium and runs it after `make test` (about 2.5 min idle): docs/browser_test.md.
+# chromium and runs it after `make test` (about 11 min for both languages): docs/browser_test.md.
 .PHONY: browser-test
 browser-test: install-dev
 	$(PY) -m pip install -q -r tests/browser/requirements.txt
