@@ -30,7 +30,7 @@ def _load(name: str):
 nb_tool = _load("nb")
 tool = _load("coursework")
 SOURCES = nb_tool.sources()
-LANGS = sorted(p.name for p in nb_tool.SRC.iterdir() if p.is_dir() and len(p.name) == 2)   # notebooks/src/ko/
+LANGS = nb_tool.languages()                                     # notebooks/src/ko/, ...
 CHECKS = sorted(n for n in dir(cw) if n.startswith("check_"))
 
 

@@ -24,11 +24,10 @@ def _load(name: str):
 
 
 nb_tool = _load("nb")
-COMMITTED = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+COMMITTED = nb_tool.committed("en")
 SOURCES = nb_tool.sources()
-TRANSLATED = sorted((ROOT / "notebooks").glob("[a-z][a-z]/[0-9][0-9]_*.ipynb"))   # notebooks/ko/, ...
-EVERY = COMMITTED + TRANSLATED                                                     # every student edition
-LANGS = sorted(p.name for p in nb_tool.SRC.iterdir() if p.is_dir() and len(p.name) == 2)
+EVERY = nb_tool.committed()                             # every student edition, notebooks/ko/ included
+LANGS = nb_tool.languages()
 
 
 def _id(path):
@@ -62,7 +61,7 @@ def test_every_week_has_its_translation_and_code_never_drifts(lang):
     assert [s.stem for s in translated] == [s.stem for s in SOURCES]
     problems = [p for src in translated for p in nb_tool.drift(src)]
     assert not problems, "\n".join(problems)
-    built = sorted((ROOT / "notebooks" / lang).glob("[0-9][0-9]_*.ipynb"))
+    built = nb_tool.committed(lang)
     assert [p.stem for p in built] == [s.stem for s in SOURCES], f"run `make notebooks NB_LANG={lang}`"
     for path in built:                                   # its markdown is in that language, not English
         text = " ".join(c.source for c in _read(path).cells if c.cell_type == "markdown")
@@ -81,7 +80,7 @@ def test_a_translation_that_changes_code_is_named(tmp_path):
 
 @pytest.mark.parametrize("lang", ["en"] + LANGS)
 def test_committed_notebooks_fit_the_size_limits(lang):
-    edition = COMMITTED if lang == "en" else [p for p in TRANSLATED if p.parent.name == lang]
+    edition = nb_tool.committed(lang)
     sizes = {str(p.relative_to(ROOT)): p.stat().st_size for p in edition}
     big = {k: f"{v / 1e6:.2f} MB" for k, v in sizes.items() if v > nb_tool.MAX_BYTES}
     assert not big, f"over {nb_tool.MAX_BYTES / 1e6:g} MB each: {big}"

@@ -153,6 +153,11 @@ def source_for(name: str, lang: str = "en") -> Path:
     return found[0]
 
 
+def languages() -> list[str]:
+    """The translations: each notebooks/src/LANG/ folder (e.g. ko)."""
+    return sorted(p.name for p in SRC.iterdir() if p.is_dir() and len(p.name) == 2)
+
+
 def sources(lang: str = "en") -> list[Path]:
     return sorted((SRC if lang == "en" else SRC / lang).glob("[0-9][0-9]_*.py"))
 
@@ -507,10 +512,13 @@ def check(paths: list[Path]) -> list[str]:
     return problems
 
 
-def committed() -> list[Path]:
-    """Every committed student edition: notebooks/NN_*.ipynb and notebooks/LANG/NN_*.ipynb."""
-    return sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")) + \
-        sorted((ROOT / "notebooks").glob("[a-z][a-z]/[0-9][0-9]_*.ipynb"))
+def committed(lang: str | None = None) -> list[Path]:
+    """The committed student editions of `lang` (None: of every language): notebooks/NN_*.ipynb (en),
+    notebooks/LANG/NN_*.ipynb."""
+    folder = ROOT / "notebooks"
+    if lang is None:
+        return sorted(folder.glob("[0-9][0-9]_*.ipynb")) + sorted(folder.glob("[a-z][a-z]/[0-9][0-9]_*.ipynb"))
+    return sorted((folder if lang == "en" else folder / lang).glob("[0-9][0-9]_*.ipynb"))
 
 
 def _lang_of(path: Path) -> str:
