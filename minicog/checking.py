@@ -295,3 +295,49 @@ def _assert_array_close(got, want, where, what, atol, rtol):
             f"{where}: {what} differs from minicog's in {int(bad.sum())} of {w.numel()} entries; "
             f"largest difference {float(diff.max()):.3g} at index {idx}: got {float(g[idx]):.6g}, "
             f"expected {float(w[idx]):.6g} (tolerance {atol:g} + {rtol:g}·|expected|)")
+
+
+# ----------------------------------------------------------------------------- predict, then run
+
+def _prediction(prediction: Callable[[], Any]) -> Any:
+    """The student's prediction, or None while the function is still the stub."""
+    if not callable(prediction):
+        raise AssertionError(f"prediction: expected your function, got {type(prediction).__name__}; "
+                             "pass the function itself, e.g. check_prediction(prediction)")
+    try:
+        return prediction()
+    except NotImplementedError:
+        return None
+
+
+def check_prediction(prediction: Callable[[], Any], kind: str = "a number") -> None:
+    """A "predict, then run" question: graded only on being answered (any `kind` value counts, right or
+    wrong); `show_prediction` then prints the experiment's result beside it. `kind`: "a number", or
+    the choices, e.g. ("faster", "slower")."""
+    value = _prediction(prediction)
+    if value is None:
+        if grading():
+            raise AssertionError("prediction: not attempted (the function still raises NotImplementedError "
+                                 "or returns None)")
+        print("○ prediction: not answered yet — write your guess in the cell above, run it, then this one")
+        return
+    if isinstance(kind, str):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+            raise AssertionError(f"prediction: return {kind}, got {value!r}")
+    elif value not in kind:
+        raise AssertionError(f"prediction: return one of {list(kind)}, got {value!r}")
+    print(f"✓ prediction recorded: {value!r} (graded on being answered; the next cell runs the experiment)")
+
+
+def show_prediction(prediction: Callable[[], Any], measured: Any, what: str) -> bool:
+    """Print the student's prediction beside the measured `what`; while there is no prediction, say
+    so and keep the measurement hidden (a committed notebook does not give the answer away).
+    Returns whether the measurement was shown."""
+    value = _prediction(prediction)
+    if value is None:
+        print(f"○ {what}: write your prediction first (the cell above); this cell then shows the "
+              "measurement beside it")
+        return False
+    show = f"{measured:.3g}" if isinstance(measured, float) else str(measured)
+    print(f"{what}: you predicted {value!r} — measured {show}")
+    return True
