@@ -178,7 +178,7 @@ def exercise(name: str, reference: str, forbid: tuple[Callable, ...] = ()) -> Ca
                 _current.reset(token)
             print(f"✓ {name}: {n} cases agree with {reference}")
             return None
-        run.exercise, run.forbid = name, tuple(forbid)
+        run.exercise, run.reference, run.forbid = name, reference, tuple(forbid)
         return run
     return decorate
 

@@ -31,7 +31,7 @@ nb_tool = _load("nb")
 tool = _load("coursework")
 SOURCES = nb_tool.sources()
 LANGS = nb_tool.languages()                                     # notebooks/src/ko/, ...
-CHECKS = sorted(n for n in dir(cw) if n.startswith("check_"))
+CHECKS = sorted(n for n in dir(cw) if n.startswith("check_") and hasattr(getattr(cw, n), "exercise"))
 
 
 def _ids(nb, kind):
@@ -56,11 +56,23 @@ def editions(tmp_path_factory):
     return instructor, student
 
 
-def test_every_week_has_graded_exercises():
+def test_every_week_has_graded_exercises_and_one_prediction():
+    """At least two exercises a week and 30 in all, numbered in order; one "predict, then run" question
+    a week (grade id `prediction`), its experiment in a later cell that shows it beside the guess."""
     assert [p.name[:2] for p in SOURCES] == [f"{i:02d}" for i in range(10)]
-    counts = {p.name: len(_ids(nb_tool.parse_percent(p.read_text()), "grade")) for p in SOURCES}
+    counts = {}
+    for p in SOURCES:
+        nb = nb_tool.parse_percent(p.read_text())
+        graded = _ids(nb, "grade")
+        counts[p.name] = len([g for g in graded if g != "check_prediction"])
+        assert graded.count("check_prediction") == 1, (p.name, graded)
+        at = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "check_prediction")
+        assert any("cw.show_prediction(prediction" in c.source for c in nb.cells[at + 1:]), p.name
+        week = int(p.name[:2])
+        numbers = [int(m) for m in re.findall(rf"\*\*Exercise {week}\.(\d+)", "\n".join(c.source for c in nb.cells))]
+        assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) == counts[p.name], (p.name, numbers)
     assert all(n >= 2 for n in counts.values()), counts
-    assert sum(counts.values()) >= 25, counts
+    assert sum(counts.values()) >= 30, counts
 
 
 def test_instructor_full_marks_and_student_zero(editions):
@@ -96,7 +108,7 @@ def test_one_exercise_solved_scores_exactly_it(editions, tmp_path, capsys):
     rows = {line.split()[0]: line.split() for line in out if re.match(r"\s+\w+\s+\d+/\d+", line)}
     assert rows[solved][1:3] == ["2/2", "pass"], out
     assert all(r[2] == "FAIL" for k, r in rows.items() if k != solved), out
-    assert out[-1] == "score: 2/5", out
+    assert out[-1] == "score: 2/7", out
 
 
 def test_check_messages_name_the_case_and_the_difference():
@@ -104,10 +116,11 @@ def test_check_messages_name_the_case_and_the_difference():
         cw.check_interpolate(lambda x0, noise, t: t * x0 + (1 - t) * noise)
     with pytest.raises(AssertionError, match=r"has shape \(1, 2, 2\), expected \(1, 8, 8\)"):
         cw.check_frame_pack_mask(lambda text_mask, video_mask, tpf: torch.ones(1, 2, 2, dtype=torch.bool))
-    with pytest.raises(AssertionError, match=r"latent_length\(1\): the result is 0, expected 1"):
-        cw.check_latent_length(lambda frames: (frames - 1) // 4)
+    with pytest.raises(AssertionError, match=r"parse_caption\('.*'\): the result is wrong — background: got 'black', expected 'white'"):
+        cw.check_parse_caption(lambda text: {"color": "red", "shape": "circle", "direction": "left",
+                                             "background": "black"})
     with pytest.raises(AssertionError, match=r"raised ZeroDivisionError"):
-        cw.check_rope_axis_dims(lambda d: 1 / 0)
+        cw.check_patchify(lambda x, p, p_t: 1 / 0)
 
 
 def _stub(*args, **kwargs):
@@ -127,13 +140,15 @@ def test_not_attempted_is_a_note_and_under_grading_zero(capsys, monkeypatch):
 
 def test_not_implemented_on_a_later_case_is_an_error(monkeypatch):
     monkeypatch.delenv("MINICOG_GRADING", raising=False)
+    calls = []
 
-    def partial(frames):
-        if frames > 3:
+    def partial(x0, noise, t):
+        calls.append(t)
+        if len(calls) > 1:
             raise NotImplementedError()
-        return 1
-    with pytest.raises(AssertionError, match=r"valid_length\(4\): raised NotImplementedError"):
-        cw.check_valid_length(partial)
+        return (1 - t) * x0 + t * noise
+    with pytest.raises(AssertionError, match=r"interpolate\(.*, 1\): raised NotImplementedError"):
+        cw.check_interpolate(partial)
 
 
 def _forbidden_owner(fn):
