@@ -373,6 +373,38 @@ from minicog import coursework as cw
 from minicog import shapes
 
 # %% [markdown]
+# **Predict, then run.** The oracle reads a clip's direction from how the object's position changes
+# from frame to frame. Shuffle the frames of each clip into a random order and ask the oracle again:
+# for what share of 48 clips (0 to 1) does it still read the direction right? There are four directions.
+# Write your guess in `prediction()` (graded only on being answered, not on being right); the cell after
+# the check runs the experiment and prints the result beside your guess.
+
+# %% [nbgrader solution id=prediction]
+def prediction():
+    ### BEGIN SOLUTION
+    return 0.25
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_prediction points=1]
+cw.check_prediction(prediction)
+
+# %%
+combos = shapes.all_combinations()
+pick = np.random.default_rng(0).choice(len(combos), 48, replace=False)
+clips = [shapes.render(**combos[i], rng=int(i)) for i in pick]
+order = np.random.default_rng(1)
+shuffled = [clip[order.permutation(len(clip))] for clip in clips]        # the same frames, in a random order
+read = shapes.evaluate(shuffled, [shapes.caption(**combos[i]) for i in pick])
+measured = read.per_attribute["direction"]
+if cw.show_prediction(prediction, measured, "share of shuffled clips whose direction is read right"):
+    axis = {"left": "x", "right": "x", "up": "y", "down": "y"}
+    same_axis = np.mean([bool(p.objects) and axis[p.objects[0].direction] == axis[combos[i]["direction"]]
+                         for p, i in zip(read.predictions, pick)])
+    print("colour, shape, background read right: "
+          + ", ".join(f"{a} {read.per_attribute[a]:.0%}" for a in ("color", "shape", "background"))
+          + f"; the direction read along the right axis (horizontal or vertical): {same_axis:.0%}")
+
+# %% [markdown]
 # **Exercise 0.1 — read a caption (1 point).** Write `parse_caption(text)` for one-object English
 # captions: return `{"color": ..., "shape": ..., "direction": ..., "background": ...}`. The caption may be
 # the canonical one or any of `shapes.PARAPHRASES` (the words come in different orders), and may use

@@ -352,6 +352,39 @@ import torch.nn.functional as F
 from minicog import coursework as cw
 
 # %% [markdown]
+# **Predict, then run.** The tiny DiT's latent frames are 8×8, so with 2×2 patches each frame is 16
+# tokens. Double the frame's height and width to 16×16 and keep the 5 latent frames: by how many times
+# does the number of attention scores that one head computes between video tokens grow? Write your guess
+# in `prediction()` (graded only on being answered, not on being right); the cell after the check runs
+# the experiment and prints the result beside your guess.
+
+# %% [nbgrader solution id=prediction]
+def prediction():
+    ### BEGIN SOLUTION
+    return 16
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_prediction points=1]
+cw.check_prediction(prediction)
+
+# %%
+from minicog.dit import DiTConfig, VideoDiT
+
+dit = VideoDiT(DiTConfig.tiny(num_layers=1)).eval()      # one untrained layer: only the shapes matter
+scores, grids = {}, {}
+for size in (8, 16):
+    with torch.no_grad(), dit.record_attention(layers=[0], video_to_video=True) as rec:
+        dit(torch.randn(1, 8, 5, size, size), torch.tensor([500.0]), torch.randn(1, 10, 128))
+    scores[size] = rec.maps[0]["video_to_video"][0, 0].numel()         # one head's (N, N) map
+    grids[size] = rec.grid
+measured = scores[16] / scores[8]
+if cw.show_prediction(prediction, measured, "growth of one head's video-to-video attention scores (×)"):
+    for size in (8, 16):
+        n = math.prod(grids[size])
+        print(f"{size}×{size} latent frames: token grid {grids[size]} = {n} video tokens, "
+              f"{scores[size]:,} scores per head")
+
+# %% [markdown]
 # **Exercise 1.1 — patchify (1 point).** Write `patchify(x, p, p_t)`: a latent video `(B, C, T, H, W)`
 # becomes `(B, N, C·p_t·p·p)` tokens, N = (T/p_t)·(H/p)·(W/p), tokens in (t, h, w) order and each
 # token's features in (c, pt, ph, pw) order. Use `reshape`/`permute` (or einops).

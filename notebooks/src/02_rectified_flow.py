@@ -599,6 +599,48 @@ import torch
 from minicog import coursework as cw
 
 # %% [markdown]
+# **Predict, then run.** Take a data set of a single point, `x0 = (1, 1)`. Its best velocity field is
+# known exactly — the live demo's formula with one data point — and every path it makes is a straight
+# line from a noise point to x0. Sample 1000 noise points with **one** Euler step from t = 1 to t = 0:
+# on average, how far from x0 do they land? Write your guess in `prediction()` (graded only on being
+# answered, not on being right); the cell after the check runs the experiment and prints the result
+# beside your guess.
+
+# %% [nbgrader solution id=prediction]
+def prediction():
+    ### BEGIN SOLUTION
+    return 0.0
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_prediction points=1]
+cw.check_prediction(prediction)
+
+# %%
+from minicog import rectified_flow as rf
+
+
+def ideal_field(points):
+    """The exact velocity field for a data set of a few points (the live demo's formula)."""
+    def velocity(x, t, cond=None):
+        t = t[:, None]                                                        # (N, 1)
+        d2 = ((x[:, None] - (1 - t[:, :, None]) * points) ** 2).sum(-1)       # (N, points)
+        return (x - (-d2 / (2 * t ** 2)).softmax(-1) @ points) / t
+
+    return velocity
+
+
+noise_pts = torch.randn(1000, 2, generator=torch.Generator().manual_seed(0))
+x0_point = torch.tensor([[1.0, 1.0]])
+landed = rf.sample(ideal_field(x0_point), noise_pts, steps=1, progress=False)
+measured = round((landed - x0_point).norm(dim=1).mean().item(), 6)
+if cw.show_prediction(prediction, measured, "mean distance from x0 after one Euler step"):
+    pair = torch.tensor([[2.0, 0.0], [-2.0, 0.0]])                            # two points: the paths bend
+    for steps in (1, 64):
+        out = rf.sample(ideal_field(pair), noise_pts, steps=steps, progress=False)
+        print(f"two data points (±2, 0), {steps} Euler step{'s' * (steps > 1)}: the samples land "
+              f"{torch.cdist(out, pair).min(1).values.mean().item():.3f} from the nearest one on average")
+
+# %% [markdown]
 # **Exercise 2.1 — the path (1 point).** Write `interpolate(x0, noise, t)` = `x_t = (1 − t)·x0 + t·ε`.
 # `t` is a float or a `(B,)` tensor with one time per sample (B = `x0.shape[0]`); a `(B,)` t must
 # broadcast over all of x0's other dimensions, whatever their number.
@@ -616,17 +658,28 @@ def interpolate(x0, noise, t):
 cw.check_interpolate(interpolate)
 
 # %% [markdown]
-# **Exercise 2.2 — the target velocity (1 point).** Write `velocity_target(x0, noise)`: the velocity
-# `d x_t / dt` of the straight path, which the network learns to predict.
+# **Exercise 2.2 — the rectified-flow loss (2 points).** Write `rf_loss(model, x0, noise, t)`: the
+# training loss of one batch, the number §3 minimised to train the velocity network. `model(x, t)` is a
+# velocity model (x shaped like `x0`, t a `(B,)` tensor with one time per sample); `x0` holds B clean
+# samples of any shape `(B, ...)`, `noise` a noise sample of the same shape for each, and `t` the `(B,)`
+# times in [0, 1] at which they are trained. Put each sample at its time on the straight path from its
+# data point to its noise (t = 0 is data, t = 1 is noise; your `interpolate` may help), and score how far
+# the model's velocity there is from the velocity with which that point moves along its path. Return one
+# number for the batch — the mean squared error over every element — as a tensor that training can call
+# `.backward()` on. The check compares it with minicog's own loss on small toy models; calling
+# `rf.rf_loss` or `rf.velocity_target` does not count.
 
-# %% [nbgrader solution id=velocity_target]
-def velocity_target(x0, noise):
+# %% [nbgrader solution id=rf_loss]
+def rf_loss(model, x0, noise, t):
     ### BEGIN SOLUTION
-    return noise - x0
+    t_b = t.reshape(-1, *([1] * (x0.ndim - 1)))               # (B, 1, ...): broadcasts over each sample
+    x_t = (1 - t_b) * x0 + t_b * noise                        # the point on the straight path at time t
+    v = noise - x0                                            # its velocity d x_t / dt, constant on the path
+    return ((model(x_t, t) - v) ** 2).mean()
     ### END SOLUTION
 
-# %% [nbgrader check id=check_velocity_target points=1]
-cw.check_velocity_target(velocity_target)
+# %% [nbgrader check id=check_rf_loss points=2]
+cw.check_rf_loss(rf_loss)
 
 # %% [markdown]
 # **Exercise 2.3 — an Euler step (1 point).** Write `euler_step(velocity, x, t, t_next)` for a velocity

@@ -365,6 +365,50 @@ import torch
 from minicog import coursework as cw
 
 # %% [markdown]
+# **Predict, then run.** A toy whose velocity field is known exactly: the data are two clusters in the
+# plane, centred at x = +2 and x = −2 (on the x axis, spread 0.5); the condition asks for the right-hand
+# cluster, and the unconditional model knows both. With guidance 1 the samples are the right-hand
+# cluster, so their mean x is about 2. From the same noise with guidance 8, what is their mean x? Write
+# your guess in `prediction()` (graded only on being answered, not on being right); the cell after the
+# check runs the experiment and prints the result beside your guess.
+
+# %% [nbgrader solution id=prediction]
+def prediction():
+    ### BEGIN SOLUTION
+    return 2.0
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_prediction points=1]
+cw.check_prediction(prediction)
+
+# %%
+from minicog import rectified_flow as rf
+
+centres, spread = torch.tensor([[2.0, 0.0], [-2.0, 0.0]]), 0.5
+
+
+def two_clusters(x, t, cond):
+    """The exact velocity for data = two round clusters; cond (B,): 1 = the right-hand cluster only,
+    0 = either (the unconditional model)."""
+    t = t[:, None, None]
+    var = (1 - t) ** 2 * spread ** 2 + t ** 2                       # each cluster's variance at time t
+    at_t = (1 - t) * centres                                        # (B, 2, 2): the clusters' centres at t
+    logp = -((x[:, None] - at_t) ** 2).sum(-1, keepdim=True) / (2 * var)
+    logp[:, 1] = logp[:, 1].masked_fill(cond[:, None] > 0, -torch.inf)
+    x0 = centres + (1 - t) * spread ** 2 / var * (x[:, None] - at_t)   # E[x0 | x_t, cluster]
+    return (x - (logp.softmax(1) * x0).sum(1)) / t[:, 0]
+
+
+noise = torch.randn(2000, 2, generator=torch.Generator().manual_seed(0))
+samples = {g: rf.sample(two_clusters, noise, torch.ones(2000), torch.zeros(2000), steps=50, guidance=g,
+                        progress=False) for g in (1.0, 8.0)}
+measured = samples[8.0][:, 0].mean().item()
+if cw.show_prediction(prediction, measured, "mean x of the samples at guidance 8"):
+    for g, x in samples.items():
+        print(f"guidance {g:g}: mean x {x[:, 0].mean():.2f}, spread along x {x[:, 0].std():.2f}, "
+              f"along y {x[:, 1].std():.2f} (the data's spread: {spread})")
+
+# %% [markdown]
 # **Exercise 6.1 — classifier-free guidance (1 point).** Write
 # `guided_velocity(model, x, t, cond, uncond, guidance)` for a velocity model `model(x, t, cond)`:
 # `v_u + g·(v_c − v_u)` with `v_c = model(x, t, cond)` and `v_u = model(x, t, uncond)`. With

@@ -360,6 +360,37 @@ from minicog import coursework as cw
 from minicog import shapes
 
 # %% [markdown]
+# **예측한 뒤 실행하기.** 오라클은 프레임에서 프레임으로 물체의 위치가 어떻게 바뀌는지를 보고 클립의 방향을 읽습니다. 각
+# 클립의 프레임을 무작위 순서로 섞은 뒤 오라클에게 다시 물어봅시다. 클립 48개 가운데 몇 분의 몇(0에서 1 사이)에서
+# 여전히 방향을 맞게 읽을까요? 방향은 네 가지입니다. 여러분의 추측을 `prediction()`에 적으세요(답했는지만
+# 채점하고, 맞았는지는 채점하지 않습니다). 확인 셀 다음 셀이 실험을 실행하고 그 결과를 여러분의 추측 옆에 출력합니다.
+
+# %% [nbgrader solution id=prediction]
+def prediction():
+    ### BEGIN SOLUTION
+    return 0.25
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_prediction points=1]
+cw.check_prediction(prediction)
+
+# %%
+combos = shapes.all_combinations()
+pick = np.random.default_rng(0).choice(len(combos), 48, replace=False)
+clips = [shapes.render(**combos[i], rng=int(i)) for i in pick]
+order = np.random.default_rng(1)
+shuffled = [clip[order.permutation(len(clip))] for clip in clips]        # the same frames, in a random order
+read = shapes.evaluate(shuffled, [shapes.caption(**combos[i]) for i in pick])
+measured = read.per_attribute["direction"]
+if cw.show_prediction(prediction, measured, "share of shuffled clips whose direction is read right"):
+    axis = {"left": "x", "right": "x", "up": "y", "down": "y"}
+    same_axis = np.mean([bool(p.objects) and axis[p.objects[0].direction] == axis[combos[i]["direction"]]
+                         for p, i in zip(read.predictions, pick)])
+    print("colour, shape, background read right: "
+          + ", ".join(f"{a} {read.per_attribute[a]:.0%}" for a in ("color", "shape", "background"))
+          + f"; the direction read along the right axis (horizontal or vertical): {same_axis:.0%}")
+
+# %% [markdown]
 # **과제 0.1 — 캡션 읽기 (1점).** 물체가 하나인 영어 캡션에 대해 `parse_caption(text)`를 작성하세요.
 # `{"color": ..., "shape": ..., "direction": ..., "background": ...}`를 반환합니다. 캡션은 표준 캡션일 수도 있고
 # `shapes.PARAPHRASES` 중 어느 것일 수도 있으며(단어의 순서가 다릅니다), 대문자를 쓰거나 마침표로 끝날 수도 있습니다.

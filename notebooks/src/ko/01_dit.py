@@ -347,6 +347,39 @@ import torch.nn.functional as F
 from minicog import coursework as cw
 
 # %% [markdown]
+# **예측한 뒤 실행하기.** 작은 DiT의 잠재 프레임은 8×8이므로, 2×2 패치로 자르면 프레임 하나가 토큰 16개입니다.
+# 잠재 프레임 5개는 그대로 두고 프레임의 높이와 너비를 두 배인 16×16으로 늘리면, 헤드 하나가 비디오 토큰 사이에서
+# 계산하는 어텐션 점수(attention score)의 개수는 몇 배가 될까요? 여러분의 추측을 `prediction()`에
+# 적으세요(답했는지만 채점하고, 맞았는지는 채점하지 않습니다). 확인 셀 다음 셀이 실험을 실행하고 그 결과를 여러분의 추측
+# 옆에 출력합니다.
+
+# %% [nbgrader solution id=prediction]
+def prediction():
+    ### BEGIN SOLUTION
+    return 16
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_prediction points=1]
+cw.check_prediction(prediction)
+
+# %%
+from minicog.dit import DiTConfig, VideoDiT
+
+dit = VideoDiT(DiTConfig.tiny(num_layers=1)).eval()      # one untrained layer: only the shapes matter
+scores, grids = {}, {}
+for size in (8, 16):
+    with torch.no_grad(), dit.record_attention(layers=[0], video_to_video=True) as rec:
+        dit(torch.randn(1, 8, 5, size, size), torch.tensor([500.0]), torch.randn(1, 10, 128))
+    scores[size] = rec.maps[0]["video_to_video"][0, 0].numel()         # one head's (N, N) map
+    grids[size] = rec.grid
+measured = scores[16] / scores[8]
+if cw.show_prediction(prediction, measured, "growth of one head's video-to-video attention scores (×)"):
+    for size in (8, 16):
+        n = math.prod(grids[size])
+        print(f"{size}×{size} latent frames: token grid {grids[size]} = {n} video tokens, "
+              f"{scores[size]:,} scores per head")
+
+# %% [markdown]
 # **과제 1.1 — 패치화 (1점).** `patchify(x, p, p_t)`를 작성하세요. 잠재 비디오 `(B, C, T, H, W)`가
 # `(B, N, C·p_t·p·p)` 토큰이 되며, N = (T/p_t)·(H/p)·(W/p)입니다. 토큰은 (t, h, w) 순서, 각 토큰의 특징은
 # (c, pt, ph, pw) 순서입니다. `reshape`/`permute`(또는 einops)를 쓰세요.

@@ -589,6 +589,47 @@ import torch
 from minicog import coursework as cw
 
 # %% [markdown]
+# **예측한 뒤 실행하기.** 점 하나, `x0 = (1, 1)`만으로 이루어진 데이터셋을 생각합시다. 이 데이터의 가장 좋은
+# 속도장은 정확히 알려져 있고(데이터 점이 하나일 때의 라이브 데모 공식), 이 속도장이 만드는 경로는 모두 노이즈 점에서
+# x0로 가는 직선입니다. 노이즈 점 1000개를 t = 1에서 t = 0까지 오일러 스텝 **한 번**으로 샘플링하면,
+# 평균적으로 x0에서 얼마나 떨어진 곳에 도착할까요? 여러분의 추측을 `prediction()`에 적으세요(답했는지만 채점하고,
+# 맞았는지는 채점하지 않습니다). 확인 셀 다음 셀이 실험을 실행하고 그 결과를 여러분의 추측 옆에 출력합니다.
+
+# %% [nbgrader solution id=prediction]
+def prediction():
+    ### BEGIN SOLUTION
+    return 0.0
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_prediction points=1]
+cw.check_prediction(prediction)
+
+# %%
+from minicog import rectified_flow as rf
+
+
+def ideal_field(points):
+    """The exact velocity field for a data set of a few points (the live demo's formula)."""
+    def velocity(x, t, cond=None):
+        t = t[:, None]                                                        # (N, 1)
+        d2 = ((x[:, None] - (1 - t[:, :, None]) * points) ** 2).sum(-1)       # (N, points)
+        return (x - (-d2 / (2 * t ** 2)).softmax(-1) @ points) / t
+
+    return velocity
+
+
+noise_pts = torch.randn(1000, 2, generator=torch.Generator().manual_seed(0))
+x0_point = torch.tensor([[1.0, 1.0]])
+landed = rf.sample(ideal_field(x0_point), noise_pts, steps=1, progress=False)
+measured = round((landed - x0_point).norm(dim=1).mean().item(), 6)
+if cw.show_prediction(prediction, measured, "mean distance from x0 after one Euler step"):
+    pair = torch.tensor([[2.0, 0.0], [-2.0, 0.0]])                            # two points: the paths bend
+    for steps in (1, 64):
+        out = rf.sample(ideal_field(pair), noise_pts, steps=steps, progress=False)
+        print(f"two data points (±2, 0), {steps} Euler step{'s' * (steps > 1)}: the samples land "
+              f"{torch.cdist(out, pair).min(1).values.mean().item():.3f} from the nearest one on average")
+
+# %% [markdown]
 # **과제 2.1 — 경로 (1점).** `interpolate(x0, noise, t)` = `x_t = (1 − t)·x0 + t·ε`를 작성하세요.
 # `t`는 float이거나, 샘플마다 시간이 하나씩인 `(B,)` 텐서입니다(B = `x0.shape[0]`). `(B,)` 모양의 t는 x0의 나머지
 # 차원이 몇 개이든 그 모든 차원에 걸쳐 브로드캐스트되어야 합니다.
@@ -606,17 +647,28 @@ def interpolate(x0, noise, t):
 cw.check_interpolate(interpolate)
 
 # %% [markdown]
-# **과제 2.2 — 목표 속도 (1점).** `velocity_target(x0, noise)`를 작성하세요. 네트워크가 예측하도록 학습하는, 직선
-# 경로의 속도 `d x_t / dt`입니다.
+# **과제 2.2 — 정류 흐름 손실 (2점).** `rf_loss(model, x0, noise, t)`를 작성하세요. 배치
+# 하나의 학습 손실로, §3에서 속도 네트워크를 학습하며 최소화한 바로 그 값입니다. `model(x, t)`는 속도
+# 모델입니다(x는 `x0`와 같은 모양이고, t는 샘플마다 시간이 하나씩인 `(B,)` 텐서입니다). `x0`는 임의의 모양
+# `(B, ...)`을 가진 깨끗한 샘플 B개, `noise`는 샘플마다 하나씩인 같은 모양의 노이즈, `t`는 각 샘플을
+# 학습하는 [0, 1] 사이의 시간 `(B,)`입니다. 각 샘플을 그 데이터 점에서 그 노이즈로 가는 직선 경로 위, 자기
+# 시간의 위치에 놓고(t = 0이 데이터, t = 1이 노이즈입니다. 여러분의 `interpolate`가 도움이 될 수
+# 있습니다), 그 위치에서 모델이 내놓는 속도가 그 점이 경로를 따라 움직이는 속도와 얼마나 다른지 재세요. 배치 전체에 대해
+# 숫자 하나, 곧 모든 원소에 대한 평균 제곱 오차를 반환하되, 학습이 `.backward()`를 호출할 수 있는 텐서로
+# 반환하세요. 확인 셀은 작은 장난감 모델에서 minicog 자체의 손실과 비교합니다. `rf.rf_loss`나
+# `rf.velocity_target`을 호출하는 답은 인정되지 않습니다.
 
-# %% [nbgrader solution id=velocity_target]
-def velocity_target(x0, noise):
+# %% [nbgrader solution id=rf_loss]
+def rf_loss(model, x0, noise, t):
     ### BEGIN SOLUTION
-    return noise - x0
+    t_b = t.reshape(-1, *([1] * (x0.ndim - 1)))               # (B, 1, ...): broadcasts over each sample
+    x_t = (1 - t_b) * x0 + t_b * noise                        # the point on the straight path at time t
+    v = noise - x0                                            # its velocity d x_t / dt, constant on the path
+    return ((model(x_t, t) - v) ** 2).mean()
     ### END SOLUTION
 
-# %% [nbgrader check id=check_velocity_target points=1]
-cw.check_velocity_target(velocity_target)
+# %% [nbgrader check id=check_rf_loss points=2]
+cw.check_rf_loss(rf_loss)
 
 # %% [markdown]
 # **과제 2.3 — 오일러 스텝 (1점).** 속도장 `velocity(x, t)`에 대해 `euler_step(velocity, x, t, t_next)`를 작성하세요.

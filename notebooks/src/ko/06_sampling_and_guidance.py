@@ -363,6 +363,50 @@ import torch
 from minicog import coursework as cw
 
 # %% [markdown]
+# **예측한 뒤 실행하기.** 속도장을 정확히 아는 장난감 예제입니다. 데이터는 평면 위의 두 군집으로, 중심이 x축
+# 위의 x = +2와 x = −2에 있고 퍼짐(표준편차)은 0.5입니다. 조건은 오른쪽 군집을 요구하고, 조건 없는
+# 모델(unconditional model)은 두 군집을 모두 압니다. 가이던스 1이면 샘플은 오른쪽 군집이므로 평균 x는 약
+# 2입니다. 같은 노이즈에서 가이던스 8로 샘플링하면 평균 x는 얼마일까요? 여러분의 추측을 `prediction()`에
+# 적으세요(답했는지만 채점하고, 맞았는지는 채점하지 않습니다). 확인 셀 다음 셀이 실험을 실행하고 그 결과를 여러분의 추측
+# 옆에 출력합니다.
+
+# %% [nbgrader solution id=prediction]
+def prediction():
+    ### BEGIN SOLUTION
+    return 2.0
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_prediction points=1]
+cw.check_prediction(prediction)
+
+# %%
+from minicog import rectified_flow as rf
+
+centres, spread = torch.tensor([[2.0, 0.0], [-2.0, 0.0]]), 0.5
+
+
+def two_clusters(x, t, cond):
+    """The exact velocity for data = two round clusters; cond (B,): 1 = the right-hand cluster only,
+    0 = either (the unconditional model)."""
+    t = t[:, None, None]
+    var = (1 - t) ** 2 * spread ** 2 + t ** 2                       # each cluster's variance at time t
+    at_t = (1 - t) * centres                                        # (B, 2, 2): the clusters' centres at t
+    logp = -((x[:, None] - at_t) ** 2).sum(-1, keepdim=True) / (2 * var)
+    logp[:, 1] = logp[:, 1].masked_fill(cond[:, None] > 0, -torch.inf)
+    x0 = centres + (1 - t) * spread ** 2 / var * (x[:, None] - at_t)   # E[x0 | x_t, cluster]
+    return (x - (logp.softmax(1) * x0).sum(1)) / t[:, 0]
+
+
+noise = torch.randn(2000, 2, generator=torch.Generator().manual_seed(0))
+samples = {g: rf.sample(two_clusters, noise, torch.ones(2000), torch.zeros(2000), steps=50, guidance=g,
+                        progress=False) for g in (1.0, 8.0)}
+measured = samples[8.0][:, 0].mean().item()
+if cw.show_prediction(prediction, measured, "mean x of the samples at guidance 8"):
+    for g, x in samples.items():
+        print(f"guidance {g:g}: mean x {x[:, 0].mean():.2f}, spread along x {x[:, 0].std():.2f}, "
+              f"along y {x[:, 1].std():.2f} (the data's spread: {spread})")
+
+# %% [markdown]
 # **과제 6.1 — 분류기 없는 가이던스 (1점).** 속도 모델 `model(x, t, cond)`에 대해
 # `guided_velocity(model, x, t, cond, uncond, guidance)`를 작성하세요: `v_c = model(x, t, cond)`,
 # `v_u = model(x, t, uncond)`일 때 `v_u + g·(v_c − v_u)`를 반환합니다. `guidance == 1`이면 `v_c`를
