@@ -19,10 +19,11 @@
 # 1. a **인과적 합성곱 (causal convolution)** from scratch, and a picture of which input frames each
 #    output frame sees;
 # 2. the **합성곱 캐시 (conv cache)**: chunk-by-chunk = whole clip (the paper's 컨텍스트 병렬,
-#    context parallel);
+#    context parallel), and a picture of the frames each chunk's convolution sees inside the VAE;
 # 3. the full **3D 인과 VAE (3D causal VAE)**, `minicog.CausalVAE`: **공간 압축 (spatial
 #    compression)** ×8 and **시간 압축 (temporal compression)** ×4, `1 + 4k → 1 + k` frames of
-#    **잠재 변수 (latents)**, for the real and the tiny preset;
+#    **잠재 변수 (latents)**, for the real and the tiny preset, and its levels drawn with the shape
+#    of the tensor at each;
 # 4. the loss (재구성 손실 + KL, reconstruction loss + KL) from scratch, a few training steps on the
 #    Shapes world, then the shipped checkpoint;
 # 5. 재구성 (reconstructions) side by side — where the error is — and the latents per channel over
@@ -41,6 +42,7 @@ from minicog import shapes
 from minicog.causal_vae import CausalConv3d, CausalVAE, VAEConfig, conv_cache
 from minicog.train_vae import EVAL_SEED, evaluate_psnr, psnr, reconstruction_loss, shapes_clips
 from minicog.utils import FAST, seed_everything
+from minicog.vae_figures import conv_calls, draw_conv_cache, draw_levels, trace_levels
 from minicog.video import show_video, to_tensor, to_uint8
 
 seed_everything(0)
@@ -169,6 +171,33 @@ assert err < 1e-5
 # %% [markdown]
 # Chunk by chunk with the conv cache equals the whole clip, up to float rounding: causality is what
 # lets a long video be encoded a few frames at a time, in bounded memory.
+#
+# The VAE does exactly this. With frame chunking on, `CausalVAE.encode` cuts the clip into chunks of
+# `chunk_sample_frames` frames (the first chunk also takes the remainder, so it holds the lone first
+# frame and four more) and runs the encoder on each with the conv cache switched on. Below, hooks
+# record every call of the encoder's first `CausalConv3d` (k = 3) while the shipped tiny VAE encodes
+# the demo clip in chunks of 4 frames: each frame that entered its convolution, placed at its time,
+# with the number of the clip's frame it is a copy of.
+
+# %%
+vae.enable_frame_chunking(sample_frames=4, latent_frames=None)
+chunked = conv_calls(vae.encoder.conv_in, lambda: vae.encode(x_demo), x_demo)
+vae.disable_frame_chunking()
+whole_clip = conv_calls(vae.encoder.conv_in, lambda: vae.encode(x_demo), x_demo)
+draw_conv_cache(chunked, demo, title="the encoder's first causal conv (k = 3), the demo clip in chunks")
+plt.show()
+for i, c in enumerate(chunked):
+    print(f"chunk {i}: the conv sees clip frames {c['frames']}")
+err = (torch.cat([c["output"] for c in chunked], dim=2) - whole_clip[0]["output"]).abs().max().item()
+print(f"its output chunk by chunk vs on the whole clip ({len(whole_clip)} call): max abs difference {err:.1e}")
+assert err < 1e-5 and chunked[0]["frames"][:2] == [0, 0] and [c["chunk"] for c in chunked] == [5, 4, 4, 4]
+assert all(c["frames"][:2] == before["frames"][-2:] for before, c in zip(chunked, chunked[1:]))
+
+# %% [markdown]
+# Only the very first chunk is padded with copies of frame 0; every later chunk starts with the last
+# `k − 1 = 2` frames of the chunk before it, the frames the kernel reaches back to, and the
+# convolution's output over the chunks is the whole clip's, to float rounding. The deeper
+# convolutions do the same on their features (section 6 measures the whole encoder chunk by chunk).
 
 # %% [markdown]
 # ## 3. The full VAE
@@ -213,6 +242,35 @@ except ValueError as e:
 # Both presets share one design and differ only in width: `1 + 4k` frames become `1 + k` latent
 # frames, each 8× smaller in height and width, so the diffusion model of week 5 works on a small
 # fraction of the numbers of the video it generates. A clip that is not `1 + 4k` frames long is refused.
+#
+# Where does the compression happen? Hooks on every level record the shape of the tensor it passes on
+# while the shipped tiny VAE encodes the demo clip and decodes the mean of its latents. Each block
+# below is drawn as wide as its number of frames and as tall as its frame side; in bold, the levels
+# that change them.
+
+# %%
+stages = trace_levels(vae, x_demo)
+frames_at = [s[2] for _, s in stages]
+side_at = [s[3] for _, s in stages]
+z_shape = dict(stages)["latent z"]
+draw_levels(stages, title=f"tiny VAE: {frames_at[0]} frames of {side_at[0]}×{side_at[0]} → latents "
+            f"{z_shape[2]} frames of {z_shape[3]}×{z_shape[4]} → back")
+plt.show()
+print("frames after each stage:", frames_at)
+print("frame side after each stage:", side_at)
+print(f"space ÷{side_at[0] // z_shape[3]}, time {frames_at[0]} -> {z_shape[2]} frames "
+      f"(÷{(frames_at[0] - 1) // (z_shape[2] - 1)} after the first)")
+assert frames_at[:5] == [17, 17, 9, 5, 5] and side_at[:5] == [64, 64, 32, 16, 8] and z_shape[1] == 8
+up = [dict(stages)[f"up {i}"] for i in (1, 2, 3)]
+assert [s[2] for s in up] == [9, 17, 17] and [s[3] for s in up] == [16, 32, 64] and stages[-1][1] == stages[0][1]
+
+# %% [markdown]
+# Space halves at each of the first three down levels (64 → 32 → 16 → 8 px) and time at the first two
+# (17 → 9 → 5 frames: each time the first frame stays alone and the others are averaged in pairs,
+# `1 + 2k → 1 + k`); the last level and the middle blocks keep the shape. The decoder climbs back up:
+# time doubles at its first two up levels (except the lone first frame), space at its first three.
+# The channels (C) grow as the frames shrink, yet the latent keeps only a few (8 in the tiny preset,
+# 16 in CogVideoX's).
 #
 # ## 4. The loss, from scratch, and a few steps of training
 # The VAE is trained to rebuild its input from a **sample** of its posterior `q(z|x)` (not the mean),
@@ -429,7 +487,8 @@ assert ez < 1e-4 and ev < 1e-4
 # * **Causal convolution (인과적 합성곱)** = pad the past only; output `t` never sees frames `> t`
 #   (the lower-triangular picture).
 # * **Compression (공간 · 시간 압축)**: `1 + 4k` frames → `1 + k` latent frames, `H × W → H/8 × W/8`;
-#   the first frame is encoded alone, so an image is a 1-frame video in the same latent space.
+#   the first frame is encoded alone, so an image is a 1-frame video in the same latent space. Space
+#   halves at three levels of the encoder and time at two (the figure of section 3).
 # * **Conv cache (합성곱 캐시)**: a clip can be processed chunk by chunk with exact convolutions;
 #   GroupNorm per chunk is the one approximation, and on the Shapes world it costs little.
 # * **Training**: reconstruction loss (object pixels weighted up) + a small KL term, decoding a
@@ -447,8 +506,36 @@ assert ez < 1e-4 and ev < 1e-4
 
 # %%
 import torch
+import torch.nn as nn
 
 from minicog import coursework as cw
+from minicog.causal_vae import CausalConv3d
+
+# %% [markdown]
+# **Predict, then run.** A stack of three causal convolutions (`CausalConv3d`, k = 3) processes a
+# 17-frame clip in chunks of 8 frames (frames 0–7, 8–15 and 16) but *without* the conv cache: each
+# chunk is padded with copies of its own first frame, as if it were a clip of its own. How many of
+# the 17 output frames come out different from the whole-clip output? Write your guess in
+# `prediction()` (graded only on being answered, not on being right); the cell after the check runs
+# the experiment and prints the result beside your guess.
+
+# %% [nbgrader solution id=prediction]
+def prediction():
+    ### BEGIN SOLUTION
+    return 7
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_prediction points=1]
+cw.check_prediction(prediction)
+
+# %%
+torch.manual_seed(0)
+stack = nn.Sequential(*[CausalConv3d(2, 2, 3) for _ in range(3)])
+x = torch.randn(1, 2, 17, 8, 8)
+with torch.no_grad():
+    no_cache = torch.cat([stack(x[:, :, a:a + 8]) for a in range(0, 17, 8)], dim=2)   # each chunk alone
+    frame_error = (no_cache - stack(x)).abs().amax(dim=(0, 1, 3, 4))                  # per output frame
+cw.show_prediction(prediction, int((frame_error > 1e-5).sum()), "output frames that differ (of 17)")
 
 # %% [markdown]
 # **Exercise 3.1 — the causal padding (2 points).** Write `causal_conv3d(conv, x)` for a clip
@@ -469,28 +556,28 @@ def causal_conv3d(conv, x):
 cw.check_causal_conv3d(causal_conv3d)
 
 # %% [markdown]
-# **Exercise 3.2 — valid clip lengths (1 point).** The causal VAE compresses time 4×: it takes clips of
-# `1 + 4k` frames. Write `valid_length(frames)`: the largest `1 + 4k ≤ frames` (a longer clip is cut to it).
+# **Exercise 3.2 — the conv cache (3 points).** Write `chunked_causal_conv(conv, x, chunk)`: the same
+# output as exercise 3.1's causal convolution of the whole clip `x (B, C, T, H, W)`, computed a chunk
+# at a time, as the VAE encodes a long video in bounded memory. Cut `x` into consecutive chunks of
+# `chunk` frames (the last one shorter when `chunk` does not divide T) and call `conv` (an
+# `nn.Conv3d` with kernel k in time that pads only space) once per chunk, in order, on that chunk's
+# frames plus a few frames carried over from before it — the cache; the whole clip never enters
+# `conv` at once. Work out what the cache must hold so that the chunked output equals the unchunked
+# one for any kernel size (k = 1 too) and any chunk size (1 too). Return all the chunks' outputs
+# joined along time, `(B, C', T, H, W)`. The check counts the frames that enter `conv` at each call.
 
-# %% [nbgrader solution id=valid_length]
-def valid_length(frames):
+# %% [nbgrader solution id=chunked_causal_conv]
+def chunked_causal_conv(conv, x, chunk):
     ### BEGIN SOLUTION
-    return 1 + (frames - 1) // 4 * 4
+    k = conv.kernel_size[0]
+    past = x[:, :, :1].expand(-1, -1, k - 1, -1, -1)          # the first chunk: copies of frame 0
+    outs = []
+    for a in range(0, x.shape[2], chunk):
+        frames = torch.cat([past, x[:, :, a:a + chunk]], dim=2)
+        outs.append(conv(frames))
+        past = frames[:, :, frames.shape[2] - (k - 1):]        # the cache: the last k − 1 input frames
+    return torch.cat(outs, dim=2)
     ### END SOLUTION
 
-# %% [nbgrader check id=check_valid_length points=1]
-cw.check_valid_length(valid_length)
-
-# %% [markdown]
-# **Exercise 3.3 — latent frames (1 point).** Write `latent_length(frames)`: the number of latent frames
-# of a clip of `frames` frames (cut to a valid length first): `1 + 4k` frames → `1 + k` latents — the
-# first frame alone, then one latent per 4 frames.
-
-# %% [nbgrader solution id=latent_length]
-def latent_length(frames):
-    ### BEGIN SOLUTION
-    return 1 + (frames - 1) // 4
-    ### END SOLUTION
-
-# %% [nbgrader check id=check_latent_length points=1]
-cw.check_latent_length(latent_length)
+# %% [nbgrader check id=check_chunked_causal_conv points=3]
+cw.check_chunked_causal_conv(chunked_causal_conv)

@@ -18,9 +18,11 @@
 # **이번 강의에서 배울 것**
 # 1. **인과적 합성곱**(causal convolution)을 처음부터 만들고, 각 출력 프레임이 어떤 입력 프레임을 보는지 그림으로
 #    확인합니다;
-# 2. **합성곱 캐시**(conv cache): 청크 단위 처리 = 클립 전체 처리(논문의 컨텍스트 병렬);
+# 2. **합성곱 캐시**(conv cache): 청크 단위 처리 = 클립 전체 처리(논문의 컨텍스트 병렬)이며, VAE 안에서 각 청크의
+#    합성곱이 어떤 프레임을 보는지 그림으로 확인합니다;
 # 3. 완전한 **3D 인과 VAE**(3D causal VAE), `minicog.CausalVAE`: **공간 압축**(spatial compression) ×8과
-#    **시간 압축**(temporal compression) ×4, `1 + 4k → 1 + k` 프레임의 **잠재 변수** — 실제 프리셋과 작은 프리셋 모두;
+#    **시간 압축**(temporal compression) ×4, `1 + 4k → 1 + k` 프레임의 **잠재 변수** — 실제 프리셋과 작은 프리셋 모두.
+#    각 레벨의 텐서 모양도 그림으로 그려 봅니다;
 # 4. 손실(재구성 손실(reconstruction loss) + KL)을 처음부터 만들고, 도형 세계(Shapes world)에서 몇 스텝 학습한 뒤,
 #    배포된 체크포인트를 봅니다;
 # 5. 재구성(reconstruction) 결과를 나란히 놓고 — 오차가 어디에 있는지 — 채널별 잠재 변수를 시간에 따라 봅니다;
@@ -38,6 +40,7 @@ from minicog import shapes
 from minicog.causal_vae import CausalConv3d, CausalVAE, VAEConfig, conv_cache
 from minicog.train_vae import EVAL_SEED, evaluate_psnr, psnr, reconstruction_loss, shapes_clips
 from minicog.utils import FAST, seed_everything
+from minicog.vae_figures import conv_calls, draw_conv_cache, draw_levels, trace_levels
 from minicog.video import show_video, to_tensor, to_uint8
 
 seed_everything(0)
@@ -165,6 +168,32 @@ assert err < 1e-5
 # %% [markdown]
 # 합성곱 캐시를 쓴 청크 단위 처리는 부동소수점 반올림 오차 범위에서 클립 전체 처리와 같습니다. 인과성 덕분에 긴
 # 비디오를 한 번에 몇 프레임씩, 제한된 메모리로 인코딩할 수 있습니다.
+#
+# VAE도 정확히 이렇게 합니다. 프레임 청크 처리를 켜면 `CausalVAE.encode`는 클립을 `chunk_sample_frames` 프레임씩
+# 청크로 자르고(나머지는 첫 청크가 가져가므로, 첫 청크에는 따로 떨어진 첫 프레임과 그 뒤 네 프레임이 들어갑니다),
+# 합성곱 캐시를 켠 채 청크마다 인코더를 돌립니다. 아래 그림은 배포된 작은 VAE가 데모 클립을 4프레임 청크로
+# 인코딩하는 동안, 인코더의 첫 `CausalConv3d`(k = 3)가 호출될 때마다 훅(hook)으로 기록한 것입니다. 합성곱에 들어간
+# 프레임을 하나하나 그 시각의 자리에 놓고, 클립의 몇 번째 프레임을 복사한 것인지 번호를 붙였습니다.
+
+# %%
+vae.enable_frame_chunking(sample_frames=4, latent_frames=None)
+chunked = conv_calls(vae.encoder.conv_in, lambda: vae.encode(x_demo), x_demo)
+vae.disable_frame_chunking()
+whole_clip = conv_calls(vae.encoder.conv_in, lambda: vae.encode(x_demo), x_demo)
+draw_conv_cache(chunked, demo, title="the encoder's first causal conv (k = 3), the demo clip in chunks")
+plt.show()
+for i, c in enumerate(chunked):
+    print(f"chunk {i}: the conv sees clip frames {c['frames']}")
+err = (torch.cat([c["output"] for c in chunked], dim=2) - whole_clip[0]["output"]).abs().max().item()
+print(f"its output chunk by chunk vs on the whole clip ({len(whole_clip)} call): max abs difference {err:.1e}")
+assert err < 1e-5 and chunked[0]["frames"][:2] == [0, 0] and [c["chunk"] for c in chunked] == [5, 4, 4, 4]
+assert all(c["frames"][:2] == before["frames"][-2:] for before, c in zip(chunked, chunked[1:]))
+
+# %% [markdown]
+# 첫 청크만 프레임 0의 복사본으로 패딩됩니다. 그 뒤의 청크는 모두 바로 앞 청크의 마지막 `k − 1 = 2`개 프레임, 즉
+# 커널이 거슬러 닿는 프레임으로 시작하며, 청크별 합성곱 출력을 이어 붙이면 부동소수점 반올림 범위에서 클립 전체의
+# 출력과 같습니다. 더 깊은 합성곱도 자기 특징 맵(feature map)에 대해 똑같이 합니다(6절에서 인코더 전체를 청크 단위로
+# 측정합니다).
 
 # %% [markdown]
 # ## 3. 완전한 VAE
@@ -208,6 +237,33 @@ except ValueError as e:
 # 두 프리셋은 하나의 설계를 공유하고 너비만 다릅니다. `1 + 4k` 프레임은 `1 + k` 잠재 프레임이 되고, 각 프레임은 높이와
 # 너비가 8배 작아집니다. 그래서 5주차의 확산 모델은 자신이 생성하는 비디오가 가진 숫자 중 작은 일부만 다룹니다. 길이가
 # `1 + 4k` 프레임이 아닌 클립은 거부됩니다.
+#
+# 압축은 어디에서 일어날까요? 배포된 작은 VAE가 데모 클립을 인코딩하고 잠재 변수의 평균을 디코딩하는 동안, 모든
+# 레벨에 건 훅이 각 레벨이 넘겨주는 텐서의 모양을 기록합니다. 아래의 블록은 너비가 프레임 수에, 높이가 프레임 한 변의
+# 길이에 비례하도록 그렸습니다. 굵은 글씨는 그 값을 바꾸는 레벨입니다.
+
+# %%
+stages = trace_levels(vae, x_demo)
+frames_at = [s[2] for _, s in stages]
+side_at = [s[3] for _, s in stages]
+z_shape = dict(stages)["latent z"]
+draw_levels(stages, title=f"tiny VAE: {frames_at[0]} frames of {side_at[0]}×{side_at[0]} → latents "
+            f"{z_shape[2]} frames of {z_shape[3]}×{z_shape[4]} → back")
+plt.show()
+print("frames after each stage:", frames_at)
+print("frame side after each stage:", side_at)
+print(f"space ÷{side_at[0] // z_shape[3]}, time {frames_at[0]} -> {z_shape[2]} frames "
+      f"(÷{(frames_at[0] - 1) // (z_shape[2] - 1)} after the first)")
+assert frames_at[:5] == [17, 17, 9, 5, 5] and side_at[:5] == [64, 64, 32, 16, 8] and z_shape[1] == 8
+up = [dict(stages)[f"up {i}"] for i in (1, 2, 3)]
+assert [s[2] for s in up] == [9, 17, 17] and [s[3] for s in up] == [16, 32, 64] and stages[-1][1] == stages[0][1]
+
+# %% [markdown]
+# 공간은 처음 세 다운 레벨에서 절반씩 줄고(64 → 32 → 16 → 8 px), 시간은 처음 두 레벨에서 절반씩 줄어듭니다(17 → 9 →
+# 5 프레임: 매번 첫 프레임은 따로 두고 나머지를 두 개씩 평균하므로 `1 + 2k → 1 + k`). 마지막 레벨과 가운데 블록은
+# 모양을 그대로 둡니다. 디코더는 거꾸로 올라갑니다. 처음 두 업 레벨에서 시간이 두 배가 되고(따로 떨어진 첫 프레임은
+# 제외), 처음 세 업 레벨에서 공간이 두 배가 됩니다. 프레임이 줄어드는 만큼 채널(C)은 늘어나지만, 잠재 변수에는 채널이
+# 몇 개만 남습니다(작은 프리셋은 8개, CogVideoX는 16개).
 #
 # ## 4. 손실을 처음부터, 그리고 몇 스텝의 학습
 # VAE는 사후 분포 `q(z|x)`의 평균이 아닌 **샘플**로부터 입력을 다시 만들도록 학습됩니다. 그래야 디코더가 노이즈가 섞인
@@ -416,7 +472,8 @@ assert ez < 1e-4 and ev < 1e-4
 # ## 요약
 # * **인과적 합성곱** = 과거 쪽만 패딩합니다. 출력 `t`는 `> t`인 프레임을 결코 보지 않습니다(아래쪽 삼각형 그림).
 # * **압축(공간 · 시간 압축)**: `1 + 4k` 프레임 → `1 + k` 잠재 프레임, `H × W → H/8 × W/8`. 첫 프레임은 따로
-#   인코딩되므로 이미지는 같은 잠재 공간 안의 1프레임 비디오입니다.
+#   인코딩되므로 이미지는 같은 잠재 공간 안의 1프레임 비디오입니다. 공간은 인코더의 세 레벨에서, 시간은 두 레벨에서
+#   절반씩 줄어듭니다(3절의 그림).
 # * **합성곱 캐시**: 클립을 청크 단위로 처리해도 합성곱은 정확합니다. 청크별 GroupNorm이 유일한 근사이며, 도형
 #   세계에서는 그 비용이 작습니다.
 # * **학습**: 재구성 손실(물체 픽셀에 가중치를 더 줌) + 작은 KL 항. 사후 분포의 *샘플*을 디코딩하므로 디코더가 잠재
@@ -433,8 +490,35 @@ assert ez < 1e-4 and ev < 1e-4
 
 # %%
 import torch
+import torch.nn as nn
 
 from minicog import coursework as cw
+from minicog.causal_vae import CausalConv3d
+
+# %% [markdown]
+# **예측한 뒤 실행하기.** 인과적 합성곱 세 개를 쌓은 스택(`CausalConv3d`, k = 3)이 17프레임 클립을 8프레임 청크(프레임
+# 0–7, 8–15, 16)로 나눠 처리하는데, 합성곱 캐시는 *쓰지 않습니다*. 각 청크를 마치 독립된 클립처럼 자기 첫 프레임의
+# 복사본으로 패딩합니다. 출력 프레임 17개 중 몇 개가 클립 전체를 한 번에 처리한 출력과 달라질까요? 여러분의 추측을
+# `prediction()`에 적으세요(맞았는지가 아니라 답했는지만 채점합니다). 확인 셀 다음 셀이 실험을 돌려 여러분의 추측
+# 옆에 결과를 출력합니다.
+
+# %% [nbgrader solution id=prediction]
+def prediction():
+    ### BEGIN SOLUTION
+    return 7
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_prediction points=1]
+cw.check_prediction(prediction)
+
+# %%
+torch.manual_seed(0)
+stack = nn.Sequential(*[CausalConv3d(2, 2, 3) for _ in range(3)])
+x = torch.randn(1, 2, 17, 8, 8)
+with torch.no_grad():
+    no_cache = torch.cat([stack(x[:, :, a:a + 8]) for a in range(0, 17, 8)], dim=2)   # each chunk alone
+    frame_error = (no_cache - stack(x)).abs().amax(dim=(0, 1, 3, 4))                  # per output frame
+cw.show_prediction(prediction, int((frame_error > 1e-5).sum()), "output frames that differ (of 17)")
 
 # %% [markdown]
 # **과제 3.1 — 인과적 패딩 (2점).** 클립 `x (B, C, T, H, W)`와, 시간 축 커널이 `k`이고 공간만 패딩하는
@@ -455,28 +539,27 @@ def causal_conv3d(conv, x):
 cw.check_causal_conv3d(causal_conv3d)
 
 # %% [markdown]
-# **과제 3.2 — 유효한 클립 길이 (1점).** 인과 VAE는 시간을 4배 압축하므로 `1 + 4k` 프레임의 클립을 받습니다.
-# `valid_length(frames)`를 작성하세요. `1 + 4k ≤ frames`를 만족하는 가장 큰 값입니다(더 긴 클립은 이 길이로 잘립니다).
+# **과제 3.2 — 합성곱 캐시 (3점).** `chunked_causal_conv(conv, x, chunk)`를 작성하세요. 클립 전체 `x (B, C, T, H, W)`에
+# 과제 3.1의 인과적 합성곱을 적용한 것과 같은 출력을, VAE가 긴 비디오를 제한된 메모리로 인코딩할 때처럼 청크 단위로
+# 계산합니다. `x`를 `chunk` 프레임씩 연속된 청크로 자르고(T가 `chunk`로 나누어떨어지지 않으면 마지막 청크가
+# 더 짧습니다), 청크마다 차례로 한 번씩 `conv`(시간 축 커널이 k이고 공간만 패딩하는 `nn.Conv3d`)를 호출합니다. 이때
+# `conv`에는 그 청크의 프레임과, 앞에서 넘겨받은 프레임 몇 개(캐시)만 들어갑니다. 클립 전체가 한꺼번에 `conv`에
+# 들어가서는 안 됩니다. 어떤 커널 크기(k = 1 포함)와 어떤 청크 크기(1 포함)에서도 청크 단위 출력이 청크로 나누지 않은
+# 출력과 같으려면 캐시에 무엇을 담아야 하는지 알아내세요. 모든 청크의 출력을 시간 축으로 이어 붙인
+# `(B, C', T, H, W)`를 반환합니다. 확인 셀은 호출마다 `conv`에 들어간 프레임 수를 셉니다.
 
-# %% [nbgrader solution id=valid_length]
-def valid_length(frames):
+# %% [nbgrader solution id=chunked_causal_conv]
+def chunked_causal_conv(conv, x, chunk):
     ### BEGIN SOLUTION
-    return 1 + (frames - 1) // 4 * 4
+    k = conv.kernel_size[0]
+    past = x[:, :, :1].expand(-1, -1, k - 1, -1, -1)          # the first chunk: copies of frame 0
+    outs = []
+    for a in range(0, x.shape[2], chunk):
+        frames = torch.cat([past, x[:, :, a:a + chunk]], dim=2)
+        outs.append(conv(frames))
+        past = frames[:, :, frames.shape[2] - (k - 1):]        # the cache: the last k − 1 input frames
+    return torch.cat(outs, dim=2)
     ### END SOLUTION
 
-# %% [nbgrader check id=check_valid_length points=1]
-cw.check_valid_length(valid_length)
-
-# %% [markdown]
-# **과제 3.3 — 잠재 프레임 수 (1점).** `frames` 프레임 클립의 잠재 프레임 수(먼저 유효한 길이로 자른 뒤)를 반환하는
-# `latent_length(frames)`를 작성하세요. `1 + 4k` 프레임 → `1 + k` 잠재 프레임입니다. 첫 프레임이 따로 하나, 그 뒤로
-# 4프레임마다 잠재 프레임 하나입니다.
-
-# %% [nbgrader solution id=latent_length]
-def latent_length(frames):
-    ### BEGIN SOLUTION
-    return 1 + (frames - 1) // 4
-    ### END SOLUTION
-
-# %% [nbgrader check id=check_latent_length points=1]
-cw.check_latent_length(latent_length)
+# %% [nbgrader check id=check_chunked_causal_conv points=3]
+cw.check_chunked_causal_conv(chunked_causal_conv)
