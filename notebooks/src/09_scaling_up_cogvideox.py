@@ -14,9 +14,10 @@
 # 3. **활성화 메모리 (activation memory)** by hand, compared with a trace of the real code;
 # 4. the **메모리 절약 기법 (memory savers)** — bf16, VAE 프레임 청크 (frame chunking) and 타일링
 #    (tiling), 모델 CPU 오프로드 (model CPU offload) — and what a 24 GB GPU needs;
-# 5. a **체크포인트 (checkpoint)** folder in the official layout; the sampler, **v-예측 DDIM
-#    (v-prediction DDIM)**, checked against diffusers, and shown to be a **정류 흐름 (rectified flow)**
-#    model in disguise (so FlowDirector runs on it);
+# 5. a **체크포인트 (checkpoint)** folder in the official layout, and the whole **파이프라인 (pipeline)** —
+#    text encoder → expert transformer → 3D causal VAE — drawn with the tensor shapes traced on it;
+#    the sampler, **v-예측 DDIM (v-prediction DDIM)**, checked against diffusers, and shown to be a
+#    **정류 흐름 (rectified flow)** model in disguise (so FlowDirector runs on it);
 # 6. generating a video.
 #
 # Without real weights (CI) it builds a small *random* checkpoint in the official layout and runs on
@@ -39,7 +40,9 @@ from IPython.utils.capture import capture_output
 import minicog
 from minicog import memory
 from minicog.causal_vae import CausalVAE, VAEConfig
+from minicog.diagrams import draw_chain, shape_text, trace_shapes
 from minicog.dit import DiTConfig, VideoDiT
+from minicog.sizes import latent_length
 from minicog.utils import FAST, seed_everything
 
 seed_everything(0)
@@ -346,9 +349,85 @@ print(pipe)
 print("latents for the default size:", pipe.latent_shape(), "| sampling defaults:", pipe.config)
 
 # %% [markdown]
+# ### The whole pipeline, traced
+# With a checkpoint loaded, CogVideoX's pipeline — text encoder → expert transformer → 3D causal VAE — can
+# be drawn from the modules themselves. We run it once on a prompt with forward hooks on its stages
+# (`minicog.diagrams.trace_shapes`) and record the shape of every tensor handed from one stage to the
+# next. The letters: B batch, L text tokens, D feature width, N video tokens, S = L + N the joint
+# sequence, C T H W channels, frames, height and width. The transformer and the sampler step run once per
+# sampling step (here 1, officially 50); with classifier-free guidance the transformer's batch is 2.
+#
+# For the real models we do not run a 5B transformer to learn its shapes: the same tensors' shapes
+# follow from the configs and the size rules (`minicog.sizes`). The function that computes them is
+# checked against the trace at the toy size first, then applied to CogVideoX-2B and -5B at 49 × 480 × 720.
+
+# %%
+prompt0, size0 = "a red circle moving left", dict(num_frames=9, height=32, width=48)
+ORDER = ["token ids", "text embeddings", "noise latents", "joint tokens", "video tokens", "v-prediction",
+         "clean latents", "video"]                                        # in the order they are made
+
+
+def text_to_video(prompt, steps=1):
+    """The pipeline once, without guidance (batch 1): T5, the denoising loop, the VAE decoder. Returns the
+    shapes of the handed-over tensors that are no hooked module's output."""
+    ids = pipe.tokenizer(prompt, padding="max_length", max_length=pipe.text_length, return_tensors="pt").input_ids
+    noise = pipe.noise(0, **size0)                                        # (1, C, T', H', W')
+    latents = pipe.denoise(pipe.encode_prompt(prompt)[0], None, noise, steps=steps, guidance=1.0)
+    pipe.decode_latents(latents)                                          # (1, 3, T, H, W) inside
+    return {"token ids": ids.shape, "noise latents": noise.shape, "clean latents": latents.shape}
+
+
+handed = {}
+hooks = {"text embeddings": pipe.text_encoder, "joint tokens": pipe.dit.blocks[0].norm1,
+         "video tokens": pipe.dit.norm_final, "v-prediction": pipe.dit, "video": pipe.vae.decoder}
+stages = trace_shapes(lambda p: handed.update(text_to_video(p)), prompt0, modules=hooks)
+traced = {**dict(stages), **handed}                                       # each stage runs once here
+traced = {name: tuple(traced[name]) for name in ORDER}
+
+
+def pipeline_shapes(dit_cfg, vae_cfg, num_frames, height, width, text_len=226, batch=1):
+    """The same tensors' shapes from the configs and the size rules alone (no weights; nothing runs)."""
+    s = 2 ** (len(vae_cfg.block_out_channels) - 1)                       # the VAE's spatial compression
+    latents = (batch, vae_cfg.latent_channels, latent_length(num_frames, vae_cfg.temporal_compression_ratio),
+               height // s, width // s)
+    n = latents[2] * (latents[3] // dit_cfg.patch_size) * (latents[4] // dit_cfg.patch_size)   # video tokens
+    return {"token ids": (batch, text_len), "text embeddings": (batch, text_len, dit_cfg.text_embed_dim),
+            "noise latents": latents, "joint tokens": (batch, text_len + n, dit_cfg.hidden),
+            "video tokens": (batch, n, dit_cfg.hidden), "v-prediction": latents, "clean latents": latents,
+            "video": (batch, 3, num_frames, height, width)}
+
+
+assert pipeline_shapes(pipe.dit.config, pipe.vae.config, **size0, text_len=pipe.text_length) == traced
+computed = {p: pipeline_shapes(*memory.preset_configs(p), 49, 480, 720) for p in ("2b", "5b")}
+AXES = {"token ids": "BL", "text embeddings": "BLD", "joint tokens": "BSD", "video tokens": "BND"}
+
+
+def draw_pipeline(shapes, blocks, steps, title, ax):
+    boxes = ["prompt", "T5 text\nencoder", "initial noise ε\n(the seed)", "patchify, embed\n[text | video]",
+             f"{blocks} expert blocks\n(3D full\nattention)", "final adaLN,\nunpatchify",
+             f"DDIM step\n(= Euler step on\nv → velocity)\n× {steps}", "3D causal VAE\ndecoder", "video"]
+    arrows = [f"{name}\n{shape_text(shapes[name], AXES.get(name, 'BCTHW'))}" for name in ORDER]
+    draw_chain(boxes, arrows, colors=[4, 0, 2, 1, 1, 1, 2, 3, 4], per_row=5, title=title, ax=ax)
+
+
+c2, c5 = (memory.preset_configs(p)[0] for p in ("2b", "5b"))
+fig, axes = plt.subplots(2, 1, figsize=(12.5, 8.6))
+draw_pipeline(traced, pipe.dit.config.num_layers, "1 step", f"traced: the toy checkpoint's modules on {prompt0!r} "
+              f"({size0['num_frames']} frames × {size0['height']} × {size0['width']})", axes[0])
+draw_pipeline(computed["5b"], c5.num_layers, "50 steps", "computed from the configs (nothing run): CogVideoX-5B, "
+              f"49 frames × 480 × 720  (2B: D {c2.hidden}, {c2.num_layers} blocks)", axes[1])
+plt.tight_layout()
+plt.show()
+for name in ("text embeddings", "joint tokens", "video"):
+    print(f"{name:16s} toy (traced) {str(traced[name]):20s} 2B {str(computed['2b'][name]):20s} "
+          f"5B {computed['5b'][name]}")
+
+# %% [markdown]
 # **Takeaway.** minicog reads the official layout as it is, config files and sharded weights: the same
 # `CogVideoX.from_pretrained` call loads this toy folder on a CPU and the real 2B / 5B folders on a GPU,
-# into minicog's own VAE and transformer.
+# into minicog's own VAE and transformer. The traced pipeline and the computed one have the same stages
+# and the same tensors; scaling up changes only their sizes — the text embeddings' width, the number of
+# video tokens in the joint sequence, the transformer's width and depth, the video's frames and pixels.
 
 # %% [markdown]
 # ## 6. The sampler: v-prediction DDIM — and the same thing as rectified flow
@@ -392,12 +471,14 @@ if not WEIGHTS:
     assert err < 1e-4
 
 # %% [markdown]
-# **Why FlowDirector runs on it.** From v we get both `x̂0 = a·x_t − b·v` and `ε̂ = b·x_t + a·v`. Rescale
+# **Why FlowDirector runs on it.** The state x_t and the model's v are two different mixtures of the
+# same x0 and ε, so together they determine both: the model's estimates x̂0 and ε̂ (Exercise 9.1). Rescale
 # the state: `z = x_t/(a + b)` is exactly `(1 − s)·x̂0 + s·ε̂` with `s = b/(a + b)` — a point on the
-# straight line of rectified flow, moving with velocity `u = ε̂ − x̂0 = (b − a)·x_t + (a + b)·v`.
-# A DDIM step keeps x̂0 and ε̂ and moves to the next noise level: that is an **Euler step on z**. So
-# `pipe.velocity(z, s, embeds)` is an ordinary minicog velocity model, and `rectified_flow.sample` on the
-# grid above reproduces DDIM. Let us check one step from scratch.
+# straight line of rectified flow, moving with the velocity `u = ε̂ − x̂0` of week 2 (Exercise 9.2 writes
+# it in x_t and v). A DDIM step keeps x̂0 and ε̂ and moves to the next noise level: that is an **Euler
+# step on z** (Exercise 9.3 writes one from v alone). So `pipe.velocity(z, s, embeds)` is an ordinary
+# minicog velocity model, and `rectified_flow.sample` on the grid above reproduces DDIM. Let us check one
+# step on the pipeline.
 
 # %%
 emb1 = pipe.encode_prompt("a red circle moving left")[0]
@@ -448,8 +529,8 @@ _ = minicog.show_video(video, captions=prompt, width=360 if WEIGHTS else 192)
 # %% [markdown]
 # ## Summary / 요약
 # * **Scaling up (규모 확장)** changes sizes, not ideas: the same VAE, DiT and sampler code runs the
-#   tiny model and CogVideoX-5B; the T5-XXL text encoder alone is bigger than the whole 2B
-#   transformer.
+#   tiny model and CogVideoX-5B, and the pipeline traced on the toy checkpoint and computed for 5B has
+#   the same stages and tensors; the T5-XXL text encoder alone is bigger than the whole 2B transformer.
 # * **Tokens (토큰)**: 49 frames at 480 × 720 → 13 latent frames of 60 × 90 → 17,550 video tokens
 #   (2 × 2 patches) plus 226 text tokens; 3D full attention over 17,776 tokens is affordable only
 #   with fused attention (linear memory).
@@ -473,40 +554,68 @@ import torch
 from minicog import coursework as cw
 
 # %% [markdown]
+# **Predict, then run.** CogVideoX-5B makes 49 frames at 480 × 720. Asked for 97 frames (twice as long)
+# at the same size, by what factor does the transformer's peak activation memory grow (one sampling step,
+# bf16, classifier-free guidance, a fused attention kernel)? Write your guess in `prediction()` (graded
+# only on being answered, not on being right); the cell after the check runs the experiment and prints
+# the result beside your guess.
+
+# %% [nbgrader solution id=prediction]
+def prediction():
+    ### BEGIN SOLUTION
+    return 2.0
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_prediction points=1]
+cw.check_prediction(prediction)
+
+# %%
+from minicog import memory
+from minicog.dit import DiTConfig, VideoDiT
+
+
+def transformer_activations(num_frames, height=480, width=720):
+    """Peak bytes of the 5B transformer's activations for one step with guidance (batch 2) in bf16, traced
+    on the meta device (shapes, no memory) with attention as a fused kernel; one block, since at inference
+    every block's activations are freed before the next block runs."""
+    with torch.device("meta"):
+        dit = VideoDiT(DiTConfig.cogvideox_5b(num_layers=1)).to(torch.bfloat16)
+        x = torch.empty(2, 16, (num_frames - 1) // 4 + 1, height // 8, width // 8, dtype=torch.bfloat16)
+        text = torch.empty(2, 226, 4096, dtype=torch.bfloat16)
+    with memory.FusedAttention():
+        return memory.trace_peak_bytes(lambda: dit(x, torch.zeros(2, dtype=torch.int64), text))
+
+
+growth = transformer_activations(97) / transformer_activations(49)
+cw.show_prediction(prediction, round(growth, 2), "growth of the transformer's activation memory, 49 → 97 frames (×)")
+
+# %% [markdown]
 # The pretrained model is a v-prediction model of a VP process: `x_t = a·x0 + b·ε` with `a = √ᾱ_t`,
 # `b = √(1 − ᾱ_t)` (so a² + b² = 1) and `v = a·ε − b·x0`. Each function below gets `alpha_bar` = ᾱ_t
-# (a float64 scalar tensor; at the last timestep of CogVideoX's zero-terminal-SNR schedule it is 0).
+# (a float64 scalar tensor; at the last timestep of CogVideoX's zero-terminal-SNR schedule it is 0, pure
+# noise; after the last step it is 1, clean data). As in section 6, the rectified-flow state is
+# `z = x_t / (a + b)` at RF time `s = b / (a + b)`, on the straight line from x0 (s = 0) to ε (s = 1).
 
 # %% [markdown]
-# **Exercise 9.1 — rectified-flow time (1 point).** Write `rf_time(alpha_bar)`: the RF time `s = b / (a + b)`
-# at which `x_t / (a + b)` lies on the straight path `(1 − s)·x0 + s·ε`.
+# **Exercise 9.1 — what v says about x0 and ε (2 points).** Write `v_to_x0_eps(v, x_t, alpha_bar)`, returning
+# the pair `(x0_hat, eps_hat)`: the clean latents and the noise that the state `x_t` and the model's `v`
+# imply together. For the exact v of a known (x0, ε) it must give back exactly x0 and ε, at every noise
+# level, pure noise (ᾱ = 0) included.
 
-# %% [nbgrader solution id=rf_time]
-def rf_time(alpha_bar):
+# %% [nbgrader solution id=v_to_x0_eps]
+def v_to_x0_eps(v, x_t, alpha_bar):
     ### BEGIN SOLUTION
     a, b = alpha_bar.sqrt(), (1 - alpha_bar).sqrt()
-    return b / (a + b)
+    return a * x_t - b * v, b * x_t + a * v
     ### END SOLUTION
 
-# %% [nbgrader check id=check_rf_time points=1]
-cw.check_rf_time(rf_time)
+# %% [nbgrader check id=check_v_to_x0_eps points=2]
+cw.check_v_to_x0_eps(v_to_x0_eps)
 
 # %% [markdown]
-# **Exercise 9.2 — the RF state (1 point).** Write `vp_to_rf(x_t, alpha_bar)`: `z = x_t / (a + b)`.
-
-# %% [nbgrader solution id=vp_to_rf]
-def vp_to_rf(x_t, alpha_bar):
-    ### BEGIN SOLUTION
-    return x_t / (alpha_bar.sqrt() + (1 - alpha_bar).sqrt())
-    ### END SOLUTION
-
-# %% [nbgrader check id=check_vp_to_rf points=1]
-cw.check_vp_to_rf(vp_to_rf)
-
-# %% [markdown]
-# **Exercise 9.3 — v-prediction → velocity (2 points).** Write `v_to_velocity(v, x_t, alpha_bar)`: from
-# `x̂0 = a·x_t − b·v` and `ε̂ = b·x_t + a·v`, the rectified-flow velocity `u = ε̂ − x̂0`, written in `x_t`
-# and `v`.
+# **Exercise 9.2 — v-prediction → velocity (2 points).** Write `v_to_velocity(v, x_t, alpha_bar)`: the
+# rectified-flow velocity u of the state z (minicog's convention: s = 1 is noise, s = 0 data), written in
+# `x_t` and `v`. For the exact v of a known (x0, ε) it is ε − x0. You may call your `v_to_x0_eps`.
 
 # %% [nbgrader solution id=v_to_velocity]
 def v_to_velocity(v, x_t, alpha_bar):
@@ -517,3 +626,24 @@ def v_to_velocity(v, x_t, alpha_bar):
 
 # %% [nbgrader check id=check_v_to_velocity points=2]
 cw.check_v_to_velocity(v_to_velocity)
+
+# %% [markdown]
+# **Exercise 9.3 — a DDIM step as an Euler step (3 points).** Write
+# `ddim_step_as_euler(v, x_t, alpha_bar, alpha_bar_next)`: the model predicted `v` at the state `x_t` (noise
+# level ᾱ = `alpha_bar`); return the state at the next, less noisy level ᾱ = `alpha_bar_next`, reached by
+# one Euler step of rectified flow — the step section 6 took with `pipe.velocity`, here from `v` and the
+# two noise levels alone. It must equal CogVideoX's DDIM step (η = 0), including the first step from pure
+# noise (ᾱ = 0) and the last one to clean data (ᾱ_next = 1). You may call your functions above.
+
+# %% [nbgrader solution id=ddim_step_as_euler]
+def ddim_step_as_euler(v, x_t, alpha_bar, alpha_bar_next):
+    ### BEGIN SOLUTION
+    a, b = alpha_bar.sqrt(), (1 - alpha_bar).sqrt()
+    a_next, b_next = alpha_bar_next.sqrt(), (1 - alpha_bar_next).sqrt()
+    s, s_next = b / (a + b), b_next / (a_next + b_next)
+    z_next = x_t / (a + b) + (s_next - s) * v_to_velocity(v, x_t, alpha_bar)
+    return (a_next + b_next) * z_next
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_ddim_step_as_euler points=3]
+cw.check_ddim_step_as_euler(ddim_step_as_euler)

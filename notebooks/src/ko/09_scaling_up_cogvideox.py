@@ -13,7 +13,8 @@
 # 3. **활성화 메모리**(activation memory)를 손으로 계산하고, 실제 코드를 추적(trace)한 결과와 비교하기
 # 4. **메모리 절약 기법**(memory savers): bf16, VAE 프레임 청크(frame chunking)와 타일링(tiling), 모델 CPU
 #    오프로드(model CPU offload), 그리고 24 GB GPU에 필요한 것
-# 5. 공식 레이아웃의 **체크포인트**(checkpoint) 폴더, 그리고 샘플러인 **v-예측 DDIM**(v-prediction DDIM)을
+# 5. 공식 레이아웃의 **체크포인트**(checkpoint) 폴더와, 그 위에서 텐서 모양을 추적해 그린 **파이프라인**(pipeline)
+#    전체(텍스트 인코더 → 전문가 트랜스포머 → 3D 인과 VAE). 그리고 샘플러인 **v-예측 DDIM**(v-prediction DDIM)을
 #    diffusers와 대조하고, 그것이 모습만 바꾼 **정류 흐름**(rectified flow) 모델임을 보이기(그래서 FlowDirector가
 #    그 위에서 돌아갑니다)
 # 6. 비디오 생성하기
@@ -38,7 +39,9 @@ from IPython.utils.capture import capture_output
 import minicog
 from minicog import memory
 from minicog.causal_vae import CausalVAE, VAEConfig
+from minicog.diagrams import draw_chain, shape_text, trace_shapes
 from minicog.dit import DiTConfig, VideoDiT
+from minicog.sizes import latent_length
 from minicog.utils import FAST, seed_everything
 
 seed_everything(0)
@@ -341,9 +344,85 @@ print(pipe)
 print("latents for the default size:", pipe.latent_shape(), "| sampling defaults:", pipe.config)
 
 # %% [markdown]
+# ### 파이프라인 전체를 추적하기
+# 체크포인트를 불러왔으니 CogVideoX의 파이프라인(텍스트 인코더 → 전문가 트랜스포머 → 3D 인과 VAE)을 모듈 자체로부터
+# 그릴 수 있습니다. 각 단계에 순방향 훅(forward hook)을 걸고(`minicog.diagrams.trace_shapes`) 프롬프트 하나로
+# 파이프라인을 한 번 실행해, 한 단계에서 다음 단계로 넘어가는 모든 텐서의 모양을 기록합니다. 글자의 뜻은 다음과
+# 같습니다. B는 배치, L은 텍스트 토큰, D는 특징 차원, N은 비디오 토큰, S = L + N은 결합 시퀀스, C T H W는 채널, 프레임,
+# 높이, 너비입니다. 트랜스포머와 샘플러 스텝은 샘플링 스텝마다 한 번씩 실행됩니다(여기서는 1번, 공식 레시피는
+# 50번). 분류기 없는 가이던스를 쓰면 트랜스포머의 배치는 2입니다.
+#
+# 실제 모델의 모양을 알려고 5B 트랜스포머를 실행하지는 않습니다. 같은 텐서들의 모양은 설정(config)과 크기 규칙
+# (`minicog.sizes`)에서 바로 나옵니다. 그 모양을 계산하는 함수를 먼저 장난감 크기에서 추적 결과와 대조한 뒤,
+# 49 × 480 × 720의 CogVideoX-2B와 -5B에 적용합니다.
+
+# %%
+prompt0, size0 = "a red circle moving left", dict(num_frames=9, height=32, width=48)
+ORDER = ["token ids", "text embeddings", "noise latents", "joint tokens", "video tokens", "v-prediction",
+         "clean latents", "video"]                                        # in the order they are made
+
+
+def text_to_video(prompt, steps=1):
+    """The pipeline once, without guidance (batch 1): T5, the denoising loop, the VAE decoder. Returns the
+    shapes of the handed-over tensors that are no hooked module's output."""
+    ids = pipe.tokenizer(prompt, padding="max_length", max_length=pipe.text_length, return_tensors="pt").input_ids
+    noise = pipe.noise(0, **size0)                                        # (1, C, T', H', W')
+    latents = pipe.denoise(pipe.encode_prompt(prompt)[0], None, noise, steps=steps, guidance=1.0)
+    pipe.decode_latents(latents)                                          # (1, 3, T, H, W) inside
+    return {"token ids": ids.shape, "noise latents": noise.shape, "clean latents": latents.shape}
+
+
+handed = {}
+hooks = {"text embeddings": pipe.text_encoder, "joint tokens": pipe.dit.blocks[0].norm1,
+         "video tokens": pipe.dit.norm_final, "v-prediction": pipe.dit, "video": pipe.vae.decoder}
+stages = trace_shapes(lambda p: handed.update(text_to_video(p)), prompt0, modules=hooks)
+traced = {**dict(stages), **handed}                                       # each stage runs once here
+traced = {name: tuple(traced[name]) for name in ORDER}
+
+
+def pipeline_shapes(dit_cfg, vae_cfg, num_frames, height, width, text_len=226, batch=1):
+    """The same tensors' shapes from the configs and the size rules alone (no weights; nothing runs)."""
+    s = 2 ** (len(vae_cfg.block_out_channels) - 1)                       # the VAE's spatial compression
+    latents = (batch, vae_cfg.latent_channels, latent_length(num_frames, vae_cfg.temporal_compression_ratio),
+               height // s, width // s)
+    n = latents[2] * (latents[3] // dit_cfg.patch_size) * (latents[4] // dit_cfg.patch_size)   # video tokens
+    return {"token ids": (batch, text_len), "text embeddings": (batch, text_len, dit_cfg.text_embed_dim),
+            "noise latents": latents, "joint tokens": (batch, text_len + n, dit_cfg.hidden),
+            "video tokens": (batch, n, dit_cfg.hidden), "v-prediction": latents, "clean latents": latents,
+            "video": (batch, 3, num_frames, height, width)}
+
+
+assert pipeline_shapes(pipe.dit.config, pipe.vae.config, **size0, text_len=pipe.text_length) == traced
+computed = {p: pipeline_shapes(*memory.preset_configs(p), 49, 480, 720) for p in ("2b", "5b")}
+AXES = {"token ids": "BL", "text embeddings": "BLD", "joint tokens": "BSD", "video tokens": "BND"}
+
+
+def draw_pipeline(shapes, blocks, steps, title, ax):
+    boxes = ["prompt", "T5 text\nencoder", "initial noise ε\n(the seed)", "patchify, embed\n[text | video]",
+             f"{blocks} expert blocks\n(3D full\nattention)", "final adaLN,\nunpatchify",
+             f"DDIM step\n(= Euler step on\nv → velocity)\n× {steps}", "3D causal VAE\ndecoder", "video"]
+    arrows = [f"{name}\n{shape_text(shapes[name], AXES.get(name, 'BCTHW'))}" for name in ORDER]
+    draw_chain(boxes, arrows, colors=[4, 0, 2, 1, 1, 1, 2, 3, 4], per_row=5, title=title, ax=ax)
+
+
+c2, c5 = (memory.preset_configs(p)[0] for p in ("2b", "5b"))
+fig, axes = plt.subplots(2, 1, figsize=(12.5, 8.6))
+draw_pipeline(traced, pipe.dit.config.num_layers, "1 step", f"traced: the toy checkpoint's modules on {prompt0!r} "
+              f"({size0['num_frames']} frames × {size0['height']} × {size0['width']})", axes[0])
+draw_pipeline(computed["5b"], c5.num_layers, "50 steps", "computed from the configs (nothing run): CogVideoX-5B, "
+              f"49 frames × 480 × 720  (2B: D {c2.hidden}, {c2.num_layers} blocks)", axes[1])
+plt.tight_layout()
+plt.show()
+for name in ("text embeddings", "joint tokens", "video"):
+    print(f"{name:16s} toy (traced) {str(traced[name]):20s} 2B {str(computed['2b'][name]):20s} "
+          f"5B {computed['5b'][name]}")
+
+# %% [markdown]
 # **정리.** minicog는 공식 레이아웃을 설정 파일과 샤딩된 가중치까지 있는 그대로 읽습니다. 같은
 # `CogVideoX.from_pretrained` 호출이 CPU에서는 이 장난감 폴더를, GPU에서는 실제 2B / 5B 폴더를 minicog 자신의 VAE와
-# 트랜스포머로 불러옵니다.
+# 트랜스포머로 불러옵니다. 추적한 파이프라인과 계산한 파이프라인은 단계도 텐서도 같습니다. 규모 확장이 바꾸는 것은
+# 그 크기뿐입니다. 텍스트 임베딩의 차원, 결합 시퀀스 안의 비디오 토큰 수, 트랜스포머의 폭과 깊이, 비디오의 프레임과
+# 픽셀 수가 커집니다.
 
 # %% [markdown]
 # ## 6. 샘플러: v-예측 DDIM — 그리고 정류 흐름과 같은 것
@@ -387,12 +466,13 @@ if not WEIGHTS:
     assert err < 1e-4
 
 # %% [markdown]
-# **FlowDirector가 여기서 돌아가는 이유.** v로부터 `x̂0 = a·x_t − b·v`와 `ε̂ = b·x_t + a·v`를 둘 다 얻습니다. 상태의
-# 크기를 다시 맞추면 `z = x_t/(a + b)`는 `s = b/(a + b)`일 때 정확히 `(1 − s)·x̂0 + s·ε̂`입니다. 정류 흐름의 직선
-# 위에 있는 점이며, 속도 `u = ε̂ − x̂0 = (b − a)·x_t + (a + b)·v`로 움직입니다. DDIM 한 스텝은 x̂0과 ε̂를 유지한 채
-# 다음 노이즈 수준으로 옮겨 가는데, 이것이 곧 **z 위의 오일러 스텝**(Euler step)입니다. 그래서
-# `pipe.velocity(z, s, embeds)`는 평범한 minicog 속도 모델이고, 위의 격자에서 `rectified_flow.sample`을 실행하면
-# DDIM이 재현됩니다. 한 스텝을 처음부터 확인해 봅시다.
+# **FlowDirector가 여기서 돌아가는 이유.** 상태 x_t와 모델의 v는 같은 x0과 ε을 서로 다르게 섞은 것이므로, 둘을
+# 함께 알면 x0과 ε을 모두 알 수 있습니다. 이것이 모델의 추정값 x̂0과 ε̂입니다(과제 9.1). 상태의 크기를 다시
+# 맞추면 `z = x_t/(a + b)`는 `s = b/(a + b)`일 때 정확히 `(1 − s)·x̂0 + s·ε̂`입니다. 정류 흐름의 직선 위에 있는
+# 점이며, 2주차의 속도 `u = ε̂ − x̂0`로 움직입니다(과제 9.2에서 이를 x_t와 v로 나타냅니다). DDIM 한 스텝은 x̂0과
+# ε̂를 유지한 채 다음 노이즈 수준으로 옮겨 가는데, 이것이 곧 **z 위의 오일러 스텝**(Euler step)입니다(과제 9.3에서
+# v만으로 한 스텝을 작성합니다). 그래서 `pipe.velocity(z, s, embeds)`는 평범한 minicog 속도 모델이고, 위의
+# 격자에서 `rectified_flow.sample`을 실행하면 DDIM이 재현됩니다. 파이프라인에서 한 스텝을 확인해 봅시다.
 
 # %%
 emb1 = pipe.encode_prompt("a red circle moving left")[0]
@@ -441,7 +521,8 @@ _ = minicog.show_video(video, captions=prompt, width=360 if WEIGHTS else 192)
 # %% [markdown]
 # ## 요약
 # * **규모 확장**(scaling up)은 아이디어가 아니라 크기를 바꿉니다. 같은 VAE, DiT, 샘플러 코드가 작은 모델과
-#   CogVideoX-5B를 실행하며, T5-XXL 텍스트 인코더 하나만으로도 2B 트랜스포머 전체보다 큽니다.
+#   CogVideoX-5B를 실행하며, 장난감 체크포인트에서 추적한 파이프라인과 5B에 대해 계산한 파이프라인은 단계도
+#   텐서도 같습니다. T5-XXL 텍스트 인코더 하나만으로도 2B 트랜스포머 전체보다 큽니다.
 # * **토큰**: 480 × 720의 49프레임 → 60 × 90의 잠재 프레임 13개 → 비디오 토큰 17,550개(2 × 2 패치)와 텍스트 토큰
 #   226개. 17,776개 토큰에 대한 3D 전체 어텐션은 융합 어텐션(선형 메모리)이 있어야만 감당할 수 있습니다.
 # * **메모리**: 추론 시 트랜스포머 단계는 *가중치*가, 디코딩은 *VAE 디코더의 활성화*가 지배합니다. bf16, 프레임
@@ -462,39 +543,66 @@ import torch
 from minicog import coursework as cw
 
 # %% [markdown]
+# **예측한 뒤 실행하기.** CogVideoX-5B는 480 × 720에서 49프레임을 만듭니다. 같은 크기에서 두 배 길이인 97프레임을
+# 만들게 하면, 트랜스포머의 최대 활성화 메모리는 몇 배가 될까요(샘플링 한 스텝, bf16, 분류기 없는 가이던스, 융합
+# 어텐션 커널)? 여러분의 추측을 `prediction()`에 적으세요(답했는지만 채점하고, 맞았는지는 채점하지 않습니다). 확인
+# 셀 다음 셀이 실험을 실행하고 그 결과를 여러분의 추측 옆에 출력합니다.
+
+# %% [nbgrader solution id=prediction]
+def prediction():
+    ### BEGIN SOLUTION
+    return 2.0
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_prediction points=1]
+cw.check_prediction(prediction)
+
+# %%
+from minicog import memory
+from minicog.dit import DiTConfig, VideoDiT
+
+
+def transformer_activations(num_frames, height=480, width=720):
+    """Peak bytes of the 5B transformer's activations for one step with guidance (batch 2) in bf16, traced
+    on the meta device (shapes, no memory) with attention as a fused kernel; one block, since at inference
+    every block's activations are freed before the next block runs."""
+    with torch.device("meta"):
+        dit = VideoDiT(DiTConfig.cogvideox_5b(num_layers=1)).to(torch.bfloat16)
+        x = torch.empty(2, 16, (num_frames - 1) // 4 + 1, height // 8, width // 8, dtype=torch.bfloat16)
+        text = torch.empty(2, 226, 4096, dtype=torch.bfloat16)
+    with memory.FusedAttention():
+        return memory.trace_peak_bytes(lambda: dit(x, torch.zeros(2, dtype=torch.int64), text))
+
+
+growth = transformer_activations(97) / transformer_activations(49)
+cw.show_prediction(prediction, round(growth, 2), "growth of the transformer's activation memory, 49 → 97 frames (×)")
+
+# %% [markdown]
 # 사전 학습된 모델은 VP 과정의 v-예측 모델입니다. `x_t = a·x0 + b·ε`이고 `a = √ᾱ_t`, `b = √(1 − ᾱ_t)`(따라서
 # a² + b² = 1)이며 `v = a·ε − b·x0`입니다. 아래의 각 함수는 `alpha_bar` = ᾱ_t를 받습니다(float64 스칼라 텐서이며,
-# CogVideoX의 종단 SNR 0 스케줄의 마지막 타임스텝에서는 0입니다).
+# CogVideoX의 종단 SNR 0 스케줄의 마지막 타임스텝에서는 0, 곧 순수한 노이즈이고, 마지막 스텝 뒤에는 1, 곧 깨끗한
+# 데이터입니다). 6절에서처럼 정류 흐름의 상태는 RF 시간 `s = b / (a + b)`에서 `z = x_t / (a + b)`이며, x0(s = 0)에서
+# ε(s = 1)으로 가는 직선 위에 있습니다.
 
 # %% [markdown]
-# **과제 9.1 — 정류 흐름 시간 (1점).** `rf_time(alpha_bar)`를 작성하세요. `x_t / (a + b)`가 직선 경로
-# `(1 − s)·x0 + s·ε` 위에 놓이게 하는 RF 시간 `s = b / (a + b)`입니다.
+# **과제 9.1 — v가 말해 주는 x0과 ε (2점).** `v_to_x0_eps(v, x_t, alpha_bar)`를 작성하세요. 상태 `x_t`와 모델의
+# `v`가 함께 가리키는 깨끗한 잠재 변수와 노이즈의 쌍 `(x0_hat, eps_hat)`을 돌려줍니다. 알려진 (x0, ε)의 정확한 v를
+# 넣으면, 순수한 노이즈(ᾱ = 0)를 포함한 모든 노이즈 수준에서 x0과 ε을 정확히 되돌려주어야 합니다.
 
-# %% [nbgrader solution id=rf_time]
-def rf_time(alpha_bar):
+# %% [nbgrader solution id=v_to_x0_eps]
+def v_to_x0_eps(v, x_t, alpha_bar):
     ### BEGIN SOLUTION
     a, b = alpha_bar.sqrt(), (1 - alpha_bar).sqrt()
-    return b / (a + b)
+    return a * x_t - b * v, b * x_t + a * v
     ### END SOLUTION
 
-# %% [nbgrader check id=check_rf_time points=1]
-cw.check_rf_time(rf_time)
+# %% [nbgrader check id=check_v_to_x0_eps points=2]
+cw.check_v_to_x0_eps(v_to_x0_eps)
 
 # %% [markdown]
-# **과제 9.2 — RF 상태 (1점).** `vp_to_rf(x_t, alpha_bar)`를 작성하세요: `z = x_t / (a + b)`.
-
-# %% [nbgrader solution id=vp_to_rf]
-def vp_to_rf(x_t, alpha_bar):
-    ### BEGIN SOLUTION
-    return x_t / (alpha_bar.sqrt() + (1 - alpha_bar).sqrt())
-    ### END SOLUTION
-
-# %% [nbgrader check id=check_vp_to_rf points=1]
-cw.check_vp_to_rf(vp_to_rf)
-
-# %% [markdown]
-# **과제 9.3 — v-예측 → 속도 (2점).** `v_to_velocity(v, x_t, alpha_bar)`를 작성하세요. `x̂0 = a·x_t − b·v`와
-# `ε̂ = b·x_t + a·v`로부터 정류 흐름 속도 `u = ε̂ − x̂0`를 `x_t`와 `v`로 나타냅니다.
+# **과제 9.2 — v-예측 → 속도 (2점).** `v_to_velocity(v, x_t, alpha_bar)`를 작성하세요. 상태 z의 정류 흐름 속도 u를
+# `x_t`와 `v`로 나타냅니다(minicog의 규약: s = 1이 노이즈, s = 0이 데이터). 알려진 (x0, ε)의 정확한 v에 대해서는
+# ε − x0입니다. 여러분의 `v_to_x0_eps`를 불러 써도 됩니다.
 
 # %% [nbgrader solution id=v_to_velocity]
 def v_to_velocity(v, x_t, alpha_bar):
@@ -505,3 +613,24 @@ def v_to_velocity(v, x_t, alpha_bar):
 
 # %% [nbgrader check id=check_v_to_velocity points=2]
 cw.check_v_to_velocity(v_to_velocity)
+
+# %% [markdown]
+# **과제 9.3 — 오일러 스텝으로 쓴 DDIM 스텝 (3점).** `ddim_step_as_euler(v, x_t, alpha_bar, alpha_bar_next)`를
+# 작성하세요. 모델이 상태 `x_t`(노이즈 수준 ᾱ = `alpha_bar`)에서 `v`를 예측했습니다. 정류 흐름의 오일러 스텝 한
+# 번으로 도달하는, 노이즈가 덜한 다음 수준 ᾱ = `alpha_bar_next`의 상태를 돌려주세요. 6절에서 `pipe.velocity`로
+# 밟은 스텝을 여기서는 `v`와 두 노이즈 수준만으로 밟습니다. 결과는 CogVideoX의 DDIM 스텝(η = 0)과 같아야 하며,
+# 순수한 노이즈(ᾱ = 0)에서 출발하는 첫 스텝과 깨끗한 데이터(ᾱ_next = 1)로 가는 마지막 스텝도 마찬가지입니다. 위에서
+# 작성한 함수를 불러 써도 됩니다.
+
+# %% [nbgrader solution id=ddim_step_as_euler]
+def ddim_step_as_euler(v, x_t, alpha_bar, alpha_bar_next):
+    ### BEGIN SOLUTION
+    a, b = alpha_bar.sqrt(), (1 - alpha_bar).sqrt()
+    a_next, b_next = alpha_bar_next.sqrt(), (1 - alpha_bar_next).sqrt()
+    s, s_next = b / (a + b), b_next / (a_next + b_next)
+    z_next = x_t / (a + b) + (s_next - s) * v_to_velocity(v, x_t, alpha_bar)
+    return (a_next + b_next) * z_next
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_ddim_step_as_euler points=3]
+cw.check_ddim_step_as_euler(ddim_step_as_euler)
