@@ -3,6 +3,8 @@
     python benchmarks/bench_dit.py speed        # minicog VideoDiT vs diffusers, same weights/inputs
     python benchmarks/bench_dit.py attention    # 3D full vs separated spatial+temporal: cost
     python benchmarks/bench_dit.py quality      # full vs separated: short training on Shapes (~15 min)
+    python benchmarks/bench_dit.py quality --threads 1 --seeds 0 --record benchmarks/results/dit_attention_quality.json
+                                                # ... with its learning curves, as notebook 04 plots them
     python benchmarks/bench_dit.py all
 
 `speed` times forward (no_grad) and forward+backward of both implementations in one run,
@@ -14,10 +16,14 @@ Results of a run are recorded in docs/dit.md.
 from __future__ import annotations
 
 import argparse
+import json
+import shlex
 import statistics
+import sys
 import tempfile
 import time
 import types
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -160,16 +166,23 @@ def bench_speed(device, reps: int, cases: list[str] | None = None) -> list[dict]
 # ----------------------------------------------------------------------------- full vs separated: cost
 
 
-def attention_flops(n_text: int, grid: tuple[int, int, int], dim: int, kind: str) -> float:
-    """Multiply-adds ×2 of QK^T and PV for one layer (projections are the same for both designs)."""
+def attention_pairs(n_text: int, grid: tuple[int, int, int], kind: str) -> int:
+    """Query-key pairs of one layer: the True entries of its mask (all of them for "full"; for
+    "spatial" and "temporal" the masks of `minicog.attention.separated_masks`, counted without
+    building them — at CogVideoX's size a mask has 3·10⁸ entries)."""
     T, H, W = grid
     N, S = T * H * W, n_text + T * H * W
     if kind == "full":
-        pairs = S * S
-    else:  # text queries see all; video queries see text + own frame (spatial) / own location (temporal)
-        spatial = n_text * S + N * (n_text + H * W)
-        temporal = n_text * S + N * (n_text + T)
-        pairs = (spatial + temporal) / 2            # layers alternate
+        return S * S
+    per_query = {"spatial": H * W, "temporal": T}[kind]      # video keys a video query sees
+    return n_text * S + N * (n_text + per_query)             # text queries see all; all see the text
+
+
+def attention_flops(n_text: int, grid: tuple[int, int, int], dim: int, kind: str) -> float:
+    """Multiply-adds ×2 of QK^T and PV for one layer (projections are the same for both designs);
+    "separated" alternates spatial and temporal layers."""
+    kinds = ("spatial", "temporal") if kind == "separated" else (kind,)
+    pairs = sum(attention_pairs(n_text, grid, k) for k in kinds) / len(kinds)
     return 2 * 2 * pairs * dim
 
 
@@ -222,10 +235,9 @@ def shapes_batch(ds, indices, vocab):
     return lat, torch.tensor(words)
 
 
-def bench_quality(steps: int, batch: int, seed: int = 0, pool: int = 2048) -> None:
-    """Train the same small DiT twice — 3D full vs separated spatial/temporal attention, identical
-    weights at init, same batches — with rectified flow on Shapes, then compare the held-out
-    flow-matching loss (fixed noise and timesteps) overall and per noise level."""
+def quality_data(seed: int, pool: int) -> dict:
+    """Training and held-out Shapes pseudo-latents, the frozen word table, and the held-out loss's
+    fixed noise and evenly spread noise levels."""
     from minicog import shapes
     words = sorted({w for v in (shapes.COLORS, shapes.SHAPES, shapes.DIRECTIONS, shapes.BACKGROUNDS) for w in v})
     vocab = {w: i for i, w in enumerate(words)}
@@ -233,41 +245,86 @@ def bench_quality(steps: int, batch: int, seed: int = 0, pool: int = 2048) -> No
     val_x, val_w = shapes_batch(shapes.ShapesDataset(256, frames=17, size=32, seed=seed + 1), range(256), vocab)
     g = torch.Generator().manual_seed(seed)
     word_table = torch.randn(len(vocab), 32, generator=g)                   # frozen "text encoder"
-    val_noise = torch.randn(val_x.shape, generator=g)
-    val_s = (torch.arange(256) + 0.5) / 256                                 # evenly spread noise levels
+    return dict(train_x=train_x, train_w=train_w, val_x=val_x, val_w=val_w, word_table=word_table,
+                val_noise=torch.randn(val_x.shape, generator=g), val_s=(torch.arange(256) + 0.5) / 256)
+
+
+def held_out_loss(model, data: dict) -> torch.Tensor:
+    """Per-clip flow-matching loss on the held-out clips (fixed noise and noise levels), in chunks."""
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for a in range(0, len(data["val_x"]), 64):
+            x0, s = data["val_x"][a:a + 64], data["val_s"][a:a + 64]
+            noise, sv = data["val_noise"][a:a + 64], s[:, None, None, None, None]
+            pred = model((1 - sv) * x0 + sv * noise, s * 1000, data["word_table"][data["val_w"][a:a + 64]])
+            out.append((pred - (noise - x0)).pow(2).flatten(1).mean(1))
+    model.train()
+    return torch.cat(out)
+
+
+def train_variant(attention: str, data: dict, steps: int, batch: int, seed: int, eval_every: int) -> dict:
+    """Rectified-flow training of the quality run's DiT with `attention`; the held-out loss every
+    `eval_every` steps (and at the end), and the final loss by noise level."""
+    seed_everything(seed)
+    cfg = DiTConfig.tiny(in_channels=48, out_channels=48, text_embed_dim=32, max_text_len=4,
+                         num_layers=4, num_heads=4, head_dim=32, time_embed_dim=64, attention=attention)
+    model = VideoDiT(cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=5e-4, weight_decay=0.0)
+    rng = torch.Generator().manual_seed(seed + 2)
+    pool, curve, train_s = len(data["train_x"]), [], 0.0
+    for step in range(steps + 1):
+        if step % eval_every == 0 or step == steps:
+            curve.append((step, held_out_loss(model, data).mean().item()))
+        if step == steps:
+            break
+        t0 = time.perf_counter()
+        idx = torch.randint(0, pool, (batch,), generator=rng)
+        x0, w = data["train_x"][idx], data["train_w"][idx]
+        noise = torch.randn(x0.shape, generator=rng)
+        s = torch.rand(batch, generator=rng)
+        sv = s[:, None, None, None, None]
+        loss = F.mse_loss(model((1 - sv) * x0 + sv * noise, s * 1000, data["word_table"][w]), noise - x0)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        train_s += time.perf_counter() - t0
+    per_clip, val_s = held_out_loss(model, data), data["val_s"]
+    buckets = [per_clip[(val_s >= a) & (val_s < b)].mean().item() for a, b in ((0, 1 / 3), (1 / 3, 2 / 3), (2 / 3, 1))]
+    return dict(params=model.num_params(), train_s=train_s, steps=[c[0] for c in curve],
+                loss=[c[1] for c in curve], final=per_clip.mean().item(), by_noise_level=buckets)
+
+
+def bench_quality(steps: int, batch: int, seeds=(0,), pool: int = 2048, eval_every: int = 100,
+                  record: str | None = None, command: str = "") -> dict:
+    """Train the same small DiT twice per seed — 3D full vs separated spatial/temporal attention,
+    identical weights at init, same batches — with rectified flow on Shapes, then compare the
+    held-out flow-matching loss (fixed noise and timesteps) overall and per noise level; the held-out
+    loss every `eval_every` steps is the learning curve. `record`: write the results there as JSON, with
+    `command` (the command line that made them)."""
     print(f"\nQuality: {steps} steps x batch {batch} of rectified-flow training on {pool} Shapes clips "
           f"(48x5x8x8 pseudo-latents, 4 caption-word tokens); held-out loss on 256 other clips")
-    results = {}
-    for attention in ("full", "separated"):
-        seed_everything(seed)
-        cfg = DiTConfig.tiny(in_channels=48, out_channels=48, text_embed_dim=32, max_text_len=4,
-                             num_layers=4, num_heads=4, head_dim=32, time_embed_dim=64, attention=attention)
-        model = VideoDiT(cfg)
-        opt = torch.optim.AdamW(model.parameters(), lr=5e-4, weight_decay=0.0)
-        rng = torch.Generator().manual_seed(seed + 2)
-        t0 = time.perf_counter()
-        for step in range(steps):
-            idx = torch.randint(0, pool, (batch,), generator=rng)
-            x0, w = train_x[idx], train_w[idx]
-            noise = torch.randn(x0.shape, generator=rng)
-            s = torch.rand(batch, generator=rng)
-            sv = s[:, None, None, None, None]
-            loss = F.mse_loss(model((1 - sv) * x0 + sv * noise, s * 1000, word_table[w]), noise - x0)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-        train_s = time.perf_counter() - t0
-        model.eval()
-        with torch.no_grad():
-            sv = val_s[:, None, None, None, None]
-            pred = model((1 - sv) * val_x + sv * val_noise, val_s * 1000, word_table[val_w])
-            per_clip = (pred - (val_noise - val_x)).pow(2).flatten(1).mean(1)
-        buckets = [per_clip[(val_s >= a) & (val_s < b)].mean().item() for a, b in ((0, 1 / 3), (1 / 3, 2 / 3), (2 / 3, 1))]
-        results[attention] = per_clip.mean().item()
-        print(f"  {attention:9s} params {model.num_params() / 1e6:.2f}M  train {train_s:6.1f} s  held-out loss "
-              f"{results[attention]:.4f}  (t<1/3: {buckets[0]:.4f}, mid: {buckets[1]:.4f}, t>2/3: {buckets[2]:.4f})",
-              flush=True)
-    print(f"  separated / full held-out loss: {results['separated'] / results['full']:.3f}")
+    runs = []
+    for seed in seeds:
+        data = quality_data(seed, pool)
+        run = {"seed": seed}
+        for attention in ("full", "separated"):
+            r = run[attention] = train_variant(attention, data, steps, batch, seed, eval_every)
+            b = r["by_noise_level"]
+            print(f"  seed {seed} {attention:9s} params {r['params'] / 1e6:.2f}M  train {r['train_s']:6.1f} s  "
+                  f"held-out loss {r['final']:.4f}  (t<1/3: {b[0]:.4f}, mid: {b[1]:.4f}, t>2/3: {b[2]:.4f})",
+                  flush=True)
+        print(f"  seed {seed}: separated / full held-out loss: {run['separated']['final'] / run['full']['final']:.3f}")
+        runs.append(run)
+        result = dict(command=command, steps=steps, batch=batch, pool=pool, eval_every=eval_every,
+                      torch=torch.__version__, threads=torch.get_num_threads(),
+                      model=dict(num_layers=4, num_heads=4, head_dim=32, latent=[48, 5, 8, 8], patch_size=2,
+                                 text_tokens=4), runs=runs)
+        if record:                                  # after every seed, so a stopped run keeps what it has
+            Path(record).parent.mkdir(parents=True, exist_ok=True)
+            Path(record).write_text(json.dumps(result, indent=1) + "\n")
+            print(f"  recorded in {record}")
+    return result
 
 
 def main(argv=None):
@@ -279,7 +336,11 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=2000,
                     help="training steps of the quality run (2000: ~15 min on one CPU thread)")
     ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--seed", type=int, default=0, help="seed of the quality run (data, init, noise)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0],
+                    help="seeds of the quality run (data, init, noise), one pair of runs each")
+    ap.add_argument("--eval-every", type=int, default=100, help="held-out loss every this many steps")
+    ap.add_argument("--record", default=None,
+                    help="write the quality run's curves as JSON here (e.g. benchmarks/results/dit_attention_quality.json)")
     ap.add_argument("--threads", type=int, default=None,
                     help="torch CPU threads (1 gives steadier timings on a shared machine)")
     args = ap.parse_args(argv)
@@ -292,7 +353,9 @@ def main(argv=None):
     if args.what in ("attention", "all"):
         bench_attention(device, args.reps)
     if args.what in ("quality", "all"):
-        bench_quality(args.steps, args.batch, args.seed)
+        command = "python benchmarks/bench_dit.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+        bench_quality(args.steps, args.batch, tuple(args.seeds), eval_every=args.eval_every, record=args.record,
+                      command=command)
 
 
 if __name__ == "__main__":

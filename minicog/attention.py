@@ -174,3 +174,20 @@ class AttentionRecorder:
         if layer not in self.maps:
             raise KeyError(f"layer {layer} was not recorded; recorded: {sorted(self.maps)}")
         return self.maps[layer][kind][:, :, token].mean(dim=1)
+
+
+def separated_masks(T: int, H: int, W: int, n_text: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """The masks of separated attention as (S, S) booleans, S = n_text + T·H·W, row = query, column =
+    key, True = may attend: `(spatial, temporal)`. Tokens in minicog's order: the text first, then the
+    video tokens frame-major (all H·W tokens of frame 0, then frame 1, ...; `dit.patchify`'s order).
+    Text queries see every token and every query sees the text (as `separated_attention` does); a video
+    query sees the video tokens of its own frame (spatial) or of its own position in every frame,
+    itself included (temporal). 3D full attention's mask is all True."""
+    frame = torch.arange(T).repeat_interleave(H * W)              # (N,) frame of each video token
+    where = torch.arange(H * W).repeat(T)                         # (N,) position h·W + w in its frame
+    masks = []
+    for group in (frame, where):
+        m = torch.ones(n_text + T * H * W, n_text + T * H * W, dtype=torch.bool)
+        m[n_text:, n_text:] = group[:, None] == group[None, :]
+        masks.append(m)
+    return masks[0], masks[1]

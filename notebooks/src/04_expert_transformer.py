@@ -13,7 +13,7 @@
 #    into time, height and width parts that are rotated by the token's (t, h, w) coordinates;
 # 3. **3D 전체 어텐션 (3D full attention)** — every token attends to all text and video tokens of all
 #    frames at once, instead of **분리된 공간·시간 어텐션 (separated spatial + temporal
-#    attention)**, and what that costs;
+#    attention)**, what that costs and what a measured training run shows it buys;
 # 4. **어텐션 맵 (attention map)**: what a caption word attends to, frame by frame (with a slider),
 #    and which words and layers land on the object, measured over a dozen clips.
 
@@ -24,6 +24,9 @@
 # and how many video tokens a clip becomes.
 
 # %%
+import json
+from pathlib import Path
+
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
@@ -34,6 +37,7 @@ from IPython.utils.capture import capture_output
 
 import minicog
 from minicog import shapes
+from minicog.attention import separated_masks
 from minicog.dit import DiTConfig, ExpertAdaLayerNorm, VideoDiT
 from minicog.rope import apply_rope, cogvideox_rope_positions, rope_3d, rope_as_complex, rope_axis_dims
 from minicog.utils import FAST, seed_everything
@@ -308,37 +312,39 @@ for slice_grid in (False, True):
 # **temporal** layers mix the tokens at one location across frames. Information from a region in
 # frame 0 can reach a *different* region in frame 3 only indirectly, through several layers — which
 # CogVideoX argues fails for large motion. Its 3D full attention lets "current and next frames, every
-# region" interact in every layer, at a higher cost. The masks (who may attend to whom) for 2 text
-# tokens and a 3×2×2 token grid:
+# region" interact in every layer, at a higher cost.
+#
+# Who may attend to whom is a boolean mask over the sequence [text | video], one row per query and one
+# column per key, with the video tokens frame-major (all tokens of frame 0, then frame 1, …: the order
+# of `patchify`). Text queries see every token and every query sees the text, in both designs; they
+# differ in the video-to-video block. `minicog.attention.separated_masks` builds the spatial and
+# temporal masks (you write your own in the exercises); here for 2 text tokens and a 3 × 2 × 2 token
+# grid, with the frames' borders drawn in red.
 
 # %%
-def attention_mask(kind, n_text=2, grid=(3, 2, 2)):
-    T, H, W = grid
-    t = torch.arange(T).repeat_interleave(H * W)
-    hw = torch.arange(H * W).repeat(T)
-    S = n_text + T * H * W
-    m = torch.ones(S, S, dtype=torch.bool)                      # text queries and text keys: all
-    if kind == "spatial":
-        m[n_text:, n_text:] = t[:, None] == t[None, :]          # same frame
-    elif kind == "temporal":
-        m[n_text:, n_text:] = hw[:, None] == hw[None, :]        # same location
-    return m
-
-
+n_text, mask_grid = 2, (3, 2, 2)
+spatial, temporal = separated_masks(*mask_grid, n_text=n_text)
+masks = {"full": torch.ones_like(spatial), "spatial": spatial, "temporal": temporal}
+per_frame = mask_grid[1] * mask_grid[2]
 fig, axes = plt.subplots(1, 3, figsize=(11, 3.8))
-for ax, kind in zip(axes, ("full", "spatial", "temporal")):
-    m = attention_mask(kind)
-    ax.imshow(m, cmap="Greys")
+for ax, (kind, m) in zip(axes, masks.items()):
+    ax.imshow(m, cmap="Greys", vmin=0, vmax=1)                              # black: may attend
+    for edge in n_text + per_frame * np.arange(mask_grid[0]) - 0.5:        # text | frame 0 | frame 1 | ...
+        ax.axhline(edge, color="r", lw=0.8)
+        ax.axvline(edge, color="r", lw=0.8)
     ax.set_title(f"{kind}: {int(m.sum())} of {m.numel()} pairs")
-    ax.set_xlabel("key (2 text, then t-major video)")
+    ax.set_xlabel("key (2 text, then frame-major video)")
 axes[0].set_ylabel("query")
+plt.suptitle("who may attend to whom (black: allowed), built by minicog.attention.separated_masks")
 plt.tight_layout()
 plt.show()
 
 # %% [markdown]
 # `DiTConfig(attention="separated")` builds the factorised model (even layers spatial, odd layers
-# temporal, same weights as the full model). Check the difference: perturb frame 3 and see which
-# output frames of a one-layer model change.
+# temporal, same weights as the full model). Its layers never build these (S, S) masks: they cut the
+# video tokens into groups (one per frame, or one per location) and attend within each group and to
+# the text, which gives exactly the masked attention (`tests/test_attention_masks.py`). Check the
+# difference: perturb frame 3 and see which output frames of a one-layer model change.
 
 # %%
 changes = {}
@@ -398,8 +404,83 @@ assert cost["CogVideoX-5B"][0] > 10 and cost["CogVideoX-5B"][1] > 1.5 and cost["
 # **Takeaway.** At CogVideoX's size the attention scores dominate: full attention multiplies them by
 # an order of magnitude and nearly doubles the cost of a whole block, which is the price CogVideoX pays
 # for every region of every frame meeting in every layer. At the tiny model's 80 video tokens the
-# block barely notices, so the tiny model uses full attention. Measured times, and both variants
-# trained on Shapes: [`docs/dit.md`](../docs/dit.md).
+# block barely notices, so the tiny model uses full attention.
+#
+# **What the price buys, measured.** `benchmarks/bench_dit.py quality` trains the same small DiT (4
+# layers, 4 heads × 32) twice from the same initialisation on the same batches, once with 3D full
+# attention and once with separated layers: rectified flow on Shapes clips folded into 48 × 5 × 8 × 8
+# pseudo-latents (5 × 4 × 4 video tokens, 4 caption-word tokens). Every 100 steps it
+# measures the flow-matching loss on held-out clips with fixed noise and evenly spread noise
+# levels (lower is better). The run is too long for a lecture (its training time is printed under the
+# figure), so the notebook plots its recorded result.
+
+# %%
+record = json.loads((Path(minicog.__file__).parents[1] / "benchmarks/results/dit_attention_quality.json").read_text())
+runs = record["runs"]
+assert record["model"] == dict(num_layers=4, num_heads=4, head_dim=32, latent=[48, 5, 8, 8], patch_size=2,
+                               text_tokens=4) and record["eval_every"] == 100        # as the text says
+steps = np.array(runs[0]["full"]["steps"])
+curve = {kind: np.array([r[kind]["loss"] for r in runs]) for kind in ("full", "separated")}   # (seeds, evals)
+final = {kind: np.array([r[kind]["final"] for r in runs]) for kind in ("full", "separated")}
+by_noise = {kind: np.array([r[kind]["by_noise_level"] for r in runs]) for kind in ("full", "separated")}
+fig, axes = plt.subplots(1, 3, figsize=(14, 3.6))
+late = steps >= 300                                               # the first steps would flatten the plot
+for kind, color in (("full", "C0"), ("separated", "C3")):
+    for j, r in enumerate(runs):
+        axes[0].plot(steps[late], curve[kind][j, late], color=color, lw=1,
+                     ls="-" if j == 0 else "--", label=f"{kind}, seed {r['seed']}")
+for j, r in enumerate(runs):
+    axes[1].plot(steps[late], curve["separated"][j, late] / curve["full"][j, late], "k", lw=1,
+                 ls="-" if j == 0 else "--", label=f"seed {r['seed']}")
+    axes[2].bar(np.arange(3) + 0.8 * (j + 0.5) / len(runs) - 0.4, by_noise["separated"][j] / by_noise["full"][j],
+                0.8 / len(runs), bottom=0, color=f"C{j + 4}", label=f"seed {r['seed']}")
+for ax in axes[1:]:
+    ax.axhline(1, color="grey", lw=0.8)
+axes[2].set_ylim(0.9, 1.15)
+axes[2].set_xticks(np.arange(3), ["t < 1/3", "1/3 ≤ t < 2/3", "t ≥ 2/3"])
+axes[0].set(xlabel="training step", ylabel="held-out loss", title="learning curves")
+axes[1].set(xlabel="training step", ylabel="separated / full", title="held-out loss ratio (> 1: full is better)")
+axes[2].set(xlabel="noise level of the held-out clips", ylabel="separated / full",
+            title=f"held-out loss ratio after {record['steps']} steps")
+for ax in axes:
+    ax.legend(fontsize=7)
+plt.tight_layout()
+plt.show()
+
+L_q, (T_q, H_q, W_q) = record["model"]["text_tokens"], record["model"]["latent"][1:]
+q_grid = (T_q, H_q // record["model"]["patch_size"], W_q // record["model"]["patch_size"])
+q_pairs = {"full": (L_q + int(np.prod(q_grid))) ** 2,
+           "separated": float(np.mean([int(m.sum()) for m in separated_masks(*q_grid, n_text=L_q)]))}
+train_min = sum(r[k]["train_s"] for r in runs for k in ("full", "separated")) / 60
+print(f"measured by: {record['command']} ({train_min:.0f} min of training, wall clock, {record['threads']} CPU thread)")
+for j, r in enumerate(runs):
+    print(f"seed {r['seed']}: held-out loss after {record['steps']} steps: full {final['full'][j]:.4f}, separated "
+          f"{final['separated'][j]:.4f} (separated / full = {final['separated'][j] / final['full'][j]:.3f})")
+ratio = (curve["separated"] / curve["full"]).mean(0)[late]                   # mean over the seeds
+before = ratio[:-1]                                                         # every evaluation but the last
+flips = int((np.diff(np.sign(before - 1)) != 0).sum())
+print(f"separated / full, steps {steps[late][0]}–{steps[late][-2]}: between {before.min():.3f} and "
+      f"{before.max():.3f}, the lead changing hands {flips} times; at step {steps[-1]}: {ratio[-1]:.3f}")
+assert before.min() < 1 < before.max() and flips >= 3 and ratio[-1] > before.max()     # as the takeaway says
+ratio_noise = (by_noise["separated"] / by_noise["full"]).mean(0)
+print("separated / full by noise level (mean of the seeds): "
+      + ", ".join(f"{name} {v:.3f}" for name, v in zip(("t < 1/3", "middle", "t ≥ 2/3"), ratio_noise)))
+assert ratio_noise.argmax() == 0                                             # largest at low noise
+print(f"attention cost of this run: {q_pairs['full']:,} query-key pairs per full layer, {q_pairs['separated']:,.0f} "
+      f"per separated layer ({q_pairs['full'] / q_pairs['separated']:.1f}× fewer; CogVideoX-5B: "
+      f"{cost['CogVideoX-5B'][0]:.0f}× fewer)")
+
+# %% [markdown]
+# **Takeaway.** On this small problem the two designs learn alike for most of the run: the ratio of
+# their held-out losses wanders a percent or so around 1 and the lead changes hands again and again.
+# Only the last evaluation has separated attention clearly behind, and most of all at low noise
+# (t < 1/3), where the model must place the shape precisely in every frame — information that has to
+# travel from one region of one frame to another region of the next, which separated layers do only
+# in two hops. One late point of one seed does not settle whether full attention pulls ahead with
+# longer training. The setting is also the one least likely to show a difference: at 4 × 4 tokens per
+# frame a spatial and a temporal layer already connect every pair of tokens, and Shapes' motion is
+# small. CogVideoX's argument is about large motion at high resolution, which a CPU run cannot reach;
+# its cost side is certain (the printed pair counts).
 #
 # ## 4. Where does a caption word look, frame by frame?
 # `model.record_attention` computes the recorded layers' attention explicitly (the other layers keep
@@ -532,7 +613,9 @@ assert share[best, 0] > 1.5 * base and share[best, 2] < base and share[:, 1].max
 # * **3D full attention (3D 전체 어텐션)**: every token sees every token of every frame in every layer;
 #   separated spatial + temporal attention reaches another region of another frame only through
 #   several layers. The attention's cost grows with the square of the token count: at CogVideoX's
-#   size it nearly doubles a block's cost, at the tiny model's it is a few per cent.
+#   size it nearly doubles a block's cost, at the tiny model's it is a few per cent. Trained side by
+#   side on Shapes at 4 × 4 tokens per frame, the two learn alike for most of the run; a quality
+#   difference has to be measured at the scale where it is claimed.
 # * **Attention maps (어텐션 맵)**: `record_attention` gives each caption word's map over the
 #   (T', H', W') token grid — what FlowDirector turns into editing masks in week 8. On the tiny model
 #   the colour word localises in one layer, the shape word hardly at all: measure before relying on a map.
@@ -550,7 +633,29 @@ assert share[best, 0] > 1.5 * base and share[best, 2] < base and share[:, 1].max
 # %%
 import torch
 
+import minicog.attention
 from minicog import coursework as cw
+
+# %% [markdown]
+# **Predict, then run.** Separated attention alternates spatial and temporal layers. Take 13 latent
+# frames of 12 × 18 video tokens, no text. A spatial layer and a temporal layer together: what fraction
+# of the query–key pairs of *one* 3D full-attention layer do they compute (the two layers' pairs added,
+# divided by the full layer's)? Write your guess in `prediction()` (graded only on being answered, not on
+# being right); the cell after the check runs the experiment and prints the result beside your guess.
+
+# %% [nbgrader solution id=prediction]
+def prediction():
+    ### BEGIN SOLUTION
+    return 1 / 13 + 1 / (12 * 18)          # a spatial query sees 1/T of the keys, a temporal one 1/(H·W)
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_prediction points=1]
+cw.check_prediction(prediction)
+
+# %%
+spatial, temporal = minicog.attention.separated_masks(13, 12, 18)     # 2808 video tokens, frame-major
+measured = (int(spatial.sum()) + int(temporal.sum())) / spatial.numel()
+cw.show_prediction(prediction, measured, "pairs of a spatial + a temporal layer / pairs of a full layer")
 
 # %% [markdown]
 # **Exercise 4.1 — expert adaLN (2 points).** Write `expert_adaln(text, video, cond, norm, linear)` for
@@ -572,20 +677,7 @@ def expert_adaln(text, video, cond, norm, linear):
 cw.check_expert_adaln(expert_adaln)
 
 # %% [markdown]
-# **Exercise 4.2 — the 3D RoPE split (1 point).** Write `rope_axis_dims(head_dim)`: the channels of a
-# head given to time, height and width — d/4 for time and 3d/8 each for height and width — as a tuple.
-
-# %% [nbgrader solution id=rope_axis_dims]
-def rope_axis_dims(head_dim):
-    ### BEGIN SOLUTION
-    return head_dim // 4, head_dim // 8 * 3, head_dim // 8 * 3
-    ### END SOLUTION
-
-# %% [nbgrader check id=check_rope_axis_dims points=1]
-cw.check_rope_axis_dims(rope_axis_dims)
-
-# %% [markdown]
-# **Exercise 4.3 — one axis of RoPE (2 points).** Write `rope_1d(dim, pos, theta=10000.0)`: for positions
+# **Exercise 4.2 — one axis of RoPE (2 points).** Write `rope_1d(dim, pos, theta=10000.0)`: for positions
 # `pos (S,)` and an even `dim`, the frequencies `θ^(−2i/dim)`, i = 0 … dim/2 − 1, the angles
 # `pos·freq (S, dim/2)`, and the tables `(cos, sin)`, each `(S, dim)` with every frequency repeated for
 # its channel pair (columns 2i and 2i+1 hold the same angle: the "interleaved" layout).
@@ -602,7 +694,7 @@ def rope_1d(dim, pos, theta=10000.0):
 cw.check_rope_1d(rope_1d)
 
 # %% [markdown]
-# **Exercise 4.4 — rotate (1 point).** Write `apply_rope(x, cos, sin)` for `x (..., S, d)` and tables
+# **Exercise 4.3 — rotate (1 point).** Write `apply_rope(x, cos, sin)` for `x (..., S, d)` and tables
 # `(S, d)`: rotate each channel pair `(x₀, x₁)` by its angle, i.e. `x·cos + r(x)·sin` with
 # `r(x₀, x₁, x₂, x₃, …) = (−x₁, x₀, −x₃, x₂, …)`.
 
@@ -616,3 +708,30 @@ def apply_rope(x, cos, sin):
 
 # %% [nbgrader check id=check_apply_rope points=1]
 cw.check_apply_rope(apply_rope)
+
+# %% [markdown]
+# **Exercise 4.4 — the masks of separated attention (2 points).** Write `separated_masks(T, H, W,
+# n_text=0)` for a sequence of `n_text` text tokens followed by the video tokens of a T × H × W token
+# grid in minicog's order: frame-major, the H·W tokens of frame 0 row by row, then those of frame 1, ….
+# Return `(spatial, temporal)`, two boolean tensors of shape `(S, S)` with S = n_text + T·H·W, whose
+# entry `[i, j]` is True when query token i may attend to key token j. In both masks every query may
+# attend to every text token, and a text query to every token. A video query may attend, in `spatial`,
+# to the video tokens of its own frame, and in `temporal`, to the video tokens at its own position
+# (h, w) in every frame; in both, to itself. The check tries several grids, among them a single frame
+# (T = 1) and frames that are not square.
+
+# %% [nbgrader solution id=separated_masks]
+def separated_masks(T, H, W, n_text=0):
+    ### BEGIN SOLUTION
+    frame = torch.arange(T).repeat_interleave(H * W)         # the frame of each video token
+    where = torch.arange(H * W).repeat(T)                    # its position h·W + w in the frame
+    S = n_text + T * H * W
+    spatial = torch.ones(S, S, dtype=torch.bool)             # text rows and columns: all True
+    temporal = torch.ones(S, S, dtype=torch.bool)
+    spatial[n_text:, n_text:] = frame[:, None] == frame[None, :]
+    temporal[n_text:, n_text:] = where[:, None] == where[None, :]
+    return spatial, temporal
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_separated_masks points=2]
+cw.check_separated_masks(separated_masks)

@@ -13,7 +13,7 @@
 #    너비 부분으로 나누고, 각 부분을 토큰의 (t, h, w) 좌표만큼 회전시킵니다;
 # 3. **3D 전체 어텐션(3D full attention)** — **분리된 공간·시간 어텐션(separated spatial + temporal
 #    attention)** 대신, 모든 토큰이 모든 프레임의 텍스트 토큰과 비디오 토큰 전부에 한꺼번에
-#    어텐션합니다. 그리고 그 비용이 얼마인지 봅니다;
+#    어텐션합니다. 그 비용이 얼마인지, 그리고 측정한 학습 실행에서 그 대가로 무엇을 얻는지 봅니다;
 # 4. **어텐션 맵(attention map)**: 캡션의 한 단어가 프레임마다 어디에 어텐션하는지(슬라이더로
 #    확인합니다), 그리고 열두 개 클립에서 측정했을 때 어떤 단어와 어떤 레이어가 물체 위에
 #    놓이는지.
@@ -26,6 +26,9 @@
 # 출력합니다.
 
 # %%
+import json
+from pathlib import Path
+
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
@@ -36,6 +39,7 @@ from IPython.utils.capture import capture_output
 
 import minicog
 from minicog import shapes
+from minicog.attention import separated_masks
 from minicog.dit import DiTConfig, ExpertAdaLayerNorm, VideoDiT
 from minicog.rope import apply_rope, cogvideox_rope_positions, rope_3d, rope_as_complex, rope_axis_dims
 from minicog.utils import FAST, seed_everything
@@ -307,37 +311,40 @@ for slice_grid in (False, True):
 # **시간(temporal)** 레이어는 같은 위치의 토큰을 프레임에 걸쳐 섞습니다. 프레임 0의 한 영역에 있는
 # 정보는 프레임 3의 *다른* 영역에 여러 레이어를 거쳐 간접적으로만 닿을 수 있습니다 — CogVideoX는 이
 # 방식이 큰 움직임에서 실패한다고 주장합니다. 3D 전체 어텐션은 강의의 말처럼 "현재, 다음 프레임 각
-# 영역"이 모든 레이어에서 서로 작용하게 하며, 대신 비용이 더 듭니다. 텍스트 토큰 2개와 3×2×2 토큰
-# 격자에 대한 마스크(누가 누구에게 어텐션할 수 있는지)는 다음과 같습니다:
+# 영역"이 모든 레이어에서 서로 작용하게 하며, 대신 비용이 더 듭니다.
+#
+# 누가 누구에게 어텐션할 수 있는지는 시퀀스 [text | video] 위의 불리언 어텐션 마스크(attention
+# mask)로 나타냅니다. 행 하나가 query 하나, 열 하나가 key 하나이고, 비디오 토큰은 프레임
+# 우선(frame-major) 순서입니다(프레임 0의 토큰 전부, 그다음 프레임 1, …: `patchify`의 순서). 두 설계
+# 모두에서 텍스트 query는 모든 토큰을 보고, 모든 query는 텍스트를 봅니다. 차이는 비디오-비디오
+# 블록에 있습니다. `minicog.attention.separated_masks`가 공간 마스크와 시간 마스크를 만듭니다(채점 과제에서 여러분이
+# 직접 작성합니다). 아래는 텍스트 토큰 2개와 3 × 2 × 2 토큰 격자(token grid)에 대한 마스크이며, 빨간
+# 선은 프레임의 경계입니다.
 
 # %%
-def attention_mask(kind, n_text=2, grid=(3, 2, 2)):
-    T, H, W = grid
-    t = torch.arange(T).repeat_interleave(H * W)
-    hw = torch.arange(H * W).repeat(T)
-    S = n_text + T * H * W
-    m = torch.ones(S, S, dtype=torch.bool)                      # text queries and text keys: all
-    if kind == "spatial":
-        m[n_text:, n_text:] = t[:, None] == t[None, :]          # same frame
-    elif kind == "temporal":
-        m[n_text:, n_text:] = hw[:, None] == hw[None, :]        # same location
-    return m
-
-
+n_text, mask_grid = 2, (3, 2, 2)
+spatial, temporal = separated_masks(*mask_grid, n_text=n_text)
+masks = {"full": torch.ones_like(spatial), "spatial": spatial, "temporal": temporal}
+per_frame = mask_grid[1] * mask_grid[2]
 fig, axes = plt.subplots(1, 3, figsize=(11, 3.8))
-for ax, kind in zip(axes, ("full", "spatial", "temporal")):
-    m = attention_mask(kind)
-    ax.imshow(m, cmap="Greys")
+for ax, (kind, m) in zip(axes, masks.items()):
+    ax.imshow(m, cmap="Greys", vmin=0, vmax=1)                              # black: may attend
+    for edge in n_text + per_frame * np.arange(mask_grid[0]) - 0.5:        # text | frame 0 | frame 1 | ...
+        ax.axhline(edge, color="r", lw=0.8)
+        ax.axvline(edge, color="r", lw=0.8)
     ax.set_title(f"{kind}: {int(m.sum())} of {m.numel()} pairs")
-    ax.set_xlabel("key (2 text, then t-major video)")
+    ax.set_xlabel("key (2 text, then frame-major video)")
 axes[0].set_ylabel("query")
+plt.suptitle("who may attend to whom (black: allowed), built by minicog.attention.separated_masks")
 plt.tight_layout()
 plt.show()
 
 # %% [markdown]
 # `DiTConfig(attention="separated")`는 분해된 모델을 만듭니다(짝수 레이어는 공간, 홀수 레이어는 시간
-# 어텐션이며, 가중치는 전체 어텐션 모델과 같습니다). 차이를 확인해 봅시다: 프레임 3을 교란하고, 한
-# 레이어짜리 모델의 어느 출력 프레임이 바뀌는지 봅니다.
+# 어텐션이며, 가중치는 전체 어텐션 모델과 같습니다). 이 레이어들은 (S, S) 마스크를 만들지 않습니다:
+# 비디오 토큰을 묶음(프레임마다 하나, 또는 위치마다 하나)으로 나누고 각 묶음 안과 텍스트에만
+# 어텐션하는데, 그 결과는 마스크를 씌운 어텐션과 정확히 같습니다(`tests/test_attention_masks.py`).
+# 차이를 확인해 봅시다: 프레임 3을 교란하고, 한 레이어짜리 모델의 어느 출력 프레임이 바뀌는지 봅니다.
 
 # %%
 changes = {}
@@ -397,8 +404,83 @@ assert cost["CogVideoX-5B"][0] > 10 and cost["CogVideoX-5B"][1] > 1.5 and cost["
 # **정리.** CogVideoX 크기에서는 어텐션 점수가 비용의 대부분을 차지합니다: 전체 어텐션은 그 양을 한
 # 자릿수(약 10배) 늘리고 블록 전체의 비용을 거의 두 배로 만드는데, 이것이 CogVideoX가 모든 레이어에서
 # 모든 프레임의 모든 영역을 만나게 하는 대가입니다. 작은 모델의 비디오 토큰 80개에서는 블록 비용이
-# 거의 달라지지 않으므로, 작은 모델은 전체 어텐션을 씁니다. 측정된 실행 시간과, 도형 세계에서 학습한
-# 두 변형의 결과: [`docs/dit.md`](../docs/dit.md).
+# 거의 달라지지 않으므로, 작은 모델은 전체 어텐션을 씁니다.
+#
+# **그 대가로 얻는 것, 측정해 봅니다.** `benchmarks/bench_dit.py quality`는 같은 작은 DiT(4 레이어,
+# 헤드 4개 × 32)를 같은 초기화에서 같은 배치로 두 번 학습합니다. 한 번은 3D 전체 어텐션으로, 한 번은
+# 분리된 레이어로 학습하며, 정류 흐름(rectified flow)으로 도형 세계 클립을 48 × 5 × 8 × 8 유사
+# 잠재 변수(비디오 토큰 5 × 4 × 4개, 캡션 단어 토큰 4개)로 접어서 씁니다.
+# 100 스텝마다 학습에 쓰지 않은 클립에서, 고정된 노이즈와 고르게 퍼진 노이즈 수준으로 흐름
+# 매칭 손실(flow-matching loss)을 잽니다(낮을수록 좋습니다). 이 실행은 강의 중에 돌리기에는 너무
+# 오래 걸리므로(학습 시간은 그림 아래에 출력됩니다), 노트북은 기록된 결과를 그립니다.
+
+# %%
+record = json.loads((Path(minicog.__file__).parents[1] / "benchmarks/results/dit_attention_quality.json").read_text())
+runs = record["runs"]
+assert record["model"] == dict(num_layers=4, num_heads=4, head_dim=32, latent=[48, 5, 8, 8], patch_size=2,
+                               text_tokens=4) and record["eval_every"] == 100        # as the text says
+steps = np.array(runs[0]["full"]["steps"])
+curve = {kind: np.array([r[kind]["loss"] for r in runs]) for kind in ("full", "separated")}   # (seeds, evals)
+final = {kind: np.array([r[kind]["final"] for r in runs]) for kind in ("full", "separated")}
+by_noise = {kind: np.array([r[kind]["by_noise_level"] for r in runs]) for kind in ("full", "separated")}
+fig, axes = plt.subplots(1, 3, figsize=(14, 3.6))
+late = steps >= 300                                               # the first steps would flatten the plot
+for kind, color in (("full", "C0"), ("separated", "C3")):
+    for j, r in enumerate(runs):
+        axes[0].plot(steps[late], curve[kind][j, late], color=color, lw=1,
+                     ls="-" if j == 0 else "--", label=f"{kind}, seed {r['seed']}")
+for j, r in enumerate(runs):
+    axes[1].plot(steps[late], curve["separated"][j, late] / curve["full"][j, late], "k", lw=1,
+                 ls="-" if j == 0 else "--", label=f"seed {r['seed']}")
+    axes[2].bar(np.arange(3) + 0.8 * (j + 0.5) / len(runs) - 0.4, by_noise["separated"][j] / by_noise["full"][j],
+                0.8 / len(runs), bottom=0, color=f"C{j + 4}", label=f"seed {r['seed']}")
+for ax in axes[1:]:
+    ax.axhline(1, color="grey", lw=0.8)
+axes[2].set_ylim(0.9, 1.15)
+axes[2].set_xticks(np.arange(3), ["t < 1/3", "1/3 ≤ t < 2/3", "t ≥ 2/3"])
+axes[0].set(xlabel="training step", ylabel="held-out loss", title="learning curves")
+axes[1].set(xlabel="training step", ylabel="separated / full", title="held-out loss ratio (> 1: full is better)")
+axes[2].set(xlabel="noise level of the held-out clips", ylabel="separated / full",
+            title=f"held-out loss ratio after {record['steps']} steps")
+for ax in axes:
+    ax.legend(fontsize=7)
+plt.tight_layout()
+plt.show()
+
+L_q, (T_q, H_q, W_q) = record["model"]["text_tokens"], record["model"]["latent"][1:]
+q_grid = (T_q, H_q // record["model"]["patch_size"], W_q // record["model"]["patch_size"])
+q_pairs = {"full": (L_q + int(np.prod(q_grid))) ** 2,
+           "separated": float(np.mean([int(m.sum()) for m in separated_masks(*q_grid, n_text=L_q)]))}
+train_min = sum(r[k]["train_s"] for r in runs for k in ("full", "separated")) / 60
+print(f"measured by: {record['command']} ({train_min:.0f} min of training, wall clock, {record['threads']} CPU thread)")
+for j, r in enumerate(runs):
+    print(f"seed {r['seed']}: held-out loss after {record['steps']} steps: full {final['full'][j]:.4f}, separated "
+          f"{final['separated'][j]:.4f} (separated / full = {final['separated'][j] / final['full'][j]:.3f})")
+ratio = (curve["separated"] / curve["full"]).mean(0)[late]                   # mean over the seeds
+before = ratio[:-1]                                                         # every evaluation but the last
+flips = int((np.diff(np.sign(before - 1)) != 0).sum())
+print(f"separated / full, steps {steps[late][0]}–{steps[late][-2]}: between {before.min():.3f} and "
+      f"{before.max():.3f}, the lead changing hands {flips} times; at step {steps[-1]}: {ratio[-1]:.3f}")
+assert before.min() < 1 < before.max() and flips >= 3 and ratio[-1] > before.max()     # as the takeaway says
+ratio_noise = (by_noise["separated"] / by_noise["full"]).mean(0)
+print("separated / full by noise level (mean of the seeds): "
+      + ", ".join(f"{name} {v:.3f}" for name, v in zip(("t < 1/3", "middle", "t ≥ 2/3"), ratio_noise)))
+assert ratio_noise.argmax() == 0                                             # largest at low noise
+print(f"attention cost of this run: {q_pairs['full']:,} query-key pairs per full layer, {q_pairs['separated']:,.0f} "
+      f"per separated layer ({q_pairs['full'] / q_pairs['separated']:.1f}× fewer; CogVideoX-5B: "
+      f"{cost['CogVideoX-5B'][0]:.0f}× fewer)")
+
+# %% [markdown]
+# **정리.** 이 작은 문제에서 두 설계는 실행의 대부분 동안 비슷하게 학습합니다: 학습에 쓰지 않은
+# 클립에서 잰 두 손실의 비율은 1 근처에서 1퍼센트 남짓 오르내리고, 앞서는 쪽이 몇 번이고
+# 바뀝니다. 마지막 평가에서만 분리된 어텐션이 뚜렷하게 뒤처지며, 그 차이는 노이즈가 낮은 곳(t < 1/3)에서 가장 큽니다. 이곳에서 모델은
+# 모든 프레임에 도형을 정확히 놓아야 합니다 — 한 프레임의 한 영역에서 다음 프레임의 다른 영역으로
+# 정보가 건너가야 하는데, 분리된 레이어는 이를 두 단계를 거쳐서만 할 수 있습니다. 하지만 시드 하나의
+# 마지막 한 점만으로는 더 오래 학습하면 전체 어텐션이 앞서 나가는지 결론 낼 수 없습니다. 게다가 이
+# 설정은 차이가 가장 드러나기 어려운 경우입니다: 프레임당 4 × 4 토큰에서는 공간 레이어 하나와 시간
+# 레이어 하나만으로도 모든 토큰 쌍이 이미 연결되고, 도형 세계의 움직임은 작습니다. CogVideoX의 주장은
+# 고해상도에서의 큰 움직임에 관한 것이고, CPU 실행으로는 그 크기에 닿을 수 없습니다. 비용 쪽은
+# 분명합니다(출력된 쌍의 수).
 #
 # ## 4. 캡션의 한 단어는 프레임마다 어디를 볼까?
 # `model.record_attention`은 기록하는 레이어의 어텐션을 명시적으로 계산하고(나머지 레이어는 융합
@@ -534,7 +616,8 @@ assert share[best, 0] > 1.5 * base and share[best, 2] < base and share[:, 1].max
 # * **3D 전체 어텐션**: 모든 토큰이 모든 레이어에서 모든 프레임의 모든 토큰을 봅니다. 분리된
 #   공간·시간 어텐션은 여러 레이어를 거쳐야만 다른 프레임의 다른 영역에 닿습니다. 어텐션 비용은 토큰
 #   수의 제곱으로 늘어나서, CogVideoX 크기에서는 블록 비용을 거의 두 배로 만들고, 작은 모델 크기에서는
-#   몇 퍼센트에 그칩니다.
+#   몇 퍼센트에 그칩니다. 프레임당 4 × 4 토큰의 도형 세계에서 나란히 학습하면 두 방식은 실행의 대부분
+#   동안 비슷하게 학습합니다: 품질 차이는 그것을 주장하는 크기에서 측정해야 합니다.
 # * **어텐션 맵**: `record_attention`은 캡션의 각 단어에 대한 맵을 (T', H', W') 토큰 격자 위에
 #   줍니다 — 8주차에서 FlowDirector가 편집 마스크로 바꾸는 것입니다. 작은 모델에서 색 단어는 한
 #   레이어에서 위치를 찾지만, 모양 단어는 거의 찾지 못합니다: 맵에 기대기 전에 측정하세요.
@@ -552,7 +635,30 @@ assert share[best, 0] > 1.5 * base and share[best, 2] < base and share[:, 1].max
 # %%
 import torch
 
+import minicog.attention
 from minicog import coursework as cw
+
+# %% [markdown]
+# **예측한 뒤 실행하기.** 분리된 어텐션은 공간 레이어와 시간 레이어를 번갈아 씁니다. 잠재 프레임
+# 13개, 프레임마다 12 × 18개의 비디오 토큰이 있고 텍스트는 없다고 합시다. 공간 레이어 하나와 시간
+# 레이어 하나를 합치면, 3D 전체 어텐션 레이어 *하나*의 query–key 쌍 가운데 몇 분의 몇을 계산할까요
+# (두 레이어의 쌍을 더해 전체 어텐션 레이어의 쌍으로 나눈 값)? 여러분의 추측을 `prediction()`에
+# 적으세요(답했는지만 채점하고, 맞았는지는 채점하지 않습니다). 확인 셀 다음 셀이 실험을 실행하고
+# 그 결과를 여러분의 추측 옆에 출력합니다.
+
+# %% [nbgrader solution id=prediction]
+def prediction():
+    ### BEGIN SOLUTION
+    return 1 / 13 + 1 / (12 * 18)          # a spatial query sees 1/T of the keys, a temporal one 1/(H·W)
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_prediction points=1]
+cw.check_prediction(prediction)
+
+# %%
+spatial, temporal = minicog.attention.separated_masks(13, 12, 18)     # 2808 video tokens, frame-major
+measured = (int(spatial.sum()) + int(temporal.sum())) / spatial.numel()
+cw.show_prediction(prediction, measured, "pairs of a spatial + a temporal layer / pairs of a full layer")
 
 # %% [markdown]
 # **과제 4.1 — 전문가 adaLN (2점).** 텍스트 토큰 `(B, L, D)`, 비디오 토큰 `(B, N, D)`,
@@ -574,20 +680,7 @@ def expert_adaln(text, video, cond, norm, linear):
 cw.check_expert_adaln(expert_adaln)
 
 # %% [markdown]
-# **과제 4.2 — 3D RoPE 분할 (1점).** `rope_axis_dims(head_dim)`를 작성하세요: 한 헤드의 채널 중
-# 시간, 높이, 너비에 배정되는 수 — 시간에 d/4, 높이와 너비에 각각 3d/8 — 를 튜플로 반환합니다.
-
-# %% [nbgrader solution id=rope_axis_dims]
-def rope_axis_dims(head_dim):
-    ### BEGIN SOLUTION
-    return head_dim // 4, head_dim // 8 * 3, head_dim // 8 * 3
-    ### END SOLUTION
-
-# %% [nbgrader check id=check_rope_axis_dims points=1]
-cw.check_rope_axis_dims(rope_axis_dims)
-
-# %% [markdown]
-# **과제 4.3 — RoPE의 한 축 (2점).** `rope_1d(dim, pos, theta=10000.0)`를 작성하세요: 위치
+# **과제 4.2 — RoPE의 한 축 (2점).** `rope_1d(dim, pos, theta=10000.0)`를 작성하세요: 위치
 # `pos (S,)`와 짝수 `dim`에 대해 주파수 `θ^(−2i/dim)`(i = 0 … dim/2 − 1), 각도
 # `pos·freq (S, dim/2)`, 그리고 표 `(cos, sin)`을 구합니다. 두 표는 각각 `(S, dim)`이며, 모든 주파수가
 # 자기 채널 쌍에 반복해 들어갑니다(2i열과 2i+1열이 같은 각도를 가집니다: "interleaved" 배치).
@@ -604,7 +697,7 @@ def rope_1d(dim, pos, theta=10000.0):
 cw.check_rope_1d(rope_1d)
 
 # %% [markdown]
-# **과제 4.4 — 회전 (1점).** `x (..., S, d)`와 표 `(S, d)`에 대해 `apply_rope(x, cos, sin)`을
+# **과제 4.3 — 회전 (1점).** `x (..., S, d)`와 표 `(S, d)`에 대해 `apply_rope(x, cos, sin)`을
 # 작성하세요: 각 채널 쌍 `(x₀, x₁)`을 자기 각도만큼 회전시킵니다. 즉 `x·cos + r(x)·sin`이고,
 # `r(x₀, x₁, x₂, x₃, …) = (−x₁, x₀, −x₃, x₂, …)`입니다.
 
@@ -618,3 +711,31 @@ def apply_rope(x, cos, sin):
 
 # %% [nbgrader check id=check_apply_rope points=1]
 cw.check_apply_rope(apply_rope)
+
+# %% [markdown]
+# **과제 4.4 — 분리된 어텐션의 마스크 (2점).** `separated_masks(T, H, W, n_text=0)`를 작성하세요.
+# 시퀀스는 텍스트 토큰 `n_text`개 다음에 T × H × W 토큰 격자의 비디오 토큰이 minicog의 순서로
+# 옵니다: 프레임 우선(frame-major), 즉 프레임 0의 H·W개 토큰을 행 순서대로, 그다음 프레임 1의 토큰,
+# …입니다. `(spatial, temporal)`을 반환하세요. 둘 다 모양이 `(S, S)`(S = n_text + T·H·W)인 불리언
+# 텐서이며, 성분 `[i, j]`는 query 토큰 i가 key 토큰 j에 어텐션할 수 있을 때 True입니다. 두 마스크
+# 모두에서 모든 query는 모든 텍스트 토큰에 어텐션할 수 있고, 텍스트 query는 모든 토큰에 어텐션할 수
+# 있습니다. 비디오 query는 `spatial`에서는 자기 프레임의 비디오 토큰에, `temporal`에서는 모든
+# 프레임에서 자기 위치 (h, w)에 있는 비디오 토큰에 어텐션할 수 있습니다. 두 경우 모두 자기 자신도
+# 포함합니다. 확인 셀은 여러 격자를 시험하며, 그중에는 프레임이 하나뿐인 경우(T = 1)와 정사각형이
+# 아닌 프레임도 있습니다.
+
+# %% [nbgrader solution id=separated_masks]
+def separated_masks(T, H, W, n_text=0):
+    ### BEGIN SOLUTION
+    frame = torch.arange(T).repeat_interleave(H * W)         # the frame of each video token
+    where = torch.arange(H * W).repeat(T)                    # its position h·W + w in the frame
+    S = n_text + T * H * W
+    spatial = torch.ones(S, S, dtype=torch.bool)             # text rows and columns: all True
+    temporal = torch.ones(S, S, dtype=torch.bool)
+    spatial[n_text:, n_text:] = frame[:, None] == frame[None, :]
+    temporal[n_text:, n_text:] = where[:, None] == where[None, :]
+    return spatial, temporal
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_separated_masks points=2]
+cw.check_separated_masks(separated_masks)
