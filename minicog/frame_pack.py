@@ -14,9 +14,14 @@ lengths together instead of cutting everything to one duration. Two ways to buil
 The trainer uses (1), which `VideoDiT` supports through `video_mask`; (2) is shown with a small
 attention layer in the tests and drawn in notebook 05. `attention_mask` draws "which token sees
 which" for a padded batch including the text tokens (CogVideoX's full 3D text-video attention).
+
+Clips of different *sizes* are brought to one bucket by `crop_and_pad` ("crop the large, pad the
+small"): a centred crop of a side that is too long, zero padding at the bottom/right of one that is
+too short, and a pixel mask of the real pixels.
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -164,3 +169,32 @@ def masked_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                      mask: torch.Tensor) -> torch.Tensor:
     """softmax(q kᵀ/√d + log mask) v for q, k, v (B, heads, N, d) and mask (B, N, N) bool."""
     return F.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None])
+
+
+# ----------------------------------------------------------------------------- mixed resolutions
+
+def crop_and_pad(video: torch.Tensor, size: int | Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Bring a clip (C, T, H, W) to one bucket size: "crop the large, pad the small".
+
+    Each side is handled on its own: a side longer than the bucket keeps its middle (a centred crop,
+    the extra row or column of an odd difference cut at the bottom/right), a shorter side keeps all its
+    pixels at the top/left and is zero-padded at the bottom/right (as `pack` pads time at the end).
+    `size` is one int (square) or (height, width). Returns the clip (C, T, h, w) and the pixel mask
+    (h, w) bool, True on real pixels, False on padding (what the loss ignores).
+    """
+    if not isinstance(video, torch.Tensor) or video.ndim != 4:
+        got = tuple(video.shape) if isinstance(video, torch.Tensor) else type(video).__name__
+        raise ValueError(f"crop_and_pad needs a clip (C, T, H, W), got {got}; an image (C, H, W) is "
+                         "image[:, None], a 1-frame clip")
+    hw = tuple(size) if isinstance(size, Sequence) and not isinstance(size, str) else (size, size)
+    if len(hw) != 2 or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0 for s in hw):
+        raise ValueError(f"size must be a positive int or (height, width) of positive ints, got {size!r}")
+    h, w = int(hw[0]), int(hw[1])
+    C, T, H, W = video.shape
+    top, left = max(0, (H - h) // 2), max(0, (W - w) // 2)          # centred crop where too large
+    kept = video[:, :, top: top + h, left: left + w]                 # (C, T, min(H, h), min(W, w))
+    out = video.new_zeros(C, T, h, w)
+    out[:, :, : kept.shape[2], : kept.shape[3]] = kept               # padding at the bottom/right
+    mask = torch.zeros(h, w, dtype=torch.bool, device=video.device)
+    mask[: kept.shape[2], : kept.shape[3]] = True
+    return out, mask

@@ -229,3 +229,19 @@ class TrainConfig:
 
 PRESETS = {"tiny": TrainConfig.tiny, "fast": TrainConfig.fast,
            "holdout": TrainConfig.holdout_experiment, "folder": TrainConfig.folder}
+
+
+def resolution_at(plan, step: int) -> int:
+    """The frame size a progressive plan trains at on `step` (counted from 0): `plan` lists
+    (size, steps) in the order the stages run, e.g. [(32, 1000), (64, 5500)] for
+    `progressive_stages()`; past the last stage the run stays at the last size (`TrainConfig.stage_at`
+    on the plan's stages). Progressive training never goes down in resolution: sizes that decrease
+    are a ValueError."""
+    sizes = [int(size) for size, _ in plan]
+    if any(b < a for a, b in zip(sizes, sizes[1:])):
+        raise ValueError(f"a progressive plan goes from low to high resolution; got sizes {sizes}")
+    stages, end = [], 0
+    for size, steps in plan:
+        end += int(steps)
+        stages.append(Stage(until=end, size=int(size)))
+    return TrainConfig(stages=stages, holdout=[]).stage_at(step).size

@@ -142,3 +142,34 @@ def test_padded_batch_matches_clips_run_alone_on_videodit():
         out2 = model(noisy, t, text, text_mask=text_mask, video_mask=b.mask)
     for i in range(3):
         torch.testing.assert_close(b.unpack(out2)[i], b.unpack(out)[i], atol=1e-4, rtol=1e-4)
+
+
+def test_crop_and_pad_crops_the_large_around_the_middle_and_pads_the_small():
+    from minicog.frame_pack import crop_and_pad
+    v = torch.arange(2 * 1 * 12 * 5, dtype=torch.float32).reshape(2, 1, 12, 5)   # tall and narrow
+    out, mask = crop_and_pad(v, 8)
+    assert out.shape == (2, 1, 8, 8) and mask.shape == (8, 8) and mask.dtype == torch.bool
+    torch.testing.assert_close(out[:, :, :, :5], v[:, :, 2:10])          # rows 2..9: the middle 8 of 12
+    assert (out[:, :, :, 5:] == 0).all()                                # columns 5..7 padded on the right
+    assert mask[:, :5].all() and not mask[:, 5:].any()
+    odd, _ = crop_and_pad(torch.arange(11.0).reshape(1, 1, 11, 1).expand(1, 1, 11, 3), (8, 3))
+    assert odd[0, 0, :, 0].tolist() == list(range(1, 9))               # odd difference: extra row cut at the bottom
+    same = torch.randn(3, 2, 8, 6)
+    out, mask = crop_and_pad(same, (8, 6))
+    assert torch.equal(out, same) and mask.all()
+
+
+def test_crop_and_pad_rejects_bad_input():
+    from minicog.frame_pack import crop_and_pad
+    with pytest.raises(ValueError, match=r"clip \(C, T, H, W\), got \(3, 8, 8\)"):
+        crop_and_pad(torch.zeros(3, 8, 8), 8)
+    for size in (0, -4, (8,), (8, 8, 8), 8.5, "8"):
+        with pytest.raises(ValueError, match="size must be a positive int"):
+            crop_and_pad(torch.zeros(3, 1, 8, 8), size)
+
+
+def test_resolution_at_follows_the_stages_and_refuses_a_plan_going_down():
+    from minicog.train_config import resolution_at
+    assert [resolution_at([(32, 3), (64, 2)], s) for s in range(7)] == [32, 32, 32, 64, 64, 64, 64]
+    with pytest.raises(ValueError, match="low to high"):
+        resolution_at([(64, 2), (32, 2)], 0)

@@ -11,9 +11,11 @@
 #    the same interface as T5;
 # 2. **혼합 학습 (mixed-duration training) with 프레임 팩 (Frame Pack)** — clips of different
 #    durations (and still images) in one batch, with 어텐션 마스크 (attention masks) so that no token
-#    sees 패딩 (padding) or another clip;
+#    sees 패딩 (padding) or another clip, and clips of different sizes brought to one size: "crop the
+#    large, pad the small";
 # 3. **a short live training run** — the trainer: AdamW, warm-up, EMA, and the **점진적 학습
-#    (progressive training)** schedule, low → high resolution;
+#    (progressive training)** schedule, low → high resolution, measured against high resolution only
+#    at equal compute;
 # 4. **the shipped tiny model** — what its training cost (FLOPs → hours), samples, the oracle's
 #    accuracy (정확도) table, failure cases, and
 #    **분류기 없는 가이던스 (classifier-free guidance, CFG)**;
@@ -132,11 +134,11 @@ sp = pack_sequences(clips, capacity=5)
 bd = block_diagonal_mask(sp.segment_ids, tokens_per_frame=4)
 fig, axes = plt.subplots(1, 4, figsize=(13, 3.4))
 for i, (ax, n) in enumerate(zip(axes[:3], (1, 3, 5))):
-    ax.imshow(m[i], cmap="Blues")
+    ax.imshow(m[i], cmap="Blues", vmin=0, vmax=1)       # vmin/vmax: an all-true mask is not drawn blank
     ax.set_title(f"padded row {i}: {n} latent frame(s)", fontsize=9)
     ax.set_xlabel("key")
     ax.set_ylabel("query")
-axes[3].imshow(bd[0], cmap="Greens")
+axes[3].imshow(bd[0], cmap="Greens", vmin=0, vmax=1)
 axes[3].set_title(f"packed row: clips {sorted(set(sp.segment_ids[0].tolist()) - {-1})}", fontsize=9)
 fig.tight_layout()
 
@@ -157,6 +159,142 @@ with torch.no_grad():
               .abs().max().item() for i, c in enumerate(clips)]
 print("max |packed - alone| per clip:", [f"{e:.1e}" for e in errors])
 assert max(errors) < 1e-4
+
+# %% [markdown]
+# **A real batch, beside its masks.** Six Shapes clips of 17, 13, 9, 5, 1 and 1 frames, encoded by the
+# shipped VAE into 5, 4, 3, 2, 1 and 1 latent frames of 4×4 = 16 tokens each (64 px). Left: `pack` gives
+# every clip its own row, padded to the longest; right: `pack_sequences` fills rows of 5 latent frames
+# with several clips. Each cell shows the first video frame of its latent frame, framed in its clip's
+# colour; grey cells are padding. Beside each row: its (N, N) attention mask, as minicog builds it
+# (`attention_mask` for the padded rows, `block_diagonal_mask` for the packed ones), coloured by the
+# clip of the query — white is masked out.
+
+# %%
+lengths = (17, 13, 9, 5, 1, 1)                               # video frames per clip
+real_clips = [shapes.render_scene(s, frames=n, size=64, rng=i)
+              for i, (s, n) in enumerate(zip(shapes.sample_scenes(len(lengths), seed=5), lengths))]
+with torch.no_grad():
+    lat = [pipe.encode_video(c)[0] for c in real_clips]      # (C, T_latent, 8, 8) each
+tpf = (lat[0].shape[-1] // pipe.dit.config.patch_size) ** 2  # tokens per latent frame
+assert [x.shape[1] for x in lat] == [5, 4, 3, 2, 1, 1] and tpf == 16
+padded = pack(lat)
+packed_rows = pack_sequences(lat, capacity=max(x.shape[1] for x in lat))
+pad_seg = torch.where(padded.mask, torch.arange(len(lat))[:, None], -1)
+layouts = [("padding: pack()", pad_seg, torch.arange(padded.mask.shape[1]).expand_as(pad_seg),
+            attention_mask(torch.ones(len(lat), 0, dtype=torch.bool), padded.mask, tpf)),
+           ("sequence packing: pack_sequences()", packed_rows.segment_ids, packed_rows.positions,
+            block_diagonal_mask(packed_rows.segment_ids, tpf))]
+palette = plt.get_cmap("tab10")(np.arange(len(lat)))[:, :3]
+
+
+def row_strip(seg, pos):
+    """One row of the batch as thumbnails: clip frame (first video frame of the latent frame), framed."""
+    cells = []
+    for i, p in zip(seg.tolist(), pos.tolist()):
+        cell = np.full((72, 72, 3), 0.85)
+        if i >= 0:
+            cell[:] = palette[i]
+            cell[4:68, 4:68] = real_clips[i][max(0, 4 * p - 3)] / 255
+        cells += [cell, np.ones((72, 6, 3))]
+    return np.concatenate(cells[:-1], axis=1)
+
+
+def mask_image(mask, seg):
+    """The (N, N) mask coloured by the query's clip; padding queries (attending to themselves) grey."""
+    q = seg.repeat_interleave(tpf)
+    rgb = np.where(q[:, None, None].numpy() >= 0, palette[q.clamp(min=0).numpy()][:, None, :], 0.5)
+    return np.where(mask.numpy()[..., None], rgb, 1.0)
+
+
+rows = max(len(seg) for _, seg, _, _ in layouts)
+fig, axes = plt.subplots(rows, 4, figsize=(12, 1.25 * rows), gridspec_kw=dict(width_ratios=[4.2, 1, 4.2, 1]))
+for col, (title, seg, pos, masks) in enumerate(layouts):
+    for r in range(rows):
+        ax_t, ax_m = axes[r, 2 * col], axes[r, 2 * col + 1]
+        ax_t.axis("off")
+        ax_m.axis("off")
+        if r >= len(seg):
+            continue
+        ax_t.imshow(row_strip(seg[r], pos[r]))
+        for k in (seg[r] < 0).nonzero().flatten().tolist():
+            ax_t.text(36 + 78 * k, 36, "pad", ha="center", va="center", fontsize=8, color="0.3")
+        ax_m.imshow(mask_image(masks[r], seg[r]), interpolation="nearest")
+        ax_m.axis("on")
+        ax_m.set_xticks([])
+        ax_m.set_yticks([])
+    axes[0, 2 * col].set_title(title + " — rows of latent frames", fontsize=9)
+    axes[0, 2 * col + 1].set_title(f"mask ({masks.shape[-1]}×{masks.shape[-1]})", fontsize=9)
+fig.tight_layout()
+for title, seg, _, _ in layouts:
+    print(f"{title}: {len(seg)} rows, {int((seg < 0).sum())} of {seg.numel()} latent-frame slots are padding")
+assert int((packed_rows.segment_ids < 0).sum()) < int((pad_seg < 0).sum())
+
+# %% [markdown]
+# Both batches hold the same 16 latent frames. Padding gives each clip a row and fills the rest with
+# padding that the mask shuts out; sequence packing fills the rows, and its masks are block-diagonal:
+# a token sees its own clip only, however many clips share the row.
+
+# %% [markdown]
+# ### Mixed resolutions: crop the large, pad the small
+# Clips also come in different sizes. A batch needs one size (a **bucket**), and the lecture's rule is
+# "큰 것은 자르고 작은 것은 패딩": a side longer than the bucket is **cropped** (minicog keeps the
+# middle), a shorter side is **padded** (minicog pads at the bottom/right, as Frame Pack pads time at
+# the end), and a pixel mask marks the real pixels, so the loss ignores the padding.
+# `frame_pack.crop_and_pad(video, size)` returns both; below, four clips of 96×96, 48×48, 80×48 and
+# 64×64 px brought to a 64×64 bucket, drawn at one scale: the box on each original is the part kept
+# (grey around it: outside the clip), red is padding.
+
+# %%
+from matplotlib.patches import Rectangle
+
+from minicog.frame_pack import crop_and_pad
+
+bucket, sizes = 64, [(96, 96), (48, 48), (80, 48), (64, 64)]
+raw = [torch.from_numpy(shapes.render_scene(s, frames=1, size=hw, rng=i)).permute(3, 0, 1, 2).float() / 255
+       for i, (s, hw) in enumerate(zip(shapes.sample_scenes(len(sizes), seed=7), sizes))]   # (3, 1, H, W)
+fig, axes = plt.subplots(2, len(raw), figsize=(2.6 * len(raw), 5.2))
+for (H, W), v, top_ax, bottom_ax in zip(sizes, raw, axes[0], axes[1]):
+    out, pix = crop_and_pad(v, bucket)
+    kh, kw = int(pix.any(1).sum()), int(pix.any(0).sum())              # the kept window's size
+    y0, x0 = (H - kh) // 2, (W - kw) // 2
+    assert torch.equal(out[:, :, :kh, :kw], v[:, :, y0: y0 + kh, x0: x0 + kw])   # the window the box shows
+    top_ax.imshow(v[:, 0].permute(1, 2, 0), extent=(0, W, H, 0))
+    top_ax.add_patch(Rectangle((x0, y0), kw, kh, fill=False, ec="yellow", lw=2))
+    top_ax.set_facecolor("0.8")                                      # grey: outside the clip
+    top_ax.set(xlim=(0, 96), ylim=(96, 0), title=f"{H}×{W} px")
+    bottom_ax.imshow(out[:, 0].permute(1, 2, 0))
+    bottom_ax.imshow(np.where(pix.numpy()[..., None], 0.0, [1.0, 0.2, 0.2, 0.6]))
+    bottom_ax.set_title(f"{bucket}×{bucket}: {100 * (~pix).float().mean():.0f}% padding", fontsize=9)
+for ax in axes.flat:
+    ax.set_xticks([])
+    ax.set_yticks([])
+axes[0, 0].set_ylabel("original (kept: box)")
+axes[1, 0].set_ylabel("bucket (padding: red)")
+fig.tight_layout()
+
+# %% [markdown]
+# How much does a bucket size cost? For a batch of 256 clips whose height and width are drawn between
+# 32 and 128 px, the share of the bucket's pixels that are padding (compute spent on nothing) and the
+# share of the clips' pixels cropped away (content never seen), for three bucket sizes:
+
+# %%
+g = torch.Generator().manual_seed(0)
+hw = 16 * torch.randint(2, 9, (256, 2), generator=g)                 # sides of 32 … 128 px
+print("bucket  padding (of the bucket)  cropped (of the clips)")
+costs = {}
+for b in (48, 64, 96):
+    masks = [crop_and_pad(torch.zeros(1, 1, int(H), int(W)), b)[1] for H, W in hw]
+    kept = sum(int(m.sum()) for m in masks)
+    costs[b] = (1 - kept / (len(masks) * b * b), 1 - kept / int(hw.prod(1).sum()))
+    print(f"{b:4d} px {100 * costs[b][0]:14.1f} % {100 * costs[b][1]:22.1f} %")
+assert costs[48][0] < costs[64][0] < costs[96][0] and costs[48][1] > costs[64][1] > costs[96][1]
+
+# %% [markdown]
+# A larger bucket crops less and pads more; a smaller one wastes less compute and loses more of each
+# clip. Real pipelines therefore keep several buckets (sizes and aspect ratios) and put each clip in the
+# nearest one before cropping and padding. minicog's trainer sidesteps the question: Shapes clips are
+# rendered at each stage's size, and a folder of real clips is resized and centre-cropped
+# (`data.resize_crop`), never padded.
 
 # %% [markdown]
 # ## 3. A short live training run
@@ -207,6 +345,61 @@ assert last < first
 # The loss goes down within minutes. The dashed line marks the second stage: 64-px clips of up to
 # 17 frames, four times as many tokens per frame. A hundred steps are only the start: the shipped
 # model below trained for tens of thousands.
+
+# %% [markdown]
+# ### Progressive resolution, measured
+# Is low resolution first worth it, or should every FLOP go to the resolution we want in the end?
+# `benchmarks/bench_progressive.py` trains the `fast` preset's model twice with the same compute
+# budget (FLOPs counted by PyTorch's `FlopCounterMode`, forward and backward): **progressive** spends
+# half of it at 32 px, then switches to 64 px; **high only** spends all of it at 64 px. Same seed,
+# data, batch size, optimizer and mixture of durations; both are scored on the same held-out loss:
+# the rectified-flow loss at 64 px on clips of another data seed, at fixed times and noise. The run
+# takes tens of minutes on one CPU thread, so the notebook plots its recorded curve.
+
+# %%
+import json
+from pathlib import Path
+
+record = json.loads((Path(minicog.__file__).parents[1] / "benchmarks" / "results" / "progressive.json").read_text())
+colors = {"progressive": "tab:orange", "high_only": "tab:blue"}
+fig, ax = plt.subplots(figsize=(6.5, 3.4))
+final = {name: {} for name in colors}
+for seed, runs in record["runs"].items():
+    for name, run in runs.items():
+        c = np.array(run["curve"])
+        ax.plot(c[:, 0] / 1e3, c[:, 3], marker=".", ls="-" if seed == "0" else "--", color=colors[name],
+                alpha=0.8, label=f"{name}, seed {seed}")
+        final[name][seed] = (c[-1, 3], c[-1, 1], int(c[-1, 2]))
+switch = record["runs"]["0"]["progressive"]["stages"][0][1] * record["step_gflop"]["32"] / 1e3
+ax.axvline(switch, color="gray", ls="--", lw=0.8)
+ax.text(switch, ax.get_ylim()[1], " 32 px → 64 px", va="top", fontsize=8, color="gray")
+ax.set_yscale("log")
+ax.set_xlabel("training compute (TFLOP)")
+ax.set_ylabel("held-out loss at 64 px")
+ax.legend(fontsize=8)
+print("made by:", record["command"], f"(one CPU thread, batch {record['batch_size']})")
+for name, by_seed in final.items():
+    for seed, (loss, sec, steps) in by_seed.items():
+        print(f"{name:12s} seed {seed}: {steps:4d} steps, {sec / 60:4.1f} min (shared CPU), "
+              f"final held-out loss {loss:.4f}")
+print(f"one training step: {record['step_gflop']['32']:.1f} GFLOP at 32 px, {record['step_gflop']['64']:.1f} at 64 px")
+for seed, runs in record["runs"].items():
+    at = {name: min(run["curve"], key=lambda row: abs(row[0] / 1e3 - switch)) for name, run in runs.items()}
+    print(f"seed {seed} at the switch ({switch:.1f} TFLOP): " +
+          ", ".join(f"{name} {row[3]:.4f}" for name, row in at.items()))
+gap = [final["high_only"][s][0] - final["progressive"][s][0] for s in final["progressive"] if s in final["high_only"]]
+print("high only − progressive, final held-out loss per seed:", [f"{d:+.4f}" for d in gap])
+assert len(gap) == 2 and min(gap) > 0                  # the recorded result the text below describes
+
+# %% [markdown]
+# In both seeds the progressive run ends with the lower held-out loss at 64 px. The curves show how: at
+# 32 px a step costs about a third of a 64-px step, and the 64-px loss first falls faster than the
+# high-only run's, then levels off — 32 px is not the resolution we score — so that by the switch the
+# high-only run has caught up (the losses at the switch are printed above). After the switch the
+# progressive run drops below the high-only curve within a tenth of the budget and stays there: what
+# it learned at low resolution (colours, shapes, motion, the words) carries over, and only the detail
+# of 64 px is left to learn. Two seeds, one budget and one share of a small model: a measurement of
+# this setting, not a law — exercise 2 varies the share.
 
 # %% [markdown]
 # ## 4. The shipped tiny model
@@ -526,7 +719,9 @@ print(f"{prompt_box.value!r} — the oracle reads: {shapes.read_attributes(first
 #   T5 in CogVideoX.
 # * **Frame Pack (프레임 팩)**: clips of different lengths and still images share one batch; the
 #   attention mask keeps every token inside its own clip and off the padding, so a packed clip gives
-#   the same output as the clip alone (§2 checked it).
+#   the same output as the clip alone (§2 checked it). Clips of different sizes are brought to one
+#   bucket: the large cropped around the middle, the small padded, with a pixel mask; the bucket size
+#   trades padding against cropping.
 # * **Training (학습)**: latents are encoded once by the frozen VAE and cached; each step packs a
 #   mixed batch, drops some captions (for CFG) and applies the rectified-flow loss on real frames
 #   only; AdamW, warm-up, cosine decay, EMA and a progressive low → high resolution schedule.
@@ -539,16 +734,29 @@ print(f"{prompt_box.value!r} — the oracle reads: {shapes.read_attributes(first
 
 # %% [markdown]
 # ## Exercises
-# 1. Train with `TrainConfig.holdout_experiment()` (24 combinations never shown) and measure the
-#    held-out combinations with `benchmarks/eval_tiny_t2v.py --model runs/holdout`: does the model
-#    compose attributes it never saw together?
-# 2. Remove the two 32 px stages from `TrainConfig.tiny()` (64 px from the first step). Does the
-#    loss at the same wall-clock time go down faster or slower?
-# 3. Set `caption_dropout=0` and sample with guidance 4. What happens, and why?
-# 4. Train the 32 px stages with `zero_init=True` (adaLN-Zero): does the loss curve of the first
-#    stage change, and does the model start to follow the direction word earlier or later?
-# 5. Make a folder of your own clips with a `captions.txt` and train with
-#    `python -m minicog.train --preset folder --data my_clips/`.
+# Each runs in under ten minutes on a laptop CPU, from the repository's root.
+# 1. **Does the model compose?** The shipped model never saw 720 of the two-object attribute pairs
+#    (`shapes.compositional_holdout`). Measure it on 300 random two-object prompts:
+#    `python benchmarks/eval_tiny_t2v.py --objects 2 --prompts 300` (about two minutes; it prints the
+#    accuracy on held-out and on seen scenes). Is the held-out accuracy close to the seen one?
+# 2. **How much low resolution?** Re-run the progressive comparison of §3, smaller, with a quarter and
+#    with three quarters of the budget at 32 px:
+#    `python benchmarks/bench_progressive.py --budget 150 --seeds 0 --low-share 0.25 --out /tmp/p25.json`,
+#    then the same with `--low-share 0.75 --out /tmp/p75.json` (a few minutes each). Which share ends
+#    with the lower held-out loss at 64 px?
+# 3. **Guidance needs caption dropout.** Train twice for 300 steps (a few minutes each):
+#    `python -m minicog.train --preset fast --steps 300 --out runs/drop10` and
+#    `python -m minicog.train --preset fast --steps 300 --out runs/drop0 --set caption_dropout=0`.
+#    Sample both, `minicog.load_pipeline("runs/drop0").generate(prompt, seed=0, guidance=g)` and the
+#    same for `runs/drop10`, at g = 1 and 4. What happens to the run trained without dropout at g = 4, and why?
+# 4. **adaLN-Zero.** The `fast` preset starts from adaLN-Zero; train it without:
+#    `python -m minicog.train --preset fast --steps 300 --out runs/nozero --set zero_init=false`, and
+#    compare the `loss` column of `runs/nozero/log.jsonl` with `runs/drop10/log.jsonl` (exercise 3).
+#    Which falls faster in the first 50 steps?
+# 5. **Your own clips.** Write a folder of clips with a `captions.txt`
+#    (`python -c "from minicog.data import export_shapes_folder; export_shapes_folder('my_clips', n=32)"`
+#    shows the format; put your own GIFs/MP4s there), then train on it:
+#    `python -m minicog.train --preset folder --data my_clips --steps 100 --out runs/my_clips --set batch_size=8`.
 
 # %% [markdown] [nbgrader locked id=exercises]
 # ## Graded exercises
@@ -561,6 +769,32 @@ print(f"{prompt_box.value!r} — the oracle reads: {shapes.read_attributes(first
 import torch
 
 from minicog import coursework as cw
+
+# %% [markdown]
+# **Predict, then run.** A batch holds one 17-frame clip (5 latent frames) and seven still images (1
+# latent frame each), 16 tokens per latent frame, padded to the longest clip by `pack`, with no text.
+# What share of the (query, key) pairs of its attention masks are masked out? Write your guess (a
+# number between 0 and 1) in `prediction()` (graded only on being answered, not on being right); the
+# cell after the check runs the experiment and prints the result beside your guess.
+
+# %% [nbgrader solution id=prediction]
+def prediction():
+    ### BEGIN SOLUTION
+    return 0.5
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_prediction points=1]
+cw.check_prediction(prediction)
+
+# %%
+from minicog.frame_pack import attention_mask, pack
+
+batch8 = pack([torch.zeros(8, 5, 8, 8)] + [torch.zeros(8, 1, 8, 8)] * 7)
+masks8 = attention_mask(torch.ones(8, 0, dtype=torch.bool), batch8.mask, tokens_per_frame=16)
+measured = 1 - masks8.float().mean().item()
+if cw.show_prediction(prediction, measured, "share of (query, key) pairs masked out"):
+    per_row = 1 - masks8.float().mean((1, 2))
+    print(f"per row: the 17-frame clip {per_row[0]:.0%} masked out, each still image {per_row[1]:.0%}")
 
 # %% [markdown]
 # **Exercise 5.1 — the Frame Pack mask (2 points).** A batch mixes clips of different lengths, padded to
@@ -599,3 +833,54 @@ def block_diagonal_mask(segment_ids, tokens_per_frame=1):
 
 # %% [nbgrader check id=check_block_diagonal_mask points=2]
 cw.check_block_diagonal_mask(block_diagonal_mask)
+
+# %% [markdown]
+# **Exercise 5.3 — crop the large, pad the small (3 points).** Write `crop_and_pad(video, size)` for a
+# clip `video (C, T, H, W)` and a bucket `size` (one int for a square bucket, or `(height, width)`):
+# return the clip at the bucket's size `(C, T, height, width)` and a pixel mask `(height, width)` bool
+# that is True on the clip's real pixels and False on padding. Handle each side on its own: a side
+# longer than the bucket keeps its middle (when the extra pixels are odd in number, the one left over
+# is removed at the bottom or right); a shorter side keeps all its pixels at the top or left, with zeros
+# after them. No resizing: pixels that stay are unchanged.
+
+# %% [nbgrader solution id=crop_and_pad]
+def crop_and_pad(video, size):
+    ### BEGIN SOLUTION
+    h, w = (size, size) if isinstance(size, int) else size
+    H, W = video.shape[2:]
+    top, left = max(0, (H - h) // 2), max(0, (W - w) // 2)
+    kept = video[:, :, top: top + h, left: left + w]
+    out = video.new_zeros(*video.shape[:2], h, w)
+    out[:, :, : kept.shape[2], : kept.shape[3]] = kept
+    mask = torch.zeros(h, w, dtype=torch.bool)
+    mask[: kept.shape[2], : kept.shape[3]] = True
+    return out, mask
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_crop_and_pad points=3]
+cw.check_crop_and_pad(crop_and_pad)
+
+# %% [markdown]
+# **Exercise 5.4 — the progressive schedule (2 points).** A progressive plan lists its stages in the order
+# they run as `(size, steps)` pairs, e.g. `[(32, 1000), (64, 5500)]`: 1000 steps at 32 px, then 5500 at
+# 64 px. Write `resolution_at(plan, step)`: the frame size the run trains at on `step`, counted from 0
+# like the trainer's steps. A step after the last stage trains at the last size (the run goes on there).
+# Progressive training goes from low to high resolution, never back: a plan whose sizes go down must
+# raise `ValueError`.
+
+# %% [nbgrader solution id=resolution_at]
+def resolution_at(plan, step):
+    ### BEGIN SOLUTION
+    sizes = [size for size, _ in plan]
+    if any(b < a for a, b in zip(sizes, sizes[1:])):
+        raise ValueError(f"sizes go down: {sizes}")
+    end = 0
+    for size, steps in plan:
+        end += steps
+        if step < end:
+            return size
+    return plan[-1][0]
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_resolution_at points=2]
+cw.check_resolution_at(resolution_at)

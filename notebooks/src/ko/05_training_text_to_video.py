@@ -13,9 +13,11 @@
 #    인코더(text encoder);
 # 2. **프레임 팩(Frame Pack)을 이용한 혼합 학습(mixed-duration training)** — 길이가 다른 클립(과 정지
 #    이미지)을 한 배치에 넣고, 어떤 토큰도 패딩(padding)이나 다른 클립을 보지 못하도록 어텐션
-#    마스크(attention mask)를 씁니다;
+#    마스크(attention mask)를 씁니다. 크기가 다른 클립은 한 크기로 맞춥니다: "큰 것은 자르고, 작은
+#    것은 패딩";
 # 3. **짧은 실시간 학습 실행** — 학습기(trainer): AdamW, 워밍업(warm-up), EMA, 그리고 저해상도 →
-#    고해상도로 가는 **점진적 학습(progressive training)** 스케줄;
+#    고해상도로 가는 **점진적 학습(progressive training)** 스케줄을, 같은 계산량에서 고해상도만 쓰는
+#    학습과 비교해 측정합니다;
 # 4. **함께 제공되는 작은 모델(the shipped tiny model)** — 학습에 든 비용(FLOPs → 시간), 샘플,
 #    오라클(oracle)의 정확도 표, 실패 사례, 그리고 **분류기 없는 가이던스(classifier-free guidance,
 #    CFG)**;
@@ -134,11 +136,11 @@ sp = pack_sequences(clips, capacity=5)
 bd = block_diagonal_mask(sp.segment_ids, tokens_per_frame=4)
 fig, axes = plt.subplots(1, 4, figsize=(13, 3.4))
 for i, (ax, n) in enumerate(zip(axes[:3], (1, 3, 5))):
-    ax.imshow(m[i], cmap="Blues")
+    ax.imshow(m[i], cmap="Blues", vmin=0, vmax=1)       # vmin/vmax: an all-true mask is not drawn blank
     ax.set_title(f"padded row {i}: {n} latent frame(s)", fontsize=9)
     ax.set_xlabel("key")
     ax.set_ylabel("query")
-axes[3].imshow(bd[0], cmap="Greens")
+axes[3].imshow(bd[0], cmap="Greens", vmin=0, vmax=1)
 axes[3].set_title(f"packed row: clips {sorted(set(sp.segment_ids[0].tolist()) - {-1})}", fontsize=9)
 fig.tight_layout()
 
@@ -159,6 +161,145 @@ with torch.no_grad():
               .abs().max().item() for i, c in enumerate(clips)]
 print("max |packed - alone| per clip:", [f"{e:.1e}" for e in errors])
 assert max(errors) < 1e-4
+
+# %% [markdown]
+# **실제 배치와 그 마스크.** 17, 13, 9, 5, 1, 1프레임짜리 도형 세계 클립 여섯 개를 제공 VAE로 인코딩하면
+# 잠재 프레임 5, 4, 3, 2, 1, 1개가 되고, 잠재 프레임 하나는 4×4 = 16개의 토큰입니다(64 px). 왼쪽:
+# `pack`은 클립마다 한 행을 주고 가장 긴 클립에 맞춰 패딩합니다. 오른쪽: `pack_sequences`는 잠재
+# 프레임 5개짜리 행을 여러 클립으로 채웁니다. 각 칸은 그 잠재 프레임의 첫 비디오 프레임이며, 테두리
+# 색이 클립을 나타냅니다. 회색 칸은 패딩입니다. 각 행 옆에는 minicog가 만든 그 행의 (N, N) 어텐션
+# 마스크가 있습니다(패딩된 행은 `attention_mask`, 패킹된 행은 `block_diagonal_mask`). query가 속한
+# 클립의 색으로 칠했고, 흰색은 가려진(masked out) 부분입니다.
+
+# %%
+lengths = (17, 13, 9, 5, 1, 1)                               # video frames per clip
+real_clips = [shapes.render_scene(s, frames=n, size=64, rng=i)
+              for i, (s, n) in enumerate(zip(shapes.sample_scenes(len(lengths), seed=5), lengths))]
+with torch.no_grad():
+    lat = [pipe.encode_video(c)[0] for c in real_clips]      # (C, T_latent, 8, 8) each
+tpf = (lat[0].shape[-1] // pipe.dit.config.patch_size) ** 2  # tokens per latent frame
+assert [x.shape[1] for x in lat] == [5, 4, 3, 2, 1, 1] and tpf == 16
+padded = pack(lat)
+packed_rows = pack_sequences(lat, capacity=max(x.shape[1] for x in lat))
+pad_seg = torch.where(padded.mask, torch.arange(len(lat))[:, None], -1)
+layouts = [("padding: pack()", pad_seg, torch.arange(padded.mask.shape[1]).expand_as(pad_seg),
+            attention_mask(torch.ones(len(lat), 0, dtype=torch.bool), padded.mask, tpf)),
+           ("sequence packing: pack_sequences()", packed_rows.segment_ids, packed_rows.positions,
+            block_diagonal_mask(packed_rows.segment_ids, tpf))]
+palette = plt.get_cmap("tab10")(np.arange(len(lat)))[:, :3]
+
+
+def row_strip(seg, pos):
+    """One row of the batch as thumbnails: clip frame (first video frame of the latent frame), framed."""
+    cells = []
+    for i, p in zip(seg.tolist(), pos.tolist()):
+        cell = np.full((72, 72, 3), 0.85)
+        if i >= 0:
+            cell[:] = palette[i]
+            cell[4:68, 4:68] = real_clips[i][max(0, 4 * p - 3)] / 255
+        cells += [cell, np.ones((72, 6, 3))]
+    return np.concatenate(cells[:-1], axis=1)
+
+
+def mask_image(mask, seg):
+    """The (N, N) mask coloured by the query's clip; padding queries (attending to themselves) grey."""
+    q = seg.repeat_interleave(tpf)
+    rgb = np.where(q[:, None, None].numpy() >= 0, palette[q.clamp(min=0).numpy()][:, None, :], 0.5)
+    return np.where(mask.numpy()[..., None], rgb, 1.0)
+
+
+rows = max(len(seg) for _, seg, _, _ in layouts)
+fig, axes = plt.subplots(rows, 4, figsize=(12, 1.25 * rows), gridspec_kw=dict(width_ratios=[4.2, 1, 4.2, 1]))
+for col, (title, seg, pos, masks) in enumerate(layouts):
+    for r in range(rows):
+        ax_t, ax_m = axes[r, 2 * col], axes[r, 2 * col + 1]
+        ax_t.axis("off")
+        ax_m.axis("off")
+        if r >= len(seg):
+            continue
+        ax_t.imshow(row_strip(seg[r], pos[r]))
+        for k in (seg[r] < 0).nonzero().flatten().tolist():
+            ax_t.text(36 + 78 * k, 36, "pad", ha="center", va="center", fontsize=8, color="0.3")
+        ax_m.imshow(mask_image(masks[r], seg[r]), interpolation="nearest")
+        ax_m.axis("on")
+        ax_m.set_xticks([])
+        ax_m.set_yticks([])
+    axes[0, 2 * col].set_title(title + " — rows of latent frames", fontsize=9)
+    axes[0, 2 * col + 1].set_title(f"mask ({masks.shape[-1]}×{masks.shape[-1]})", fontsize=9)
+fig.tight_layout()
+for title, seg, _, _ in layouts:
+    print(f"{title}: {len(seg)} rows, {int((seg < 0).sum())} of {seg.numel()} latent-frame slots are padding")
+assert int((packed_rows.segment_ids < 0).sum()) < int((pad_seg < 0).sum())
+
+
+# %% [markdown]
+# 두 배치는 똑같은 잠재 프레임 16개를 담고 있습니다. 패딩 방식은 클립마다 한 행을 주고 나머지를
+# 패딩으로 채운 뒤 마스크로 막습니다. 시퀀스 패킹은 행을 꽉 채우며, 그 마스크는 블록 대각 형태입니다:
+# 한 행에 클립이 몇 개 있든, 토큰은 자기 클립만 봅니다.
+
+# %% [markdown]
+# ### 해상도가 섞일 때: 큰 것은 자르고, 작은 것은 패딩
+# 클립은 크기도 제각각입니다. 배치에는 한 가지 크기(**버킷(bucket)**)가 필요하고, 강의의 규칙은
+# "큰 것은 자르고 작은 것은 패딩"입니다: 버킷보다 긴 변은 **자르고(crop)**(minicog는 가운데를
+# 남깁니다), 짧은 변은 **패딩(pad)**합니다(minicog는 프레임 팩이 시간의 끝에 패딩하듯 아래쪽/오른쪽에
+# 패딩합니다). 그리고 픽셀 마스크가 실제 픽셀을 표시하므로 손실은 패딩을 무시합니다.
+# `frame_pack.crop_and_pad(video, size)`가 둘을 함께 돌려줍니다. 아래는 96×96, 48×48, 80×48,
+# 64×64 px 클립 네 개를 64×64 버킷으로 맞춘 것으로, 같은 축척으로 그렸습니다: 원본 위의 상자가 남는
+# 부분이고(그 둘레의 회색은 클립 바깥), 빨간색이 패딩입니다.
+
+# %%
+from matplotlib.patches import Rectangle
+
+from minicog.frame_pack import crop_and_pad
+
+bucket, sizes = 64, [(96, 96), (48, 48), (80, 48), (64, 64)]
+raw = [torch.from_numpy(shapes.render_scene(s, frames=1, size=hw, rng=i)).permute(3, 0, 1, 2).float() / 255
+       for i, (s, hw) in enumerate(zip(shapes.sample_scenes(len(sizes), seed=7), sizes))]   # (3, 1, H, W)
+fig, axes = plt.subplots(2, len(raw), figsize=(2.6 * len(raw), 5.2))
+for (H, W), v, top_ax, bottom_ax in zip(sizes, raw, axes[0], axes[1]):
+    out, pix = crop_and_pad(v, bucket)
+    kh, kw = int(pix.any(1).sum()), int(pix.any(0).sum())              # the kept window's size
+    y0, x0 = (H - kh) // 2, (W - kw) // 2
+    assert torch.equal(out[:, :, :kh, :kw], v[:, :, y0: y0 + kh, x0: x0 + kw])   # the window the box shows
+    top_ax.imshow(v[:, 0].permute(1, 2, 0), extent=(0, W, H, 0))
+    top_ax.add_patch(Rectangle((x0, y0), kw, kh, fill=False, ec="yellow", lw=2))
+    top_ax.set_facecolor("0.8")                                      # grey: outside the clip
+    top_ax.set(xlim=(0, 96), ylim=(96, 0), title=f"{H}×{W} px")
+    bottom_ax.imshow(out[:, 0].permute(1, 2, 0))
+    bottom_ax.imshow(np.where(pix.numpy()[..., None], 0.0, [1.0, 0.2, 0.2, 0.6]))
+    bottom_ax.set_title(f"{bucket}×{bucket}: {100 * (~pix).float().mean():.0f}% padding", fontsize=9)
+for ax in axes.flat:
+    ax.set_xticks([])
+    ax.set_yticks([])
+axes[0, 0].set_ylabel("original (kept: box)")
+axes[1, 0].set_ylabel("bucket (padding: red)")
+fig.tight_layout()
+
+
+# %% [markdown]
+# 버킷 크기는 무엇을 대가로 치를까요? 높이와 너비를 32~128 px에서 뽑은 클립 256개의 배치에 대해,
+# 버킷 세 가지 크기마다 버킷의 픽셀 중 패딩의 비율(아무것도 아닌 것에 쓰는 계산)과 클립의 픽셀 중
+# 잘려 나간 비율(끝내 보지 못하는 내용)을 잽니다:
+
+# %%
+g = torch.Generator().manual_seed(0)
+hw = 16 * torch.randint(2, 9, (256, 2), generator=g)                 # sides of 32 … 128 px
+print("bucket  padding (of the bucket)  cropped (of the clips)")
+costs = {}
+for b in (48, 64, 96):
+    masks = [crop_and_pad(torch.zeros(1, 1, int(H), int(W)), b)[1] for H, W in hw]
+    kept = sum(int(m.sum()) for m in masks)
+    costs[b] = (1 - kept / (len(masks) * b * b), 1 - kept / int(hw.prod(1).sum()))
+    print(f"{b:4d} px {100 * costs[b][0]:14.1f} % {100 * costs[b][1]:22.1f} %")
+assert costs[48][0] < costs[64][0] < costs[96][0] and costs[48][1] > costs[64][1] > costs[96][1]
+
+
+# %% [markdown]
+# 버킷이 크면 덜 자르고 더 많이 패딩합니다. 버킷이 작으면 계산 낭비는 줄지만 클립을 더 많이 잃습니다.
+# 그래서 실제 파이프라인은 버킷을 여러 개(크기와 종횡비별로) 두고, 각 클립을 가장 가까운 버킷에 넣은
+# 다음 자르고 패딩합니다. minicog의 학습기는 이 문제를 피해 갑니다: 도형 세계 클립은 각 단계의
+# 크기로 렌더링되고, 실제 클립 폴더는 크기를 조정한 뒤 가운데를 잘라 내며(`data.resize_crop`),
+# 패딩하지 않습니다.
 
 # %% [markdown]
 # ## 3. 짧은 실시간 학습 실행
@@ -211,6 +352,62 @@ assert last < first
 # 손실은 몇 분 안에 내려갑니다. 점선은 두 번째 단계를 표시합니다: 최대 17프레임의 64 px 클립으로,
 # 프레임당 토큰이 네 배입니다. 백 스텝은 시작에 불과합니다: 아래의 제공 모델은 수만 스텝을
 # 학습했습니다.
+
+# %% [markdown]
+# ### 점진적 해상도를 측정하기
+# 저해상도부터 학습하는 것이 정말 이득일까요, 아니면 모든 FLOP을 처음부터 최종 해상도에 써야 할까요?
+# `benchmarks/bench_progressive.py`는 `fast` 프리셋의 모델을 같은 계산 예산(PyTorch의
+# `FlopCounterMode`로 순전파와 역전파를 센 FLOPs)으로 두 번 학습합니다: **점진적(progressive)**
+# 학습은 예산의 절반을 32 px에 쓰고 64 px로 넘어가며, **고해상도만(high only)** 학습은 예산 전부를
+# 64 px에 씁니다. 시드, 데이터, 배치 크기, 옵티마이저, 길이 혼합은 같고, 둘 다 같은 검증(held-out)
+# 손실로 평가합니다: 다른 데이터 시드의 클립에 대해, 고정된 시간과 노이즈에서 잰 64 px 정류 흐름
+# 손실입니다. 이 실행은 CPU 스레드 하나로 수십 분이 걸리므로, 노트북은 기록된 곡선을 그립니다.
+
+# %%
+import json
+from pathlib import Path
+
+record = json.loads((Path(minicog.__file__).parents[1] / "benchmarks" / "results" / "progressive.json").read_text())
+colors = {"progressive": "tab:orange", "high_only": "tab:blue"}
+fig, ax = plt.subplots(figsize=(6.5, 3.4))
+final = {name: {} for name in colors}
+for seed, runs in record["runs"].items():
+    for name, run in runs.items():
+        c = np.array(run["curve"])
+        ax.plot(c[:, 0] / 1e3, c[:, 3], marker=".", ls="-" if seed == "0" else "--", color=colors[name],
+                alpha=0.8, label=f"{name}, seed {seed}")
+        final[name][seed] = (c[-1, 3], c[-1, 1], int(c[-1, 2]))
+switch = record["runs"]["0"]["progressive"]["stages"][0][1] * record["step_gflop"]["32"] / 1e3
+ax.axvline(switch, color="gray", ls="--", lw=0.8)
+ax.text(switch, ax.get_ylim()[1], " 32 px → 64 px", va="top", fontsize=8, color="gray")
+ax.set_yscale("log")
+ax.set_xlabel("training compute (TFLOP)")
+ax.set_ylabel("held-out loss at 64 px")
+ax.legend(fontsize=8)
+print("made by:", record["command"], f"(one CPU thread, batch {record['batch_size']})")
+for name, by_seed in final.items():
+    for seed, (loss, sec, steps) in by_seed.items():
+        print(f"{name:12s} seed {seed}: {steps:4d} steps, {sec / 60:4.1f} min (shared CPU), "
+              f"final held-out loss {loss:.4f}")
+print(f"one training step: {record['step_gflop']['32']:.1f} GFLOP at 32 px, {record['step_gflop']['64']:.1f} at 64 px")
+for seed, runs in record["runs"].items():
+    at = {name: min(run["curve"], key=lambda row: abs(row[0] / 1e3 - switch)) for name, run in runs.items()}
+    print(f"seed {seed} at the switch ({switch:.1f} TFLOP): " +
+          ", ".join(f"{name} {row[3]:.4f}" for name, row in at.items()))
+gap = [final["high_only"][s][0] - final["progressive"][s][0] for s in final["progressive"] if s in final["high_only"]]
+print("high only − progressive, final held-out loss per seed:", [f"{d:+.4f}" for d in gap])
+assert len(gap) == 2 and min(gap) > 0                  # the recorded result the text below describes
+
+# %% [markdown]
+# 두 시드 모두에서 점진적 학습이 64 px 검증 손실을 더 낮게 끝냅니다. 곡선이 그 과정을 보여 줍니다:
+# 32 px에서 스텝 하나의 비용은 64 px 스텝의 약 3분의 1이고, 64 px 손실은 처음에는 고해상도만 학습할
+# 때보다 빨리 내려가다가 평평해집니다 — 32 px는 우리가 평가하는 해상도가 아니기 때문입니다. 그래서
+# 전환 시점에는 고해상도만 학습한 쪽이 따라잡습니다(전환 시점의 손실은 위에 출력했습니다). 전환 뒤에는
+# 점진적 학습이 예산의 10분의 1 안에 고해상도만 학습한 곡선 아래로 내려가 그대로 머뭅니다: 저해상도에서
+# 배운 것(색, 모양, 움직임, 단어)이 그대로 이어지고, 64 px의 세부만 새로 배우면 됩니다. 작은 모델의
+# 시드 두 개, 예산 하나, 비율 하나로 잰 결과이므로 이 설정의 측정이지 법칙이 아닙니다 — 연습 문제 2가
+# 비율을 바꿔 봅니다.
+
 
 # %% [markdown]
 # ## 4. 함께 제공되는 작은 모델
@@ -531,7 +728,9 @@ print(f"{prompt_box.value!r} — the oracle reads: {shapes.read_attributes(first
 #   시퀀스로 합쳐질 텍스트 토큰을 만듭니다 — CogVideoX에서 T5가 맡는 인터페이스입니다.
 # * **프레임 팩**: 길이가 다른 클립과 정지 이미지가 한 배치에 함께 들어갑니다; 어텐션 마스크가 모든
 #   토큰을 자기 클립 안에 두고 패딩에서 떼어 놓으므로, 패킹된 클립은 혼자일 때와 같은 출력을
-#   냅니다(§2에서 확인했습니다).
+#   냅니다(§2에서 확인했습니다). 크기가 다른 클립은 한 버킷으로 맞춥니다: 큰 것은 가운데를 남기고
+#   자르고, 작은 것은 패딩하며, 픽셀 마스크를 함께 둡니다. 버킷 크기를 고르는 일은 패딩과 잘라
+#   내기 사이에서 균형을 잡는 일입니다.
 # * **학습**: 잠재 변수는 고정된 VAE로 한 번 인코딩되어 캐시됩니다; 각 스텝은 섞인 배치를 묶고, 일부
 #   캡션을 지우며(CFG를 위해), 실제 프레임에만 정류 흐름 손실을 적용합니다; AdamW, 워밍업, 코사인
 #   감쇠, EMA, 그리고 저해상도 → 고해상도의 점진적 스케줄을 씁니다.
@@ -544,16 +743,29 @@ print(f"{prompt_box.value!r} — the oracle reads: {shapes.read_attributes(first
 
 # %% [markdown]
 # ## 연습 문제
-# 1. `TrainConfig.holdout_experiment()`(한 번도 보여 주지 않는 조합 24개)로 학습하고, 빼 둔 조합을
-#    `benchmarks/eval_tiny_t2v.py --model runs/holdout`으로 측정하세요: 모델은 함께 본 적 없는
-#    속성들을 조합해 낼까요?
-# 2. `TrainConfig.tiny()`에서 32 px 단계 두 개를 없애 보세요(첫 스텝부터 64 px). 같은 벽시계 시간에서
-#    손실이 더 빨리 내려갈까요, 더 느리게 내려갈까요?
-# 3. `caption_dropout=0`으로 두고 가이던스 4로 샘플링해 보세요. 무슨 일이 일어나며, 왜 그럴까요?
-# 4. 32 px 단계를 `zero_init=True`(adaLN-Zero)로 학습해 보세요: 첫 단계의 손실 곡선이 달라질까요?
-#    모델이 방향 단어를 따르기 시작하는 시점은 빨라질까요, 늦어질까요?
-# 5. 자기 클립으로 폴더를 만들어 `captions.txt`를 넣고
-#    `python -m minicog.train --preset folder --data my_clips/`로 학습해 보세요.
+# 모두 랩톱 CPU에서 10분 안에 끝나며, 저장소의 루트에서 실행합니다.
+# 1. **모델은 조합해 낼까요?** 제공 모델은 두 물체 속성 쌍 중 720개를 한 번도 보지 못했습니다
+#    (`shapes.compositional_holdout`). 무작위 두 물체 프롬프트 300개로 측정해 보세요:
+#    `python benchmarks/eval_tiny_t2v.py --objects 2 --prompts 300`(약 2분; 빼 둔 장면과 본 장면의
+#    정확도를 따로 출력합니다). 빼 둔 장면의 정확도는 본 장면의 정확도에 가까운가요?
+# 2. **저해상도는 얼마나?** §3의 점진적 학습 비교를 더 작게, 예산의 4분의 1과 4분의 3을 32 px에 써서
+#    다시 돌려 보세요:
+#    `python benchmarks/bench_progressive.py --budget 150 --seeds 0 --low-share 0.25 --out /tmp/p25.json`,
+#    그리고 같은 명령을 `--low-share 0.75 --out /tmp/p75.json`으로(각각 몇 분). 어느 쪽이 64 px
+#    검증 손실을 더 낮게 끝낼까요?
+# 3. **가이던스에는 캡션 드롭아웃이 필요합니다.** 300스텝씩 두 번 학습하세요(각각 몇 분):
+#    `python -m minicog.train --preset fast --steps 300 --out runs/drop10`과
+#    `python -m minicog.train --preset fast --steps 300 --out runs/drop0 --set caption_dropout=0`.
+#    `minicog.load_pipeline("runs/drop0").generate(prompt, seed=0, guidance=g)`(그리고 `runs/drop10`도
+#    똑같이)로 g = 1과 4에서 샘플링해 보세요. 드롭아웃 없이 학습한 쪽은 g = 4에서 어떻게 되며, 왜 그럴까요?
+# 4. **adaLN-Zero.** `fast` 프리셋은 adaLN-Zero로 시작합니다. 이를 끄고 학습해 보세요:
+#    `python -m minicog.train --preset fast --steps 300 --out runs/nozero --set zero_init=false`.
+#    그리고 `runs/nozero/log.jsonl`의 `loss` 열을 `runs/drop10/log.jsonl`(연습 문제 3)과 비교하세요.
+#    처음 50스텝에서 어느 쪽이 더 빨리 내려갈까요?
+# 5. **나만의 클립.** `captions.txt`가 있는 클립 폴더를 만드세요
+#    (`python -c "from minicog.data import export_shapes_folder; export_shapes_folder('my_clips', n=32)"`가
+#    형식을 보여 줍니다; 여기에 직접 만든 GIF/MP4를 넣으세요). 그리고 그 폴더로 학습합니다:
+#    `python -m minicog.train --preset folder --data my_clips --steps 100 --out runs/my_clips --set batch_size=8`.
 
 # %% [markdown] [nbgrader locked id=exercises]
 # ## 채점 과제
@@ -566,6 +778,32 @@ print(f"{prompt_box.value!r} — the oracle reads: {shapes.read_attributes(first
 import torch
 
 from minicog import coursework as cw
+
+# %% [markdown]
+# **예측한 뒤 실행하기.** 한 배치에 17프레임 클립 하나(잠재 프레임 5개)와 정지 이미지 일곱 장(각각
+# 잠재 프레임 1개)이 있고, 잠재 프레임당 토큰은 16개이며, 텍스트 없이 `pack`으로 가장 긴 클립에 맞춰
+# 패딩했습니다. 이 배치의 어텐션 마스크에서 (query, key) 쌍 중 가려진 것의 비율은 얼마일까요?
+# 여러분의 추측(0과 1 사이의 수)을 `prediction()`에 쓰세요(맞았는지가 아니라 답했는지만 채점합니다).
+# 확인 셀 다음 셀이 실험을 실행하고, 그 결과를 여러분의 추측 옆에 출력합니다.
+
+# %% [nbgrader solution id=prediction]
+def prediction():
+    ### BEGIN SOLUTION
+    return 0.5
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_prediction points=1]
+cw.check_prediction(prediction)
+
+# %%
+from minicog.frame_pack import attention_mask, pack
+
+batch8 = pack([torch.zeros(8, 5, 8, 8)] + [torch.zeros(8, 1, 8, 8)] * 7)
+masks8 = attention_mask(torch.ones(8, 0, dtype=torch.bool), batch8.mask, tokens_per_frame=16)
+measured = 1 - masks8.float().mean().item()
+if cw.show_prediction(prediction, measured, "share of (query, key) pairs masked out"):
+    per_row = 1 - masks8.float().mean((1, 2))
+    print(f"per row: the 17-frame clip {per_row[0]:.0%} masked out, each still image {per_row[1]:.0%}")
 
 # %% [markdown]
 # **과제 5.1 — 프레임 팩 마스크 (2점).** 배치는 길이가 다른 클립을 섞고, 가장 긴 클립에 맞춰
@@ -606,3 +844,54 @@ def block_diagonal_mask(segment_ids, tokens_per_frame=1):
 
 # %% [nbgrader check id=check_block_diagonal_mask points=2]
 cw.check_block_diagonal_mask(block_diagonal_mask)
+
+# %% [markdown]
+# **과제 5.3 — 큰 것은 자르고, 작은 것은 패딩 (3점).** 클립 `video (C, T, H, W)`와 버킷 크기 `size`(정사각형
+# 버킷이면 정수 하나, 아니면 `(height, width)`)에 대해 `crop_and_pad(video, size)`를 작성하세요: 버킷
+# 크기의 클립 `(C, T, height, width)`와 픽셀 마스크 `(height, width)` bool을 반환합니다. 마스크는 클립의
+# 실제 픽셀에서 True, 패딩에서 False입니다. 각 변은 따로 다룹니다: 버킷보다 긴 변은 가운데를
+# 남깁니다(잘라 낼 픽셀 수가 홀수이면, 남는 한 픽셀은 아래쪽이나 오른쪽에서 잘라 냅니다). 더 짧은
+# 변은 자기 픽셀을 모두 위쪽이나 왼쪽에 두고, 그 뒤를 0으로 채웁니다. 크기 조정(resize)은 하지 않습니다:
+# 남긴 픽셀의 값은 바뀌지 않습니다.
+
+# %% [nbgrader solution id=crop_and_pad]
+def crop_and_pad(video, size):
+    ### BEGIN SOLUTION
+    h, w = (size, size) if isinstance(size, int) else size
+    H, W = video.shape[2:]
+    top, left = max(0, (H - h) // 2), max(0, (W - w) // 2)
+    kept = video[:, :, top: top + h, left: left + w]
+    out = video.new_zeros(*video.shape[:2], h, w)
+    out[:, :, : kept.shape[2], : kept.shape[3]] = kept
+    mask = torch.zeros(h, w, dtype=torch.bool)
+    mask[: kept.shape[2], : kept.shape[3]] = True
+    return out, mask
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_crop_and_pad points=3]
+cw.check_crop_and_pad(crop_and_pad)
+
+# %% [markdown]
+# **과제 5.4 — 점진적 스케줄 (2점).** 점진적 계획(plan)은 단계를 실행 순서대로 `(size, steps)` 쌍으로
+# 나열합니다. 예를 들어 `[(32, 1000), (64, 5500)]`은 32 px에서 1000스텝, 그다음 64 px에서 5500스텝입니다.
+# `resolution_at(plan, step)`을 작성하세요: 학습이 `step`에서 쓰는 프레임 크기이며, 스텝은 학습기처럼
+# 0부터 셉니다. 마지막 단계 이후의 스텝은 마지막 크기로 학습합니다(학습은 거기서 계속됩니다). 점진적
+# 학습은 저해상도에서 고해상도로 가며 되돌아가지 않습니다: 크기가 줄어드는 계획이면 `ValueError`를
+# 일으켜야 합니다.
+
+# %% [nbgrader solution id=resolution_at]
+def resolution_at(plan, step):
+    ### BEGIN SOLUTION
+    sizes = [size for size, _ in plan]
+    if any(b < a for a, b in zip(sizes, sizes[1:])):
+        raise ValueError(f"sizes go down: {sizes}")
+    end = 0
+    for size, steps in plan:
+        end += steps
+        if step < end:
+            return size
+    return plan[-1][0]
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_resolution_at points=2]
+cw.check_resolution_at(resolution_at)
