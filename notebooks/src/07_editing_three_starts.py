@@ -341,9 +341,12 @@ assert FAST or rows[0][1] != target_colour               # the smallest t0 stops
 # perfect edit to a triangle misses by ~0.75 px: the box of a triangle loses its thin apex);
 # **bg PSNR** — the background outside the object;
 # **s / edit** — wall-clock seconds, timed in the same run (`time ×` is relative to inversion).
+# Two edits of each kind, here and in the two-object table below; set `LONG = True` for four (a few
+# minutes more on a laptop CPU).
 
 # %%
-N = 2 if FAST else 4
+LONG = False                     # True: 4 edits of each kind instead of 2, in both tables
+N = 2 if FAST else (4 if LONG else 2)
 edits_set = edit_eval.shapes_edits(N, seed=1)
 variants = {k: edit_eval.ABLATIONS[k] for k in ("random_noise", "inversion", "flowedit")}
 rows = edit_eval.measure(pipe, edits_set, variants, progress=not FAST)
@@ -366,7 +369,7 @@ assert summary["inversion"]["nfe"] > summary["random_noise"]["nfe"]
 # small two-object shapes.
 
 # %%
-edits_two = edit_eval.two_object_edits(1 if FAST else 4, seed=1)
+edits_two = edit_eval.two_object_edits(1 if FAST else (4 if LONG else 2), seed=1)
 rows_two = edit_eval.measure(pipe, edits_two, variants, progress=not FAST)
 summary_two = edit_eval.summarise(rows_two)
 print(edit_eval.results_table(summary_two, reference="flowedit"))
@@ -407,7 +410,65 @@ import torch
 from minicog import coursework as cw
 
 # %% [markdown]
-# **Exercise 7.1 — invert (1 point).** Write `invert(velocity, x0, steps)`: run the ODE upwards, from
+# **Predict, then run.** Edit the red circle into a blue one four times: twice with the random-noise
+# start (t₀ = 0.7), once with noise seed 0 and once with seed 1, and twice with FlowEdit with the same
+# two seeds. Whose two results lie further apart — `"random noise"`'s, `"FlowEdit"`'s, or are they
+# `"about the same"`? Write your guess in `prediction()` (graded only on being answered, not on being
+# right); the cell after the check runs the experiment and prints the result beside your guess.
+
+# %% [nbgrader solution id=prediction]
+def prediction():
+    ### BEGIN SOLUTION
+    return "random noise"
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_prediction points=1]
+cw.check_prediction(prediction, ("random noise", "FlowEdit", "about the same"))
+
+# %%
+import minicog
+from minicog import edit, shapes
+
+pipe = minicog.load_pipeline("tiny")
+SRC = "a red circle moving right on a black background"
+TAR = "a blue circle moving right on a black background"
+x = pipe.encode_video(shapes.render_caption(SRC, rng=1))
+apart = {}
+for method in ("random_noise", "flowedit"):                  # the presets' guidance, 10 steps, t₀ = 0.7
+    z0, z1 = (edit.edit_latents(pipe, x, SRC, TAR, seed=s, method=method, steps=10, n_max=7) for s in (0, 1))
+    apart[method] = float((z0 - z1).norm() / x.norm())        # seed 0's edit vs seed 1's, relative to the clip
+ratio = apart["random_noise"] / apart["flowedit"]
+further = "random noise" if ratio > 2 else "FlowEdit" if ratio < 0.5 else "about the same"
+if cw.show_prediction(prediction, further, "whose two seeds' edits lie further apart"):
+    print(f"‖edit(seed 0) − edit(seed 1)‖ / ‖x_src‖: random noise {apart['random_noise']:.3f}, "
+          f"FlowEdit {apart['flowedit']:.3f} ({ratio:.1f}×)")
+
+# %% [markdown]
+# **Exercise 7.1 — the random-noise start (2 points).** Write
+# `random_noise_start(velocity, x_src, noise, c_src, c_tar, t0, steps)`, the first of the three starts,
+# with nothing but the model's velocity. `x_src (1, C, T, h, w)` are the latents of the source clip,
+# `noise` a draw of ε of the same shape, `c_src` and `c_tar` the encoded source and target prompts, and
+# `velocity(z, t, c)` the model's velocity of latents `z` at a float time `t` under the prompt `c`.
+# Put the clip at the noise level `t0` the way the forward process does, with this `noise`; then let the
+# model carry it back to the data under the prompt the edit asks for, in `steps` Euler steps of equal
+# size. Return the edited latents (the shape of `x_src`). At `t0 = 1` nothing of the clip is left: the
+# result is a plain generation from `noise` — the baseline that loses the source video.
+
+# %% [nbgrader solution id=random_noise_start]
+def random_noise_start(velocity, x_src, noise, c_src, c_tar, t0, steps):
+    ### BEGIN SOLUTION
+    ts = torch.linspace(t0, 0.0, steps + 1).tolist()
+    z = (1 - t0) * x_src + t0 * noise
+    for t, t_next in zip(ts[:-1], ts[1:]):
+        z = z + (t_next - t) * velocity(z, t, c_tar)
+    return z
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_random_noise_start points=2]
+cw.check_random_noise_start(random_noise_start)
+
+# %% [markdown]
+# **Exercise 7.2 — invert (1 point).** Write `invert(velocity, x0, steps)`: run the ODE upwards, from
 # the clip (t = 0) to noise (t = 1), with `steps` Euler steps on the uniform grid; `velocity(x, t)` takes
 # a float t.
 
@@ -425,7 +486,7 @@ def invert(velocity, x0, steps):
 cw.check_invert(invert)
 
 # %% [markdown]
-# **Exercise 7.2 — one FlowEdit step (3 points).** Write
+# **Exercise 7.3 — one FlowEdit step (3 points).** Write
 # `flowedit_step(velocity_src, velocity_tar, x_src, z_edit, t, t_next, noise)` for the source latents
 # `x_src (1, C, T, h, w)`, the current edit `z_edit` (same shape) and `noise (N, C, T, h, w)`, N noise
 # draws. For each draw k: `Z_src = (1 − t)·X_src + t·ε_k`, `Z_tar = Z_src + (Z_edit − X_src)`, and the

@@ -335,10 +335,12 @@ assert FAST or rows[0][1] != target_colour               # the smallest t0 stops
 # 그대로 렌더링한 것)이 놓는 위치에서 몇 픽셀(px) 떨어져 있는지. "drift vs source"는 같은 값을 원본 클립에 대해
 # 잰 것입니다(삼각형으로 바꾸는 완벽한 편집도 이 값에서 약 0.75 px 어긋납니다. 삼각형의 상자는 가는 꼭짓점
 # 부분을 잃기 때문입니다). **bg PSNR**: 물체 바깥 배경의 PSNR. **s / edit**: 같은 실행 안에서 잰 실제 경과
-# 시간(초)(`time ×`는 역변환 대비 비율입니다).
+# 시간(초)(`time ×`는 역변환 대비 비율입니다). 여기와 아래의 두 물체 표 모두 종류마다 편집 두 개로 잽니다.
+# `LONG = True`로 두면 네 개씩 잽니다(노트북 CPU에서 몇 분 더 걸립니다).
 
 # %%
-N = 2 if FAST else 4
+LONG = False                     # True: 4 edits of each kind instead of 2, in both tables
+N = 2 if FAST else (4 if LONG else 2)
 edits_set = edit_eval.shapes_edits(N, seed=1)
 variants = {k: edit_eval.ABLATIONS[k] for k in ("random_noise", "inversion", "flowedit")}
 rows = edit_eval.measure(pipe, edits_set, variants, progress=not FAST)
@@ -359,7 +361,7 @@ assert summary["inversion"]["nfe"] > summary["random_noise"]["nfe"]
 # 모든 방법이 공유하는 상한입니다. 두 물체 장면의 작은 모양 중 일부는 VAE 자체가 잃어버립니다.
 
 # %%
-edits_two = edit_eval.two_object_edits(1 if FAST else 4, seed=1)
+edits_two = edit_eval.two_object_edits(1 if FAST else (4 if LONG else 2), seed=1)
 rows_two = edit_eval.measure(pipe, edits_two, variants, progress=not FAST)
 summary_two = edit_eval.summarise(rows_two)
 print(edit_eval.results_table(summary_two, reference="flowedit"))
@@ -399,7 +401,65 @@ import torch
 from minicog import coursework as cw
 
 # %% [markdown]
-# **과제 7.1 — 역변환 (1점).** `invert(velocity, x0, steps)`를 작성하세요. 균등 격자 위에서 오일러 스텝
+# **예측한 뒤 실행하기.** 빨간 원을 파란 원으로 네 번 편집합니다. 무작위 노이즈 시작(t₀ = 0.7)으로 노이즈
+# 시드 0과 시드 1에서 한 번씩, 그리고 FlowEdit로 같은 두 시드에서 한 번씩입니다. 두 결과가 서로 더 멀리
+# 떨어지는 쪽은 `"random noise"`일까요, `"FlowEdit"`일까요, 아니면 둘이 `"about the same"`(비슷함)일까요?
+# 여러분의 추측을 `prediction()`에 적으세요(맞았는지가 아니라 답했는지만 채점합니다). 확인 셀 다음 셀이
+# 실험을 실행하고, 그 결과를 여러분의 추측 옆에 출력합니다.
+
+# %% [nbgrader solution id=prediction]
+def prediction():
+    ### BEGIN SOLUTION
+    return "random noise"
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_prediction points=1]
+cw.check_prediction(prediction, ("random noise", "FlowEdit", "about the same"))
+
+# %%
+import minicog
+from minicog import edit, shapes
+
+pipe = minicog.load_pipeline("tiny")
+SRC = "a red circle moving right on a black background"
+TAR = "a blue circle moving right on a black background"
+x = pipe.encode_video(shapes.render_caption(SRC, rng=1))
+apart = {}
+for method in ("random_noise", "flowedit"):                  # the presets' guidance, 10 steps, t₀ = 0.7
+    z0, z1 = (edit.edit_latents(pipe, x, SRC, TAR, seed=s, method=method, steps=10, n_max=7) for s in (0, 1))
+    apart[method] = float((z0 - z1).norm() / x.norm())        # seed 0's edit vs seed 1's, relative to the clip
+ratio = apart["random_noise"] / apart["flowedit"]
+further = "random noise" if ratio > 2 else "FlowEdit" if ratio < 0.5 else "about the same"
+if cw.show_prediction(prediction, further, "whose two seeds' edits lie further apart"):
+    print(f"‖edit(seed 0) − edit(seed 1)‖ / ‖x_src‖: random noise {apart['random_noise']:.3f}, "
+          f"FlowEdit {apart['flowedit']:.3f} ({ratio:.1f}×)")
+
+# %% [markdown]
+# **과제 7.1 — 무작위 노이즈 시작 (2점).**
+# `random_noise_start(velocity, x_src, noise, c_src, c_tar, t0, steps)`를 작성하세요. 세 출발점 가운데 첫
+# 번째를 모델의 속도만으로 만드는 과제입니다. `x_src (1, C, T, h, w)`는 원본 클립의 잠재 변수, `noise`는 같은
+# 형태로 뽑은 ε, `c_src`와 `c_tar`는 인코딩한 원본 프롬프트와 목표 프롬프트이고, `velocity(z, t, c)`는
+# 프롬프트 `c` 아래에서 float 시각 `t`의 잠재 변수 `z`에 대한 모델의 속도입니다. 먼저 이 `noise`를 써서
+# 순방향 과정(forward process)이 하는 방식대로 클립을 노이즈 수준 `t0`에 놓습니다. 그다음 편집이 원하는
+# 프롬프트 아래에서 모델의 속도를 따라 클립을 데이터까지 되돌리되, 같은 크기의 오일러 스텝을 `steps`번
+# 밟습니다. 편집된 잠재 변수(`x_src`와 같은 형태)를 반환합니다. `t0 = 1`이면 클립의 흔적은 전혀 남지 않습니다.
+# 결과는 `noise`에서 새로 생성한 비디오, 즉 원본 비디오를 잃어버리는 기준선(baseline)입니다.
+
+# %% [nbgrader solution id=random_noise_start]
+def random_noise_start(velocity, x_src, noise, c_src, c_tar, t0, steps):
+    ### BEGIN SOLUTION
+    ts = torch.linspace(t0, 0.0, steps + 1).tolist()
+    z = (1 - t0) * x_src + t0 * noise
+    for t, t_next in zip(ts[:-1], ts[1:]):
+        z = z + (t_next - t) * velocity(z, t, c_tar)
+    return z
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_random_noise_start points=2]
+cw.check_random_noise_start(random_noise_start)
+
+# %% [markdown]
+# **과제 7.2 — 역변환 (1점).** `invert(velocity, x0, steps)`를 작성하세요. 균등 격자 위에서 오일러 스텝
 # `steps`번으로 ODE를 클립(t = 0)에서 노이즈(t = 1)까지 위쪽으로 풉니다. `velocity(x, t)`는 t를 float로
 # 받습니다.
 
@@ -417,7 +477,7 @@ def invert(velocity, x0, steps):
 cw.check_invert(invert)
 
 # %% [markdown]
-# **과제 7.2 — FlowEdit 한 스텝 (3점).** 원본 잠재 변수 `x_src (1, C, T, h, w)`, 현재 편집 상태 `z_edit`(같은
+# **과제 7.3 — FlowEdit 한 스텝 (3점).** 원본 잠재 변수 `x_src (1, C, T, h, w)`, 현재 편집 상태 `z_edit`(같은
 # 형태), 노이즈 N개를 뽑은 `noise (N, C, T, h, w)`에 대해
 # `flowedit_step(velocity_src, velocity_tar, x_src, z_edit, t, t_next, noise)`를 작성하세요. 각 샘플 k마다
 # `Z_src = (1 − t)·X_src + t·ε_k`, `Z_tar = Z_src + (Z_edit − X_src)`, 그리고 후보
