@@ -36,7 +36,7 @@
 # 3. **어텐션 기반 마스킹 (attention-guided masking, SAFC)**: from word maps to an **편집 마스크
 #    (edit mask)** — threshold, smoothing, soft edges — and the masked 속도장 (velocity field);
 # 4. **차분 평균 가이던스 (differential averaging guidance, DAG)**: candidate flows (후보 흐름), their
-#    mean and their difference;
+#    mean and their difference, and why their mean is a blur;
 # 5. **ablations (제거 실험)**: the mask and DAG switched off one at a time, measured by the oracle,
 #    and an edit that fails (square → circle);
 # 6. **속도 마스크 (velocity mask)**: a mask that finds the edited object, tested where a mask
@@ -54,9 +54,10 @@ import torch
 import torch.nn.functional as F
 from IPython.display import display
 from IPython.utils.capture import capture_output
+from matplotlib.patches import ConnectionPatch
 
 import minicog
-from minicog import edit_eval, editing, flowdirector, mask_eval, shapes
+from minicog import diagrams, edit_eval, editing, flowdirector, mask_eval, shapes
 from minicog.flowdirector import DAG, MaskRule, VelocityMask
 from minicog.video import frame_grid, show_video
 from minicog.utils import FAST, seed_everything
@@ -330,8 +331,13 @@ assert preset_iou < ceiling - 0.3 and preset_cover > 0.5 and max(ious) < 0.4
 
 # %% [markdown]
 # ## 4. Inside one FlowDirector step
-# `pipe.edit(..., callback=...)` hands us every step's state: the N candidate flows, V_better and
-# V_worse, the mask, and the velocity before and after masking. We look at the first step.
+# `pipe.edit(..., callback=...)` hands us every step's state: the noisy latents Z_k of the N noise
+# draws, the source velocities, the N candidate flows, V_better and V_worse, the mask, and the
+# velocity before and after masking. We look at the first step, first as a whole: the chain of
+# operations with the shapes of the tensors this step passed on, then what those tensors hold in one
+# latent frame. A velocity is drawn as its magnitude |v| per latent pixel; where a picture helps, as
+# the clean clip it predicts, x̂ = Z − t·v (on the path Z = (1 − t)·x + t·ε the velocity is ε − x),
+# decoded by the VAE.
 
 # %%
 infos = []
@@ -343,6 +349,77 @@ print(f"{len(infos)} steps from t = {infos[0]['t']:.2f}; candidates:", tuple(inf
 def speed(v):                      # |v| per latent pixel: norm over channels → (T, h, w)
     return v.reshape(-1, C, T, h, w)[0].norm(dim=0)
 
+st = diagrams.shape_text
+diagrams.draw_chain(
+    ["N noise draws ε_k", "Z_k = (1 − t)·X_src\n+ t·ε_k", "the DiT under\nboth prompts (CFG)",
+     "V_k = v_tar,k − v_src,k\n(candidate flows)", "DAG: V_better,\nV_worse → V",
+     f"SAFC: mask M\n{st(info['mask'])}", "Euler step\nZ_edit += Δt·M ⊙ V"],
+    [f"ε {st(info['z_src'])}", f"Z {st(info['z_src'])}", f"v_src, v_tar\n2 × {st(info['v_src'])}",
+     st(info["candidates"]), f"V {st(info['v_unmasked'])}", f"M ⊙ V {st(info['v'])}"],
+    colors=[0, 0, 1, 2, 3, 4, 5], per_row=4, box_width=2.6,
+    title=f"one FlowDirector step (t = {info['t']:.2f}), with the shapes of its real tensors")
+
+v_src1, V_1 = info["v_src"][:1], info["candidates"][:1]            # noise draw 1: guided source velocity, V_1
+v_tar1 = v_src1 + V_1                                             # the guided target velocity
+x_hat = pipe.decode_latents(torch.cat([info["z_src"][:1] - info["t"] * v_src1,       # x̂ = Z − t·v
+                                       info["z_tar"][:1] - info["t"] * v_tar1]))
+f, n_show = T // 2, min(6, dag.n_worse)
+rows = [("one noise draw", [("source frame", source[4 * f]), ("|v_src,1|", speed(v_src1)[f]),
+                            ("x̂ of v_src,1", x_hat[0][4 * f]), ("|v_tar,1|", speed(v_tar1)[f]),
+                            ("x̂ of v_tar,1", x_hat[1][4 * f]), ("|V_1| = |v_tar − v_src|", speed(V_1)[f])]),
+        (f"candidate flows\n({n_show} of N = {info['candidates'].shape[0]})",
+         [(f"|V_{k + 1}|", speed(info["candidates"][k:k + 1])[f]) for k in range(n_show)]),
+        ("DAG and mask", [("|V_better|", speed(info["v_better"])[f]),
+                          (f"|V_worse|\n(mean of V_1..V_{dag.n_worse})", speed(info["v_worse"])[f]),
+                          ("|V_better − V_worse|", speed(info["v_better"] - info["v_worse"])[f]),
+                          ("|V| (DAG)", speed(info["v_unmasked"])[f]), ("mask M", info["mask"][f].float()),
+                          ("|M ⊙ V|", speed(info["v"])[f])])]
+lim_v = float(torch.stack([speed(v_src1), speed(v_tar1)]).max())           # the two prompts' velocities
+lim_e = float(max(speed(info["candidates"][k:k + 1]).max() for k in range(n_show)))   # the edit's velocities
+fig, axes = plt.subplots(3, 6, figsize=(11, 6.4), gridspec_kw=dict(wspace=0.6, hspace=0.5))
+for r, (row_name, panels) in enumerate(rows):
+    for c, (name, a) in enumerate(panels):
+        ax = axes[r, c]
+        if a.ndim == 3:                                                     # a decoded frame
+            ax.imshow(a)
+        elif name == "mask M":
+            ax.imshow(a, cmap="viridis", vmin=0, vmax=1)
+        else:
+            ax.imshow(a, cmap="inferno", vmin=0, vmax=lim_v if name in ("|v_src,1|", "|v_tar,1|") else lim_e)
+        ax.set_title(name, fontsize=7)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[r, 0].set_ylabel(row_name, fontsize=8)
+    for c in range(len(panels), 6):
+        axes[r, c].axis("off")
+
+def link(a, b, label):             # an arrow from panel a to panel b, labelled under it
+    fig.add_artist(ConnectionPatch((1.02, 0.5), (-0.02, 0.5), "axes fraction", "axes fraction", axesA=a,
+                                   axesB=b, arrowstyle="-|>", mutation_scale=10, color="0.3"))
+    pa, pb = a.get_position(), b.get_position()
+    fig.text((pa.x1 + pb.x0) / 2, (pa.y0 + pa.y1) / 2 - 0.015, label, ha="center", va="top", fontsize=6.5)
+
+link(axes[0, 1], axes[0, 2], "Z − t·v")
+link(axes[0, 3], axes[0, 4], "Z − t·v")
+link(axes[2, 1], axes[2, 2], "V_better\n−")
+link(axes[2, 2], axes[2, 3], f"×{dag.omega - 1:g}\n+V_better")
+link(axes[2, 4], axes[2, 5], "⊙ V")
+fig.suptitle(f"the first step in latent frame {f} (video frame {4 * f}); |v| of the prompts' velocities "
+             f"up to {lim_v:.1f}, of the edit's up to {lim_e:.1f}", fontsize=9)
+assert torch.allclose(info["v_unmasked"], flowdirector.differential_averaging(info["candidates"], dag)[0])
+assert torch.allclose(info["v"], info["v_unmasked"] * info["mask"])
+
+# %% [markdown]
+# Read the top row from left to right. Each prompt's velocity is large all over the frame: it points
+# from the noisy Z_1 towards a clean clip, and Z_1 is noise everywhere. The clips they predict differ
+# only where the object is — a circle under the source prompt, a square under the target prompt —
+# so their difference, the candidate flow V_1, is large around the object and small on the
+# background, where the two velocities cancel. The middle row: the other noise draws give flows of the
+# same kind, each scattered in its own way. The bottom row: DAG averages them (V_better), extrapolates
+# away from the mean of the first six (V_worse), and the mask M decides where the result may act.
+# The next two figures take the mask and DAG one at a time.
+
+# %%
 fig, axes = plt.subplots(3, T, figsize=(1.3 * T + 1.2, 4))
 rows = [("|V| unmasked", speed(info["v_unmasked"])), ("mask M", info["mask"].float()), ("|M ⊙ V|", speed(info["v"]))]
 vmax = float(speed(info["v_unmasked"]).max())            # one scale for both speed rows
@@ -415,6 +492,85 @@ print(f"{len(subsets)} subsets; all-subset guidance term ≈ 0:", bool(trend_all
 # %% [markdown]
 # Over all subsets the guidance term cancels exactly, so DAG needs one fixed subset: V_worse is then
 # an average of fewer draws of the same kind, and DAG extrapolates away from its extra noise.
+
+# %% [markdown]
+# **Averaging is a motion blur.** A photograph of a moving object, taken with a long exposure, is the
+# average of the object at several positions: its edges smear along the motion. Averaging candidate
+# flows does the same to the edit. Each noise draw gives its own guess of where the square's edges
+# lie, and V_better moves the clip by the mean of those guesses. The one-step prediction of the edit,
+# X_src − t·V — where the clip would land if it followed this step's velocity all the way to t = 0 —
+# shows each guess as a picture. First from scratch: the ideal edit (the square on the circle's path)
+# shifted by −3 … 3 px along its motion and averaged. Then the real step: one candidate flow, the
+# mean of 4, of all 10 (V_better), of 16 (the step's ten draws and six more), and DAG's V. Two
+# measures: the edge sharpness (the mean colour step from one pixel to the next, within 2 px of the
+# ideal square's outline, downwards along the motion and sideways across it; 0 to about 1.7) and the
+# PSNR to the ideal edit.
+
+# %%
+ideal = edit_eval.ideal_edit(TAR, 2)                  # the perfect edit of `source` (seed 2)
+sq_px = shapes.object_mask(ideal)
+outline = edit_eval.dilate(sq_px, 2) & edit_eval.dilate(~sq_px, 2)        # within 2 px of the outline
+
+def sharpness(clip):
+    """(down, across): the mean colour step to the next pixel below / to the right, on the outline."""
+    c = clip.astype(np.float32) / 255
+    down = np.linalg.norm(np.diff(c, axis=1, append=c[:, -1:]), axis=-1)
+    across = np.linalg.norm(np.diff(c, axis=2, append=c[:, :, -1:]), axis=-1)
+    return float(down[outline].mean()), float(across[outline].mean())
+
+def psnr(a, b):
+    return float(10 * np.log10(255 ** 2 / np.mean((a.astype(np.float64) - b) ** 2)))
+
+smear = np.mean([np.roll(ideal, s, axis=1) for s in range(-3, 4)], axis=0).round().astype(np.uint8)
+
+# the step's ten noise draws (recovered from its Z_k) and six more: 16 candidate flows at the first step
+x0, t0 = info["x_src"], info["t"]
+eps = torch.cat([(info["z_src"] - (1 - t0) * x0) / t0,
+                 torch.randn((6, *x0.shape[1:]), generator=torch.Generator().manual_seed(1))])
+V16 = editing.editing_velocities(pipe.velocity, x0, x0, t0, eps, editing.encode_prompts(pipe.encode_prompt, SRC, TAR),
+                                 editing.EditConfig.preset("flowdirector")).v             # (16, C, T, h, w)
+assert torch.allclose(V16[:10], V_k, atol=1e-4)                   # the step's own candidate flows
+n_one = 4 if FAST else 8                                          # how many single candidates to decode
+groups = {"one candidate": V16[:n_one], "mean of 4": V16.reshape(4, 4, *V16.shape[1:]).mean(1),
+          "mean of 16": V16.mean(0, keepdim=True), "mean of 10 (V_better)": better, f"DAG (ω = {dag.omega:g})": V_dag}
+decoded = iter(pipe.decode_latents(x0 - t0 * torch.cat(list(groups.values()))))            # X_src − t·V
+preds = {name: [next(decoded) for _ in range(len(v))] for name, v in groups.items()}
+blur = {"ideal edit": [ideal], "shifted −3…3 px, averaged": [smear], **preds}
+print(f"{'(mean over the groups)':26s} {'sharpness down':>14s} {'across':>7s} {'PSNR to the ideal':>18s}")
+measures = {}
+for name, clips in blur.items():
+    measures[name] = np.mean([(*sharpness(c), np.nan if c is ideal else psnr(c, ideal)) for c in clips], axis=0)
+    print(f"{name:26s} {measures[name][0]:14.3f} {measures[name][1]:7.3f} "
+          + ("" if name == "ideal edit" else f"{measures[name][2]:15.1f} dB")
+          + ("" if len(clips) == 1 else f"   (measures averaged over {len(clips)} clips)"))
+
+fr = 4 * f                                                   # the video frame of latent frame f
+ys, xs = np.nonzero(sq_px[fr])
+crop = np.s_[max(0, ys.min() - 14): ys.max() + 15, max(0, xs.min() - 14): xs.max() + 15]
+fig, axes = plt.subplots(1, len(blur), figsize=(1.6 * len(blur), 2.2))
+for ax, (name, clips) in zip(axes, blur.items()):
+    ax.imshow(clips[0][fr][crop], interpolation="nearest")
+    ax.set_title(f"{name}\n↓ {measures[name][0]:.3f}   → {measures[name][1]:.3f}", fontsize=6.5)
+    ax.axis("off")
+fig.suptitle(f"frame {fr}, cropped: the one-step prediction X_src − t·V (the first of each group); "
+             "edge sharpness down ↓ and across →", fontsize=8)
+plt.tight_layout()
+one, avg16, dag_m, avg10 = (measures[k] for k in ("one candidate", "mean of 16", f"DAG (ω = {dag.omega:g})",
+                                                  "mean of 10 (V_better)"))
+ideal_m, smear_m = measures["ideal edit"], measures["shifted −3…3 px, averaged"]
+assert smear_m[0] < 0.8 * ideal_m[0] and smear_m[1] > 0.95 * ideal_m[1]    # shifting down blurs only down
+assert avg16[2] > one[2] and avg16[1] < 0.9 * one[1] and avg16[0] > 0.9 * one[0]   # PSNR up, sides blurred
+assert dag_m[1] > avg10[1] and dag_m[0] > avg10[0] and dag_m[2] < avg10[2]         # DAG: sharper, further off
+
+# %% [markdown]
+# The shifted frames blur the square's top and bottom edges, the ones that cross the motion, and leave
+# its sides sharp. The candidate flows blur too, but not along the motion: from one candidate to the
+# mean of sixteen the PSNR to the ideal edit rises while the sides lose sharpness and the top and
+# bottom do not. The noise draws disagree mostly about where the square's sides lie (where a circle
+# must grow corners), less about where its top and bottom are, so their average is blurred across
+# the motion rather than along it. DAG steps away from V_worse, the mean of six of the same draws:
+# that undoes part of the blur — its edges are sharper than V_better's in both directions — and
+# costs PSNR, as an unsharp mask sharpens a photograph together with its noise.
 
 # %% [markdown]
 # ## 6. Ablations
@@ -691,7 +847,9 @@ assert all(c < cos(plain, signal) for c in dag_cos.values())     # what the next
 #   most of the frame (§3–§4).
 # * **DAG (차분 평균 가이던스)**: N candidate flows (후보 흐름); extrapolate from the mean of a subset
 #   to the mean of all, like CFG: V = V_better + (ω − 1)·(V_better − V_worse). One fixed subset: over
-#   all subsets the term cancels (§5).
+#   all subsets the term cancels (§5). Averaging the candidates is a blur, like averaging shifted
+#   frames: the edit's one-step prediction gains PSNR and loses edge sharpness as more are averaged;
+#   DAG's extrapolation sharpens it again and costs PSNR (§5).
 # * **Ablations (제거 실험)**: on a plain background the mask has nothing to protect; the candidate
 #   flows cost several times FlowEdit's model evaluations (§6). Square ↔ circle edits can stall: in
 #   the first step the push towards the source prompt outweighs and opposes the changed word's own
@@ -714,6 +872,33 @@ import torch
 import torch.nn.functional as F
 
 from minicog import coursework as cw
+from minicog import flowdirector
+
+# %% [markdown]
+# **Predict, then run.** The preset's DAG combines N = 10 candidate flows, with V_worse the mean of
+# the first 6 and ω = 3. Its result V is a weighted sum of the ten candidates; plain averaging gives
+# each candidate the weight 0.1. What weight does DAG give each of the *first six* candidates? Write
+# your guess in `prediction()` (graded only on being answered, not on being right); the cell after the
+# check runs the experiment and prints the result beside your guess.
+
+# %% [nbgrader solution id=prediction]
+def prediction():
+    ### BEGIN SOLUTION
+    return 0.1
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_prediction points=1]
+cw.check_prediction(prediction)
+
+# %%
+preset_dag = flowdirector.FlowDirector().dag
+one_hot = torch.eye(10)                           # candidate k is 1 at position k: V shows each one's weight
+weights = flowdirector.differential_averaging(one_hot, preset_dag)[0][0]
+measured = round(float(weights[0]), 4)
+if cw.show_prediction(prediction, measured, "DAG's weight on each of the first six candidates"):
+    print("all ten weights:", [round(float(w), 3) for w in weights], "| sum", round(float(weights.sum()), 3))
+    print(f"V = {float(weights[-1]) * 4:.1f} × (the mean of the last four) − {-float(weights[0]) * 6:.1f} × "
+          "(the mean of the first six): DAG leans on four of the ten draws")
 
 # %% [markdown]
 # **Exercise 8.1 — a SAFC mask from attention maps (3 points).** Write `safc_mask(word_maps, size, kernel)`
@@ -761,8 +946,9 @@ cw.check_soften_edges(soften_edges)
 
 # %% [markdown]
 # **Exercise 8.3 — DAG (1 point).** Write `dag(candidates, n_worse, omega)` for N candidate velocities
-# `(N, ...)`: `V_better` the mean of all N, `V_worse` the mean of the first `n_worse` (the v1 reading),
-# and return `V = V_better + (ω − 1)·(V_better − V_worse)` with a leading dimension of 1.
+# `(N, ...)`: differential averaging guidance as §5 computes it, with the v1 reading of V_worse (it is
+# made of the first `n_worse` candidates) and the guidance strength ω; at ω = 1 it must be the plain
+# average of all N. Return V with a leading dimension of 1.
 
 # %% [nbgrader solution id=dag]
 def dag(candidates, n_worse, omega):

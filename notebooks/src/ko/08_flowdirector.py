@@ -36,7 +36,8 @@
 #    텍스트 → 비디오를 레이어별로 보고, 그것이 자기 물체를 얼마나 잘 찾는지
 # 3. **어텐션 기반 마스킹**(attention-guided masking, SAFC): 단어 맵에서 **편집 마스크**(edit mask)로(임계값,
 #    평활화, 부드러운 경계), 그리고 마스크를 씌운 속도장(velocity field)
-# 4. **차분 평균 가이던스**(differential averaging guidance, DAG): 후보 흐름(candidate flows), 그 평균과 차이
+# 4. **차분 평균 가이던스**(differential averaging guidance, DAG): 후보 흐름(candidate flows), 그 평균과
+#    차이, 그리고 그 평균이 왜 흐림(모션 블러)인지
 # 5. **제거 실험**(ablation): 마스크와 DAG를 하나씩 끄고 오라클(oracle)로 측정하기, 그리고 실패하는 편집
 #    (사각형 → 원)
 # 6. **속도 마스크**(velocity mask): 편집된 물체를 찾아내는 마스크를, 마스크가 중요한 상황, 즉 편집이 보존해야
@@ -54,9 +55,10 @@ import torch
 import torch.nn.functional as F
 from IPython.display import display
 from IPython.utils.capture import capture_output
+from matplotlib.patches import ConnectionPatch
 
 import minicog
-from minicog import edit_eval, editing, flowdirector, mask_eval, shapes
+from minicog import diagrams, edit_eval, editing, flowdirector, mask_eval, shapes
 from minicog.flowdirector import DAG, MaskRule, VelocityMask
 from minicog.video import frame_grid, show_video
 from minicog.utils import FAST, seed_everything
@@ -324,8 +326,11 @@ assert preset_iou < ceiling - 0.3 and preset_cover > 0.5 and max(ious) < 0.4
 
 # %% [markdown]
 # ## 4. FlowDirector 한 스텝 들여다보기
-# `pipe.edit(..., callback=...)`은 매 스텝의 상태를 넘겨줍니다. N개의 후보 흐름, V_better와 V_worse, 마스크,
-# 그리고 마스크 적용 전후의 속도입니다. 첫 스텝을 살펴봅니다.
+# `pipe.edit(..., callback=...)`은 매 스텝의 상태를 넘겨줍니다. N개 노이즈 샘플의 노이즈 섞인 잠재 변수 Z_k, 원본
+# 속도, N개의 후보 흐름, V_better와 V_worse, 마스크, 그리고 마스크 적용 전후의 속도입니다. 첫 스텝을 먼저 전체로
+# 봅니다. 이 스텝이 넘겨준 텐서의 모양을 붙인 연산의 사슬을 그리고, 이어서 그 텐서들이 잠재 프레임 하나에 담고 있는
+# 것을 그립니다. 속도는 잠재 픽셀마다의 크기 |v|로 그리고, 그림이 도움이 되는 곳에서는 그 속도가 예측하는 깨끗한
+# 클립 x̂ = Z − t·v(경로 Z = (1 − t)·x + t·ε 위에서 속도는 ε − x입니다)를 VAE로 디코딩해 보여 줍니다.
 
 # %%
 infos = []
@@ -337,6 +342,76 @@ print(f"{len(infos)} steps from t = {infos[0]['t']:.2f}; candidates:", tuple(inf
 def speed(v):                      # |v| per latent pixel: norm over channels → (T, h, w)
     return v.reshape(-1, C, T, h, w)[0].norm(dim=0)
 
+st = diagrams.shape_text
+diagrams.draw_chain(
+    ["N noise draws ε_k", "Z_k = (1 − t)·X_src\n+ t·ε_k", "the DiT under\nboth prompts (CFG)",
+     "V_k = v_tar,k − v_src,k\n(candidate flows)", "DAG: V_better,\nV_worse → V",
+     f"SAFC: mask M\n{st(info['mask'])}", "Euler step\nZ_edit += Δt·M ⊙ V"],
+    [f"ε {st(info['z_src'])}", f"Z {st(info['z_src'])}", f"v_src, v_tar\n2 × {st(info['v_src'])}",
+     st(info["candidates"]), f"V {st(info['v_unmasked'])}", f"M ⊙ V {st(info['v'])}"],
+    colors=[0, 0, 1, 2, 3, 4, 5], per_row=4, box_width=2.6,
+    title=f"one FlowDirector step (t = {info['t']:.2f}), with the shapes of its real tensors")
+
+v_src1, V_1 = info["v_src"][:1], info["candidates"][:1]            # noise draw 1: guided source velocity, V_1
+v_tar1 = v_src1 + V_1                                             # the guided target velocity
+x_hat = pipe.decode_latents(torch.cat([info["z_src"][:1] - info["t"] * v_src1,       # x̂ = Z − t·v
+                                       info["z_tar"][:1] - info["t"] * v_tar1]))
+f, n_show = T // 2, min(6, dag.n_worse)
+rows = [("one noise draw", [("source frame", source[4 * f]), ("|v_src,1|", speed(v_src1)[f]),
+                            ("x̂ of v_src,1", x_hat[0][4 * f]), ("|v_tar,1|", speed(v_tar1)[f]),
+                            ("x̂ of v_tar,1", x_hat[1][4 * f]), ("|V_1| = |v_tar − v_src|", speed(V_1)[f])]),
+        (f"candidate flows\n({n_show} of N = {info['candidates'].shape[0]})",
+         [(f"|V_{k + 1}|", speed(info["candidates"][k:k + 1])[f]) for k in range(n_show)]),
+        ("DAG and mask", [("|V_better|", speed(info["v_better"])[f]),
+                          (f"|V_worse|\n(mean of V_1..V_{dag.n_worse})", speed(info["v_worse"])[f]),
+                          ("|V_better − V_worse|", speed(info["v_better"] - info["v_worse"])[f]),
+                          ("|V| (DAG)", speed(info["v_unmasked"])[f]), ("mask M", info["mask"][f].float()),
+                          ("|M ⊙ V|", speed(info["v"])[f])])]
+lim_v = float(torch.stack([speed(v_src1), speed(v_tar1)]).max())           # the two prompts' velocities
+lim_e = float(max(speed(info["candidates"][k:k + 1]).max() for k in range(n_show)))   # the edit's velocities
+fig, axes = plt.subplots(3, 6, figsize=(11, 6.4), gridspec_kw=dict(wspace=0.6, hspace=0.5))
+for r, (row_name, panels) in enumerate(rows):
+    for c, (name, a) in enumerate(panels):
+        ax = axes[r, c]
+        if a.ndim == 3:                                                     # a decoded frame
+            ax.imshow(a)
+        elif name == "mask M":
+            ax.imshow(a, cmap="viridis", vmin=0, vmax=1)
+        else:
+            ax.imshow(a, cmap="inferno", vmin=0, vmax=lim_v if name in ("|v_src,1|", "|v_tar,1|") else lim_e)
+        ax.set_title(name, fontsize=7)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[r, 0].set_ylabel(row_name, fontsize=8)
+    for c in range(len(panels), 6):
+        axes[r, c].axis("off")
+
+def link(a, b, label):             # an arrow from panel a to panel b, labelled under it
+    fig.add_artist(ConnectionPatch((1.02, 0.5), (-0.02, 0.5), "axes fraction", "axes fraction", axesA=a,
+                                   axesB=b, arrowstyle="-|>", mutation_scale=10, color="0.3"))
+    pa, pb = a.get_position(), b.get_position()
+    fig.text((pa.x1 + pb.x0) / 2, (pa.y0 + pa.y1) / 2 - 0.015, label, ha="center", va="top", fontsize=6.5)
+
+link(axes[0, 1], axes[0, 2], "Z − t·v")
+link(axes[0, 3], axes[0, 4], "Z − t·v")
+link(axes[2, 1], axes[2, 2], "V_better\n−")
+link(axes[2, 2], axes[2, 3], f"×{dag.omega - 1:g}\n+V_better")
+link(axes[2, 4], axes[2, 5], "⊙ V")
+fig.suptitle(f"the first step in latent frame {f} (video frame {4 * f}); |v| of the prompts' velocities "
+             f"up to {lim_v:.1f}, of the edit's up to {lim_e:.1f}", fontsize=9)
+assert torch.allclose(info["v_unmasked"], flowdirector.differential_averaging(info["candidates"], dag)[0])
+assert torch.allclose(info["v"], info["v_unmasked"] * info["mask"])
+
+# %% [markdown]
+# 맨 윗줄을 왼쪽에서 오른쪽으로 읽어 봅시다. 각 프롬프트의 속도는 프레임 전체에서 큽니다. 노이즈 섞인 Z_1에서
+# 깨끗한 클립 쪽을 가리키는데, Z_1은 모든 곳이 노이즈이기 때문입니다. 두 속도가 예측하는 클립은 물체가 있는 곳에서만
+# 다릅니다. 원본 프롬프트 아래에서는 원, 목표 프롬프트 아래에서는 사각형입니다. 그래서 둘의 차이인 후보 흐름 V_1은
+# 물체 주변에서 크고, 두 속도가 서로 상쇄되는 배경에서는 작습니다. 가운데 줄: 다른 노이즈 샘플들도 같은 종류의 흐름을
+# 주지만, 저마다 다르게 흩어져 있습니다. 맨 아랫줄: DAG가 이들을 평균하고(V_better), 처음 여섯 개의 평균(V_worse)에서
+# 멀어지는 쪽으로 외삽하며, 마스크 M이 그 결과가 어디에 작용할지를 정합니다. 다음 두 그림은 마스크와 DAG를 하나씩
+# 자세히 봅니다.
+
+# %%
 fig, axes = plt.subplots(3, T, figsize=(1.3 * T + 1.2, 4))
 rows = [("|V| unmasked", speed(info["v_unmasked"])), ("mask M", info["mask"].float()), ("|M ⊙ V|", speed(info["v"]))]
 vmax = float(speed(info["v_unmasked"]).max())            # one scale for both speed rows
@@ -408,6 +483,84 @@ print(f"{len(subsets)} subsets; all-subset guidance term ≈ 0:", bool(trend_all
 # %% [markdown]
 # 모든 부분집합에 걸치면 가이던스 항이 정확히 상쇄되므로, DAG에는 고정된 부분집합 하나가 필요합니다. 그러면
 # V_worse는 같은 종류의 샘플을 더 적게 평균한 것이 되고, DAG는 그 여분의 노이즈에서 멀어지는 쪽으로 외삽합니다.
+
+# %% [markdown]
+# **평균은 모션 블러(motion blur)입니다.** 강의의 말로는 "평균화 처리(쉽게 말해 모션블러)"입니다. 움직이는 물체를
+# 긴 노출로 찍은 사진은 여러 위치에 있는 물체의 평균이어서, 그 경계가 움직임을 따라 번집니다. 후보 흐름을 평균하면
+# 편집에도 같은 일이 일어납니다. 노이즈 샘플마다 사각형의 경계가 어디에 있는지에 대한 저마다의 추측을 내놓고,
+# V_better는 그 추측들의 평균만큼 클립을 움직입니다. 편집의 한 스텝 예측 X_src − t·V, 즉 이 스텝의 속도를 t = 0까지
+# 그대로 따라갔을 때 클립이 도착할 곳이 각 추측을 그림으로 보여 줍니다. 먼저 처음부터 만들어 봅니다. 이상적인 편집
+# (원의 경로 위의 사각형)을 움직임 방향으로 −3 … 3 px 옮겨 평균합니다. 그다음 실제 스텝입니다. 후보 흐름 하나, 4개의
+# 평균, 10개 전부의 평균(V_better), 16개의 평균(이 스텝의 노이즈 샘플 10개와 6개 더), 그리고 DAG의 V입니다. 측정은
+# 두 가지입니다. 경계 선명도(edge sharpness: 이상적인 사각형의 윤곽에서 2 px 안쪽 픽셀들에서, 한 픽셀에서 다음 픽셀로
+# 넘어갈 때의 평균 색 변화이며, 움직임 방향인 아래쪽과 움직임을 가로지르는 옆쪽, 두 방향으로 잽니다. 0에서 약
+# 1.7 사이)와 이상적인 편집에 대한 PSNR입니다.
+
+# %%
+ideal = edit_eval.ideal_edit(TAR, 2)                  # the perfect edit of `source` (seed 2)
+sq_px = shapes.object_mask(ideal)
+outline = edit_eval.dilate(sq_px, 2) & edit_eval.dilate(~sq_px, 2)        # within 2 px of the outline
+
+def sharpness(clip):
+    """(down, across): the mean colour step to the next pixel below / to the right, on the outline."""
+    c = clip.astype(np.float32) / 255
+    down = np.linalg.norm(np.diff(c, axis=1, append=c[:, -1:]), axis=-1)
+    across = np.linalg.norm(np.diff(c, axis=2, append=c[:, :, -1:]), axis=-1)
+    return float(down[outline].mean()), float(across[outline].mean())
+
+def psnr(a, b):
+    return float(10 * np.log10(255 ** 2 / np.mean((a.astype(np.float64) - b) ** 2)))
+
+smear = np.mean([np.roll(ideal, s, axis=1) for s in range(-3, 4)], axis=0).round().astype(np.uint8)
+
+# the step's ten noise draws (recovered from its Z_k) and six more: 16 candidate flows at the first step
+x0, t0 = info["x_src"], info["t"]
+eps = torch.cat([(info["z_src"] - (1 - t0) * x0) / t0,
+                 torch.randn((6, *x0.shape[1:]), generator=torch.Generator().manual_seed(1))])
+V16 = editing.editing_velocities(pipe.velocity, x0, x0, t0, eps, editing.encode_prompts(pipe.encode_prompt, SRC, TAR),
+                                 editing.EditConfig.preset("flowdirector")).v             # (16, C, T, h, w)
+assert torch.allclose(V16[:10], V_k, atol=1e-4)                   # the step's own candidate flows
+n_one = 4 if FAST else 8                                          # how many single candidates to decode
+groups = {"one candidate": V16[:n_one], "mean of 4": V16.reshape(4, 4, *V16.shape[1:]).mean(1),
+          "mean of 16": V16.mean(0, keepdim=True), "mean of 10 (V_better)": better, f"DAG (ω = {dag.omega:g})": V_dag}
+decoded = iter(pipe.decode_latents(x0 - t0 * torch.cat(list(groups.values()))))            # X_src − t·V
+preds = {name: [next(decoded) for _ in range(len(v))] for name, v in groups.items()}
+blur = {"ideal edit": [ideal], "shifted −3…3 px, averaged": [smear], **preds}
+print(f"{'(mean over the groups)':26s} {'sharpness down':>14s} {'across':>7s} {'PSNR to the ideal':>18s}")
+measures = {}
+for name, clips in blur.items():
+    measures[name] = np.mean([(*sharpness(c), np.nan if c is ideal else psnr(c, ideal)) for c in clips], axis=0)
+    print(f"{name:26s} {measures[name][0]:14.3f} {measures[name][1]:7.3f} "
+          + ("" if name == "ideal edit" else f"{measures[name][2]:15.1f} dB")
+          + ("" if len(clips) == 1 else f"   (measures averaged over {len(clips)} clips)"))
+
+fr = 4 * f                                                   # the video frame of latent frame f
+ys, xs = np.nonzero(sq_px[fr])
+crop = np.s_[max(0, ys.min() - 14): ys.max() + 15, max(0, xs.min() - 14): xs.max() + 15]
+fig, axes = plt.subplots(1, len(blur), figsize=(1.6 * len(blur), 2.2))
+for ax, (name, clips) in zip(axes, blur.items()):
+    ax.imshow(clips[0][fr][crop], interpolation="nearest")
+    ax.set_title(f"{name}\n↓ {measures[name][0]:.3f}   → {measures[name][1]:.3f}", fontsize=6.5)
+    ax.axis("off")
+fig.suptitle(f"frame {fr}, cropped: the one-step prediction X_src − t·V (the first of each group); "
+             "edge sharpness down ↓ and across →", fontsize=8)
+plt.tight_layout()
+one, avg16, dag_m, avg10 = (measures[k] for k in ("one candidate", "mean of 16", f"DAG (ω = {dag.omega:g})",
+                                                  "mean of 10 (V_better)"))
+ideal_m, smear_m = measures["ideal edit"], measures["shifted −3…3 px, averaged"]
+assert smear_m[0] < 0.8 * ideal_m[0] and smear_m[1] > 0.95 * ideal_m[1]    # shifting down blurs only down
+assert avg16[2] > one[2] and avg16[1] < 0.9 * one[1] and avg16[0] > 0.9 * one[0]   # PSNR up, sides blurred
+assert dag_m[1] > avg10[1] and dag_m[0] > avg10[0] and dag_m[2] < avg10[2]         # DAG: sharper, further off
+
+# %% [markdown]
+# 옮긴 프레임들의 평균은 움직임을 가로지르는 사각형의 위아래 경계를 흐리게 하고, 옆면은 선명하게 남깁니다. 후보
+# 흐름의 평균도 흐려지지만, 움직임 방향으로 흐려지지는 않습니다. 후보 하나에서 열여섯 개의 평균으로 갈수록 이상적인 편집에 대한
+# PSNR은 오르고, 옆면은 선명도를 잃지만 위아래 경계는 그렇지 않습니다. 노이즈 샘플들은 사각형의 옆면이 어디에
+# 있는지(원이 모서리를 새로 길러야 하는 곳)에 대해 주로 의견이 갈리고, 위아래 경계의 위치에 대해서는 덜 갈립니다.
+# 그래서 그 평균은 움직임을 따라서가 아니라 움직임을 가로질러 흐려집니다. DAG는 같은 샘플 중 여섯 개의 평균인
+# V_worse에서 멀어지는 쪽으로 한 걸음 더 갑니다. 그러면 흐림의 일부가 되돌려져 경계가 두 방향 모두에서 V_better보다
+# 선명해지고, 대신 PSNR을 잃습니다. 언샤프 마스크(unsharp mask)가 사진을 그 노이즈와 함께 선명하게 만드는 것과
+# 같습니다.
 
 # %% [markdown]
 # ## 6. 제거 실험
@@ -677,6 +830,8 @@ assert all(c < cos(plain, signal) for c in dag_cos.values())     # what the next
 # * **DAG**(차분 평균 가이던스, differential averaging guidance): N개의 후보 흐름(candidate flows). CFG처럼 부분집합의
 #   평균에서 전체 평균 쪽으로 외삽합니다: V = V_better + (ω − 1)·(V_better − V_worse). 고정된 부분집합 하나를 씁니다.
 #   모든 부분집합에 걸치면 이 항은 상쇄됩니다(§5).
+#   후보 흐름의 평균은 옮긴 프레임들의 평균처럼 흐림(모션 블러)입니다. 더 많이 평균할수록 편집의 한 스텝 예측은
+#   PSNR을 얻고 경계 선명도를 잃습니다. DAG의 외삽은 이를 다시 선명하게 만들고 PSNR을 잃습니다(§5).
 # * **제거 실험**(ablation): 단색 배경에서는 마스크가 보호할 것이 없습니다. 후보 흐름에는 FlowEdit의 몇 배에 달하는
 #   모델 평가 횟수가 듭니다(§6). 사각형 ↔ 원 편집은 멈출 수 있습니다. 첫 스텝에서 원본 프롬프트 쪽으로 미는 힘이
 #   바뀐 단어 자신의 방향보다 크고 그 반대를 향하기 때문입니다(§7).
@@ -698,6 +853,32 @@ import torch
 import torch.nn.functional as F
 
 from minicog import coursework as cw
+from minicog import flowdirector
+
+# %% [markdown]
+# **예측한 뒤 실행하기.** 프리셋의 DAG는 후보 흐름 N = 10개를 결합하며, V_worse는 처음 6개의 평균이고 ω = 3입니다.
+# 그 결과 V는 열 개 후보의 가중합입니다. 단순 평균은 각 후보에 가중치 0.1을 줍니다. DAG는 *처음 여섯 개* 후보 각각에
+# 어떤 가중치를 줄까요? 여러분의 추측을 `prediction()`에 적으세요(답했는지만 채점하고, 맞았는지는 채점하지
+# 않습니다). 확인 셀 다음 셀이 실험을 실행하고 그 결과를 여러분의 추측 옆에 출력합니다.
+
+# %% [nbgrader solution id=prediction]
+def prediction():
+    ### BEGIN SOLUTION
+    return 0.1
+    ### END SOLUTION
+
+# %% [nbgrader check id=check_prediction points=1]
+cw.check_prediction(prediction)
+
+# %%
+preset_dag = flowdirector.FlowDirector().dag
+one_hot = torch.eye(10)                           # candidate k is 1 at position k: V shows each one's weight
+weights = flowdirector.differential_averaging(one_hot, preset_dag)[0][0]
+measured = round(float(weights[0]), 4)
+if cw.show_prediction(prediction, measured, "DAG's weight on each of the first six candidates"):
+    print("all ten weights:", [round(float(w), 3) for w in weights], "| sum", round(float(weights.sum()), 3))
+    print(f"V = {float(weights[-1]) * 4:.1f} × (the mean of the last four) − {-float(weights[0]) * 6:.1f} × "
+          "(the mean of the first six): DAG leans on four of the ten draws")
 
 # %% [markdown]
 # **과제 8.1 — 어텐션 맵으로 만드는 SAFC 마스크 (3점).** 단어 맵 `(R, T', H', W')`와 잠재 격자 `size = (T, h, w)`에
@@ -745,8 +926,8 @@ cw.check_soften_edges(soften_edges)
 
 # %% [markdown]
 # **과제 8.3 — DAG (1점).** N개의 후보 속도 `(N, ...)`에 대해 `dag(candidates, n_worse, omega)`를 작성하세요.
-# `V_better`는 N개 전부의 평균, `V_worse`는 처음 `n_worse`개의 평균(v1 해석)이며, 맨 앞 차원이 1인
-# `V = V_better + (ω − 1)·(V_better − V_worse)`를 반환합니다.
+# §5에서 계산한 차분 평균 가이던스이며, V_worse는 v1 해석대로 처음 `n_worse`개 후보로 만들고, 가이던스 세기는
+# ω입니다. ω = 1에서는 N개 전부의 단순 평균이어야 합니다. 맨 앞 차원이 1인 V를 반환합니다.
 
 # %% [nbgrader solution id=dag]
 def dag(candidates, n_worse, omega):
