@@ -88,9 +88,22 @@ def test_committed_notebooks_fit_the_size_limits(lang):
 
 
 @pytest.mark.parametrize("path", EVERY, ids=_id)
+def test_prediction_experiment_keeps_its_result_hidden(path):
+    """The committed student edition runs each week's predict-then-run experiment without a prediction:
+    its cell prints only that the prediction comes first, no number and no figure."""
+    nb = _read(path)
+    cells = [c for c in nb.cells if c.cell_type == "code" and "cw.show_prediction(prediction" in c.source]
+    assert len(cells) == 1, path
+    outs = cells[0].outputs
+    assert [o.get("output_type") for o in outs] == ["stream"], outs
+    assert outs[0]["text"].count("\n") == 1 and "write your prediction first" in outs[0]["text"], outs
+
+
+@pytest.mark.parametrize("path", EVERY, ids=_id)
 def test_committed_notebook_is_the_student_edition(path):
     """No solution anywhere in the file; every exercise a stub; every check cell, as run by the build,
-    says the exercise is not attempted yet (and so did not stop the notebook)."""
+    says the exercise is not attempted yet, or the prediction not answered yet (and so did not stop the
+    notebook)."""
     text = path.read_text()
     assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text
     nb = _read(path)
@@ -98,8 +111,9 @@ def test_committed_notebook_is_the_student_edition(path):
     assert stubs and all("raise NotImplementedError()" in c.source for c in stubs)
     checks = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
     if nb.metadata.get("minicog", {}).get("edition") == "student":      # executed by tools/nb.py
-        outs = ["".join(o.get("text", "") for o in c.outputs) for c in checks]
-        assert all("not attempted yet" in o for o in outs), outs
+        outs = {c.metadata["nbgrader"]["grade_id"]: "".join(o.get("text", "") for o in c.outputs) for c in checks}
+        assert all(("not answered yet" if k == "check_prediction" else "not attempted yet") in o
+                   for k, o in outs.items()), outs
 
 
 @pytest.mark.parametrize("path", EVERY, ids=_id)

@@ -655,7 +655,8 @@ cw.check_prediction(prediction)
 # %%
 spatial, temporal = minicog.attention.separated_masks(13, 12, 18)     # 2808 video tokens, frame-major
 measured = (int(spatial.sum()) + int(temporal.sum())) / spatial.numel()
-cw.show_prediction(prediction, measured, "pairs of a spatial + a temporal layer / pairs of a full layer")
+if cw.show_prediction(prediction, measured, "pairs of a spatial + a temporal layer / pairs of a full layer"):
+    print(f"spatial {int(spatial.sum()):,} + temporal {int(temporal.sum()):,} of {spatial.numel():,} pairs")
 
 # %% [markdown]
 # **Exercise 4.1 — expert adaLN (2 points).** Write `expert_adaln(text, video, cond, norm, linear)` for

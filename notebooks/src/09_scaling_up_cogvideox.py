@@ -586,8 +586,9 @@ def transformer_activations(num_frames, height=480, width=720):
         return memory.trace_peak_bytes(lambda: dit(x, torch.zeros(2, dtype=torch.int64), text))
 
 
-growth = transformer_activations(97) / transformer_activations(49)
-cw.show_prediction(prediction, round(growth, 2), "growth of the transformer's activation memory, 49 → 97 frames (×)")
+a49, a97 = transformer_activations(49), transformer_activations(97)
+if cw.show_prediction(prediction, round(a97 / a49, 2), "growth of the transformer's activation memory, 49 → 97 frames (×)"):
+    print(f"peak activations of one step: {a49 / 2**30:.1f} GiB at 49 frames, {a97 / 2**30:.1f} GiB at 97")
 
 # %% [markdown]
 # The pretrained model is a v-prediction model of a VP process: `x_t = a·x0 + b·ε` with `a = √ᾱ_t`,

@@ -518,7 +518,8 @@ x = torch.randn(1, 2, 17, 8, 8)
 with torch.no_grad():
     no_cache = torch.cat([stack(x[:, :, a:a + 8]) for a in range(0, 17, 8)], dim=2)   # each chunk alone
     frame_error = (no_cache - stack(x)).abs().amax(dim=(0, 1, 3, 4))                  # per output frame
-cw.show_prediction(prediction, int((frame_error > 1e-5).sum()), "output frames that differ (of 17)")
+if cw.show_prediction(prediction, int((frame_error > 1e-5).sum()), "output frames that differ (of 17)"):
+    print("the frames that differ:", (frame_error > 1e-5).nonzero().flatten().tolist())
 
 # %% [markdown]
 # **과제 3.1 — 인과적 패딩 (2점).** 클립 `x (B, C, T, H, W)`와, 시간 축 커널이 `k`이고 공간만 패딩하는

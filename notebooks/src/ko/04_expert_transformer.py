@@ -658,7 +658,8 @@ cw.check_prediction(prediction)
 # %%
 spatial, temporal = minicog.attention.separated_masks(13, 12, 18)     # 2808 video tokens, frame-major
 measured = (int(spatial.sum()) + int(temporal.sum())) / spatial.numel()
-cw.show_prediction(prediction, measured, "pairs of a spatial + a temporal layer / pairs of a full layer")
+if cw.show_prediction(prediction, measured, "pairs of a spatial + a temporal layer / pairs of a full layer"):
+    print(f"spatial {int(spatial.sum()):,} + temporal {int(temporal.sum()):,} of {spatial.numel():,} pairs")
 
 # %% [markdown]
 # **과제 4.1 — 전문가 adaLN (2점).** 텍스트 토큰 `(B, L, D)`, 비디오 토큰 `(B, N, D)`,
