@@ -3,7 +3,7 @@ and says what differs (or what the mistake is), and on the untouched stub under 
 
 The wrong answers live in tests/wrong_answers/weekNN.py, one file per week beside
 minicog/coursework/weekNN.py: `WRONG = {exercise: [(answer, what it gets wrong, regex of the message)]}`.
-docs/coursework.md lists them ("What each check rejects")."""
+docs/coursework.md lists them ("The exercises", its column "rejects")."""
 import importlib.util
 from pathlib import Path
 
