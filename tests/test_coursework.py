@@ -73,6 +73,9 @@ def test_every_week_has_graded_exercises_and_one_prediction():
         assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) == counts[p.name], (p.name, numbers)
     assert all(n >= 2 for n in counts.values()), counts
     assert sum(counts.values()) >= 30, counts
+    total = sum(counts.values())                           # the counts the README and docs state
+    assert f"({total} in all;" in (ROOT / "README.md").read_text()
+    assert f"{total} exercises, " in (ROOT / "docs" / "coursework.md").read_text()
 
 
 def test_instructor_full_marks_and_student_zero(editions):
