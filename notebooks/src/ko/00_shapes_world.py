@@ -376,16 +376,16 @@ cw.check_prediction(prediction)
 
 # %%
 combos = shapes.all_combinations()
-pick = np.random.default_rng(0).choice(len(combos), 48, replace=False)
-clips = [shapes.render(**combos[i], rng=int(i)) for i in pick]
+chosen = np.random.default_rng(0).choice(len(combos), 48, replace=False)   # (not `pick`: §5's demo uses it)
+clips = [shapes.render(**combos[i], rng=int(i)) for i in chosen]
 order = np.random.default_rng(1)
 shuffled = [clip[order.permutation(len(clip))] for clip in clips]        # the same frames, in a random order
-read = shapes.evaluate(shuffled, [shapes.caption(**combos[i]) for i in pick])
+read = shapes.evaluate(shuffled, [shapes.caption(**combos[i]) for i in chosen])
 measured = read.per_attribute["direction"]
 if cw.show_prediction(prediction, measured, "share of shuffled clips whose direction is read right"):
     axis = {"left": "x", "right": "x", "up": "y", "down": "y"}
     same_axis = np.mean([bool(p.objects) and axis[p.objects[0].direction] == axis[combos[i]["direction"]]
-                         for p, i in zip(read.predictions, pick)])
+                         for p, i in zip(read.predictions, chosen)])
     print("colour, shape, background read right: "
           + ", ".join(f"{a} {read.per_attribute[a]:.0%}" for a in ("color", "shape", "background"))
           + f"; the direction read along the right axis (horizontal or vertical): {same_axis:.0%}")
