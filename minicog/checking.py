@@ -11,7 +11,8 @@
   student to write themselves (`forbid`) raise instead: an answer that only calls minicog's own
   function fails, saying so.
 - `assert_close(got, want, where)` compares an output with minicog's (type, length, shape, dtype,
-  then the largest difference, where it is and both values there).
+  then the largest difference, where it is and both values there); `assert_close_or_mistake` adds,
+  when the output equals a likely mistake's, what that mistake gets wrong (`matching_mistake`).
 
 A check returns None: nbgrader would read a number a graded cell returns as a partial score.
 """
@@ -24,7 +25,7 @@ import math
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -178,7 +179,7 @@ def exercise(name: str, reference: str, forbid: tuple[Callable, ...] = ()) -> Ca
                 _current.reset(token)
             print(f"✓ {name}: {n} cases agree with {reference}")
             return None
-        run.exercise, run.reference, run.forbid = name, reference, tuple(forbid)
+        run.exercise, run.forbid = name, tuple(forbid)
         return run
     return decorate
 
@@ -246,6 +247,39 @@ def assert_close(got: Any, want: Any, where: str, what: str = "the result",
     if got != want:
         raise AssertionError(f"{where}: {what} is {got!r}, expected {want!r}")
 
+
+
+def matching_mistake(got: Any, want: torch.Tensor, mistakes: Iterable[tuple[torch.Tensor | None, str]],
+                     atol: float = 1e-5, rtol: float = 1e-5) -> str | None:
+    """Which likely mistake a wrong output is: the text of the first `(output, what it gets wrong)` of
+    `mistakes` whose output `got` equals (an output may be None: a mistake that cannot run here).
+    Mistakes whose output equals `want` in this case are passed over: they are no evidence."""
+    if not isinstance(got, torch.Tensor):
+        return None
+    g, w = got.detach().double().cpu(), want.detach().double().cpu()
+    for alt, why in mistakes:
+        if alt is None or tuple(alt.shape) != tuple(g.shape):
+            continue
+        a = alt.detach().double().cpu()
+        if a.shape == w.shape and torch.allclose(a, w, atol=atol, rtol=rtol):
+            continue
+        if torch.allclose(g, a, atol=atol, rtol=rtol):
+            return why
+    return None
+
+
+def assert_close_or_mistake(got: Any, want: torch.Tensor, where: str, what: str,
+                            mistakes: Iterable[tuple[torch.Tensor | None, str]],
+                            atol: float = 1e-5, rtol: float = 1e-5) -> None:
+    """`assert_close`; when it fails and `got` is a likely mistake's output (`matching_mistake`), the
+    message ends with what that mistake gets wrong."""
+    try:
+        assert_close(got, want, where, what, atol, rtol)
+    except AssertionError as failed:
+        why = matching_mistake(got, want, mistakes, atol, rtol)
+        if why is None:
+            raise
+        raise AssertionError(f"{failed} — {why}") from None
 
 def _assert_dict_equal(got, want, where, what):
     if not isinstance(got, dict):

@@ -7,7 +7,7 @@ import torch
 import torch.nn as nn
 
 from ..causal_vae import CausalConv3d, conv_cache
-from ..checking import assert_close, call, case, exercise
+from ..checking import assert_close, call, case, exercise, matching_mistake
 from ._common import _randn
 
 __all__ = ["check_causal_conv3d", "check_chunked_causal_conv"]
@@ -150,8 +150,6 @@ def check_chunked_causal_conv(chunked_causal_conv: Callable) -> int:
                                  f"chunk {i} (output frames {a}–{b - 1}; the chunks before it agree; the first "
                                  f"wrong frame is {first}; the index below counts frames from {a})", atol=1e-5, rtol=1e-4)
                 except AssertionError as e:
-                    why = next((w for m, w in _mistakes(conv, x, chunk)
-                                if m is not None and m.shape == got.shape and torch.allclose(m, got, atol=1e-5)),
-                               None)
+                    why = matching_mistake(got, want, _mistakes(conv, x, chunk), atol=1e-5, rtol=1e-5)
                     raise AssertionError(f"{e} — {why}" if why else str(e)) from None
     return len(cases)

@@ -6,7 +6,7 @@ from typing import Callable
 import torch
 
 from .. import frame_pack, train_config
-from ..checking import assert_close, call, case, exercise
+from ..checking import assert_close, call, case, exercise, matching_mistake
 from ._common import _randn
 
 __all__ = ["check_frame_pack_mask", "check_block_diagonal_mask", "check_crop_and_pad", "check_resolution_at"]
@@ -85,10 +85,9 @@ def _crop_pad_hint(video, size, got, want) -> str | None:
                  "row or column is cut at the bottom/right"),
                 (("centre", "centre"), "you padded on both sides; the clip stays at the top/left and the "
                  "padding goes at the bottom/right (as `pack` pads time at the end)")]
-    for (crop, pad), text in mistakes:
-        alt = _crop_pad_variant(video, size, crop, pad)
-        if not torch.equal(alt, wv) and torch.allclose(gv.float(), alt.float()):
-            return text
+    why = matching_mistake(gv, wv, [(_crop_pad_variant(video, size, c, p), text) for (c, p), text in mistakes])
+    if why is not None:
+        return why
     if (H > h or W > w) and not torch.allclose(gv.float(), wv.float()):
         return "a side longer than the bucket keeps the middle pixels unchanged (cropped, not resized)"
     return None

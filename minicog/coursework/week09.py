@@ -6,7 +6,7 @@ from typing import Callable
 
 import torch
 
-from ..checking import assert_close, call, case, exercise
+from ..checking import assert_close_or_mistake, call, case, exercise
 from ..scheduler import CogVideoXDDIM, SchedulerConfig, VPScheduler
 
 from ._common import _randn
@@ -30,18 +30,10 @@ def _vp_cases():
         yield sched, t, sched.alphas_cumprod[t].double(), x_t, v
 
 
-def _close(got, want) -> bool:
-    return (isinstance(got, torch.Tensor) and tuple(got.shape) == tuple(want.shape)
-            and bool(torch.allclose(got.detach().double().cpu(), want.double(), **_TOL)))
-
-
 def _compare(got, want, where: str, what: str, mistakes: dict[str, torch.Tensor]) -> None:
-    """assert_close, and when it fails, name the first plausible mistake whose result `got` equals."""
-    try:
-        assert_close(got, want, where, what, **_TOL)
-    except AssertionError as e:
-        hint = next((m for m, w in mistakes.items() if _close(got, w)), None)
-        raise AssertionError(f"{e} — it equals what you get {hint}" if hint else str(e)) from None
+    """assert_close; when it fails, name the first plausible mistake whose result `got` equals."""
+    named = [(w, f"it equals what you get {m}") for m, w in mistakes.items()]
+    assert_close_or_mistake(got, want, where, what, named, **_TOL)
 
 
 def _ab(alpha_bar: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
